@@ -1,0 +1,213 @@
+/**
+ * The one kernel dispatcher. Every primitive kernel call of the library goes
+ * through `dispatch(op, inputs, attrs, out?)`, which is also the hook the
+ * JIT's tracer uses to record a straight-line program of kernel calls.
+ * @module
+ */
+import { allocate, checkDType, type DType, isFloat } from "./dtype.ts";
+import { runElementwise, runReduction } from "./kernels.ts";
+import { matmulKernel } from "./matmul.ts";
+import { NDArray } from "./ndarray.ts";
+import {
+  ELEMENTWISE,
+  elementwiseDType,
+  type ElementwiseSpec,
+  REDUCTIONS,
+  type ReductionSpec,
+} from "./primitives.ts";
+import { draw } from "./random.ts";
+import {
+  broadcastShapes,
+  broadcastStrides,
+  checkBroadcastTo,
+  fmtShape,
+  reducedShape,
+  sameShape,
+  sizeOf,
+  stridesOf,
+} from "./shape.ts";
+
+/** Static arguments of a kernel call (axes, shapes, scalar parameters...). */
+export type Attrs = Record<string, unknown>;
+
+/** A kernel implementation: computes the result of one primitive call. */
+export type Kernel = (inputs: NDArray[], attrs: Attrs, out?: NDArray) => NDArray;
+
+/** Observer of kernel calls (the JIT's tracer). */
+export interface Tracer {
+  /** Called after each kernel call with its operands and result. */
+  record(op: string, inputs: NDArray[], attrs: Attrs, out: NDArray): void;
+}
+
+let tracer: Tracer | null = null;
+
+/** Installs (or with `null` removes) the observer of kernel calls. */
+export function setTracer(t: Tracer | null): Tracer | null {
+  const prev = tracer;
+  tracer = t;
+  return prev;
+}
+
+/** The currently installed tracer, if any. */
+export function currentTracer(): Tracer | null {
+  return tracer;
+}
+
+/** Runs primitive `op` on `inputs`; writes into `out` when given (in place). */
+export function dispatch(
+  op: string,
+  inputs: NDArray[],
+  attrs: Attrs = {},
+  out?: NDArray,
+): NDArray {
+  const kernel = KERNELS[op];
+  if (kernel === undefined) throw new Error(`dispatch: unknown op '${op}'`);
+  const result = kernel(inputs, attrs, out);
+  if (tracer !== null) tracer.record(op, inputs, attrs, result);
+  return result;
+}
+
+function elementwise(spec: ElementwiseSpec): Kernel {
+  return (inputs, attrs, out) => {
+    const a = inputs[0];
+    const b = spec.arity === 2 ? inputs[1] : null;
+    if (b === undefined) throw new TypeError(`${spec.name}: needs two operands`);
+    let shape: number[];
+    if (attrs.shape) {
+      shape = attrs.shape as number[];
+      checkBroadcastTo(a.shape, shape, spec.name);
+    } else {
+      shape = b ? broadcastShapes(a.shape, b.shape, spec.name) : a.shape;
+    }
+    const dtype = (attrs.dtype as DType | undefined) ??
+      elementwiseDType(spec, b ? [a.dtype, b.dtype] : [a.dtype]);
+    if (out) {
+      if (!sameShape(out.shape, shape)) {
+        throw new RangeError(
+          `${spec.name}: cannot write a result of shape ${fmtShape(shape)} in place into shape ${
+            fmtShape(out.shape)
+          }`,
+        );
+      }
+      if (!isFloat(out.dtype) && isFloat(dtype)) {
+        throw new TypeError(
+          `${spec.name}: cannot write a ${dtype} result in place into an int32 array`,
+        );
+      }
+    }
+    const o = out ?? new NDArray(allocate(dtype, sizeOf(shape)), shape);
+    const aStrides = (attrs.strides as number[] | undefined) ??
+      broadcastStrides(a.shape, shape);
+    runElementwise(
+      spec,
+      o.raw,
+      shape,
+      o.dtype,
+      a.raw,
+      aStrides,
+      b ? b.raw : null,
+      b ? broadcastStrides(b.shape, shape) : null,
+      (attrs.p0 as number) ?? 0,
+      (attrs.p1 as number) ?? 0,
+    );
+    return o;
+  };
+}
+
+function reduction(spec: ReductionSpec): Kernel {
+  return ([x], attrs) => {
+    const axes = attrs.axes as number[];
+    const keepdims = !!attrs.keepdims;
+    const shape = reducedShape(x.shape, axes, keepdims);
+    const size = sizeOf(shape);
+    if (spec.emptyError && x.size === 0) {
+      throw new RangeError(
+        `${spec.name}: zero-size array of shape ${fmtShape(x.shape)} has no ${spec.name}`,
+      );
+    }
+    // float32/int32 results accumulate in float64, for numpy-like accuracy
+    const o = allocate(x.dtype, size);
+    const acc = o instanceof Float64Array ? o : new Float64Array(size);
+    acc.fill(Number(spec.identity));
+    const outStrides = stridesOf(reducedShape(x.shape, axes, true)).map((
+      s,
+      d,
+    ) => (axes.includes(d) ? 0 : s));
+    runReduction(spec, acc, x.raw, x.shape, stridesOf(x.shape), outStrides);
+    if (acc !== o) o.set(acc);
+    return new NDArray(o, shape);
+  };
+}
+
+/** Every kernel the dispatcher knows, by op name. */
+export const KERNELS: Record<string, Kernel> = {
+  ...Object.fromEntries(
+    Object.values(ELEMENTWISE).map((s) => [s.name, elementwise(s)]),
+  ),
+  ...Object.fromEntries(
+    Object.values(REDUCTIONS).map((s) => [s.name, reduction(s)]),
+  ),
+  /** Same data, new shape (a view: no copy). */
+  reshape: ([x], attrs) => new NDArray(x.raw, attrs.shape as number[]),
+  /** Contiguous copy of `x` with its axes permuted. */
+  transpose: ([x], attrs) => {
+    const axes = attrs.axes as number[];
+    const shape = axes.map((a) => x.shape[a]);
+    const strides = stridesOf(x.shape);
+    return KERNELS.copy([new NDArray(x.raw, shape)], {
+      strides: axes.map((a) => (x.shape[a] === 1 ? 0 : strides[a])),
+    });
+  },
+  /** Element type conversion (int32 truncates toward zero, as numpy). */
+  cast: ([x], attrs) => KERNELS.copy([x], { dtype: checkDType(attrs.dtype as string, "astype") }),
+  /** Batched matrix product with broadcast batch axes. */
+  matmul: ([a, b]) => matmulKernel(a, b),
+  /** `out[i] = x[offsets[i]]`: the gather behind getItem. */
+  gather: ([x, offsets], attrs) => {
+    const shape = attrs.shape as number[];
+    const o = allocate(x.dtype, sizeOf(shape));
+    const src = x.raw, idx = offsets.raw;
+    for (let i = 0; i < o.length; i++) o[i] = src[idx[i]];
+    return new NDArray(o, shape);
+  },
+  /** Zeros of `shape` with `g[i]` added at `offsets[i]`: getItem's gradient. */
+  scatterAdd: ([g, offsets], attrs) => {
+    const shape = attrs.shape as number[];
+    const o = allocate(g.dtype, sizeOf(shape));
+    const src = g.raw, idx = offsets.raw;
+    for (let i = 0; i < src.length; i++) o[idx[i]] += src[i];
+    return new NDArray(o, shape);
+  },
+  /** Index of the maximum along `axis` (int32), first one on ties. */
+  argmax: ([x], attrs) => {
+    const axis = attrs.axis as number;
+    const shape = x.shape.filter((_, d) => d !== axis);
+    const len = x.shape[axis];
+    const inner = sizeOf(x.shape.slice(axis + 1));
+    const outer = sizeOf(x.shape.slice(0, axis));
+    const o = new Int32Array(outer * inner);
+    const src = x.raw;
+    for (let p = 0; p < outer; p++) {
+      for (let q = 0; q < inner; q++) {
+        let best = 0, bestV = src[p * len * inner + q];
+        for (let k = 1; k < len; k++) {
+          const v = src[(p * len + k) * inner + q];
+          if (v > bestV || (v !== v && bestV === bestV)) {
+            best = k;
+            bestV = v;
+          }
+        }
+        o[p * inner + q] = best;
+      }
+    }
+    return new NDArray(o, shape);
+  },
+  /** A fresh random draw (`kind`: uniform in [0,1) or normal) of `shape`. */
+  random: (_, attrs) => {
+    const shape = attrs.shape as number[];
+    const dtype = (attrs.dtype as DType) ?? "float64";
+    const o = allocate(dtype, sizeOf(shape));
+    draw(attrs.kind as "uniform" | "normal", o);
+    return new NDArray(o, shape);
+  },
+};

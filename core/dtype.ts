@@ -1,0 +1,79 @@
+/**
+ * Data types of NDArray storage and numpy's promotion rules between them.
+ * @module
+ */
+
+/** The element types an NDArray can hold. */
+export type DType = "float32" | "float64" | "int32";
+
+/** The typed array behind an NDArray of any dtype. */
+export type TypedArray = Float32Array | Float64Array | Int32Array;
+
+/** All dtypes, for validation and error messages. */
+export const DTYPES: readonly DType[] = ["float32", "float64", "int32"];
+
+/** The typed-array constructor that stores `dtype`. */
+export function arrayCtor(
+  dtype: DType,
+): Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor {
+  switch (dtype) {
+    case "float32":
+      return Float32Array;
+    case "float64":
+      return Float64Array;
+    case "int32":
+      return Int32Array;
+  }
+  throw new TypeError(`unknown dtype '${dtype}' (use ${DTYPES.join(", ")})`);
+}
+
+/** A zero-filled typed array of `dtype` with `size` elements. */
+export function allocate(dtype: DType, size: number): TypedArray {
+  return new (arrayCtor(dtype))(size);
+}
+
+/** Throws unless `dtype` is one of DTYPES. */
+export function checkDType(dtype: string, op = "dtype"): DType {
+  if (!(DTYPES as readonly string[]).includes(dtype)) {
+    throw new TypeError(
+      `${op}: unknown dtype '${dtype}' (use ${DTYPES.join(", ")})`,
+    );
+  }
+  return dtype as DType;
+}
+
+/** The dtype of an existing typed array. */
+export function dtypeOf(data: TypedArray): DType {
+  if (data instanceof Float32Array) return "float32";
+  if (data instanceof Float64Array) return "float64";
+  return "int32";
+}
+
+/** True for float32 and float64. */
+export function isFloat(dtype: DType): boolean {
+  return dtype !== "int32";
+}
+
+/**
+ * numpy's promotion of two array dtypes: equal dtypes stay, float64 wins,
+ * int32 with float32 gives float64 (as numpy does).
+ */
+export function promote(a: DType, b: DType): DType {
+  if (a === b) return a;
+  return "float64";
+}
+
+/**
+ * The dtype a JS number takes beside an array of `dtype` (NEP 50 "weak"
+ * scalars): it never widens a float array; a non-integer number beside an
+ * int32 array makes the result float64.
+ */
+export function scalarDType(value: number, dtype: DType): DType {
+  if (dtype === "int32" && !Number.isInteger(value)) return "float64";
+  return dtype;
+}
+
+/** The float dtype a float-only op (div, exp, ...) computes in. */
+export function toFloat(dtype: DType): DType {
+  return dtype === "int32" ? "float64" : dtype;
+}

@@ -1,0 +1,62 @@
+/**
+ * The autograd function base class (DeZero's `Function`): a node of the
+ * graph that computes outputs from inputs in `forward` (on NDArrays) and
+ * input gradients from output gradients in `backward` (on Variables, so the
+ * backward pass is itself differentiable).
+ * @module
+ */
+import { Config } from "./config.ts";
+import type { NDArray } from "./ndarray.ts";
+import { asVariable, Variable, type VariableLike } from "./variable.ts";
+
+/**
+ * Base class of every differentiable function. Subclass it with `forward`
+ * and `backward`, then call `new MyFn().apply(x)`.
+ *
+ * @example
+ * ```ts
+ * import { Function, NDArray, Variable } from "./mod.ts";
+ * class Square extends Function {
+ *   forward(x: NDArray): NDArray { return x.mul(x); }
+ *   backward(gy: Variable): Variable { return this.inputs[0].mul(2).mul(gy); }
+ * }
+ * const y = new Square().apply(new Variable(3));
+ * y.backward();
+ * ```
+ */
+export abstract class Function {
+  /** The input Variables of the call (set by `apply`). */
+  inputs: Variable[] = [];
+  /** Weak references to the outputs, so a graph does not keep them alive. */
+  outputs: WeakRef<Variable>[] = [];
+  /** Topological generation: one more than the newest input's. */
+  generation = 0;
+
+  /** Computes the outputs from the inputs' arrays. */
+  abstract forward(...xs: NDArray[]): NDArray | NDArray[];
+
+  /** Computes the inputs' gradients from the outputs' gradients. */
+  abstract backward(...gys: Variable[]): Variable | (Variable | null)[];
+
+  /** Calls the function on Variables (or arrays/numbers); returns the output. */
+  apply(...inputs: VariableLike[]): Variable {
+    return this.applyAll(...inputs)[0];
+  }
+
+  /** Like `apply`, returning every output. */
+  applyAll(...inputs: VariableLike[]): Variable[] {
+    const xs = inputs.map((x) => asVariable(x));
+    let ys = this.forward(...xs.map((x) => x.data));
+    if (!Array.isArray(ys)) ys = [ys];
+    const outputs = ys.map((y) => new Variable(y));
+    if (Config.enableBackprop) {
+      let gen = 0;
+      for (const x of xs) if (x.generation > gen) gen = x.generation;
+      this.generation = gen;
+      for (const y of outputs) y.setCreator(this);
+      this.inputs = xs;
+      this.outputs = outputs.map((y) => new WeakRef(y));
+    }
+    return outputs;
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * Eager kernels generated from the op registry (core/primitives.ts).
+ *
+ * Each (op, dtypes, layout, rank) gets one loop compiled once with
+ * `new Function` and cached, so the hot loop is monomorphic, works on typed
+ * arrays and allocates nothing per element. Layouts: contiguous operands of
+ * the output's size, a size-1 operand hoisted out of the loop, or a general
+ * strided walk (broadcasting = stride 0) over axes merged where possible.
+ * @module
+ */
+import type { DType, TypedArray } from "./dtype.ts";
+import type { ElementwiseSpec, ReductionSpec } from "./primitives.ts";
+import type { Shape } from "./shape.ts";
+
+/** Compiled elementwise loop: `(O, A, B, p0, p1, n, shape, sa, sb)`. */
+type ElementwiseFn = (
+  o: TypedArray,
+  a: TypedArray,
+  b: TypedArray | null,
+  p0: number,
+  p1: number,
+  n: number,
+  shape: number[],
+  sa: number[],
+  sb: number[],
+) => void;
+
+/** Compiled reduction loop: `(ACC, A, shape, sa, so)`. */
+type ReductionFn = (
+  acc: TypedArray,
+  a: TypedArray,
+  shape: number[],
+  sa: number[],
+  so: number[],
+) => void;
+
+const cache = new Map<string, unknown>();
+
+function compile<T>(key: string, params: string[], body: string): T {
+  let fn = cache.get(key);
+  if (!fn) {
+    fn = new Function(...params, body);
+    cache.set(key, fn);
+  }
+  return fn as T;
+}
+
+/**
+ * Merges adjacent axes that every operand walks contiguously, so a
+ * broadcast over [n, m, k] with plain strides becomes a shorter loop nest.
+ */
+export function mergeAxes(
+  shape: Shape,
+  strides: number[][],
+): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue; // a length-1 axis contributes nothing
+    const last = outShape.length - 1;
+    if (
+      last >= 0 &&
+      strides.every((s, k) => outStrides[k][last] === s[d] * shape[d])
+    ) {
+      outShape[last] *= shape[d];
+      strides.forEach((s, k) => (outStrides[k][last] = s[d]));
+    } else {
+      outShape.push(shape[d]);
+      strides.forEach((s, k) => outStrides[k].push(s[d]));
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+/** Nested loops over `rank` axes, each operand `X` advancing by `sX<d>`. */
+function loopNest(rank: number, operands: string[], inner: string): string {
+  let head = "";
+  for (let d = 0; d < rank; d++) {
+    const init = operands.map((x) =>
+      `j${x}${d} = ${d === 0 ? "0" : `j${x}${d - 1}`}`
+    );
+    const step = operands.map((x) => `j${x}${d} += s${x}${d}`);
+    head += `for (let i${d} = 0, ${init.join(", ")}; i${d} < n${d}; i${d}++, ${
+      step.join(", ")
+    }) {\n`;
+  }
+  return head + inner + "\n" + "}".repeat(rank);
+}
+
+/** Reads of shape and strides into locals `n<d>`, `s<X><d>`. */
+function unpack(rank: number, operands: [string, string][]): string {
+  let s = "";
+  for (let d = 0; d < rank; d++) {
+    s += `const n${d} = shape[${d}]; `;
+    for (const [x, arr] of operands) s += `const s${x}${d} = ${arr}[${d}]; `;
+  }
+  return s + "\n";
+}
+
+/**
+ * Runs an elementwise op into `out` (contiguous, `outShape`), reading `a`
+ * (and `b`) broadcast from their own shapes.
+ */
+export function runElementwise(
+  spec: ElementwiseSpec,
+  out: TypedArray,
+  outShape: Shape,
+  outDtype: DType,
+  a: TypedArray,
+  aStrides: number[],
+  b: TypedArray | null,
+  bStrides: number[] | null,
+  p0: number,
+  p1: number,
+): void {
+  const n = out.length;
+  const binary = spec.arity === 2 && b !== null && bStrides !== null;
+  const dts = `${outDtype}:${a.constructor.name}:${b?.constructor.name}`;
+  const expr = spec.expr;
+  const read = (x: string, idx: string) => `const ${x} = ${x.toUpperCase()}[${idx}];`;
+  // contiguous / hoisted-scalar fast paths
+  const aFull = a.length === n && isPlain(aStrides, outShape);
+  const bFull = binary && b!.length === n && isPlain(bStrides!, outShape);
+  const aOne = a.length === 1;
+  const bOne = binary && b!.length === 1;
+  if ((aFull || aOne) && (!binary || bFull || bOne)) {
+    const layout = `${aOne ? "s" : "c"}${binary ? (bOne ? "s" : "c") : ""}`;
+    const key = `ew|${spec.name}|${dts}|${layout}`;
+    const pre = (aOne ? read("a", "0") : "") + (binary && bOne ? read("b", "0") : "");
+    const inner = (aOne ? "" : read("a", "i")) +
+      (binary && !bOne ? read("b", "i") : "");
+    const fn = compile<ElementwiseFn>(
+      key,
+      ["O", "A", "B", "p0", "p1", "n"],
+      `"use strict"; ${pre}\nfor (let i = 0; i < n; i++) { ${inner} O[i] = ${expr}; }`,
+    );
+    fn(out, a, b, p0, p1, n, [], [], []);
+    return;
+  }
+  const strides = binary ? [aStrides, bStrides!] : [aStrides];
+  const m = mergeAxes(outShape, strides);
+  const rank = m.shape.length;
+  const ops = binary ? ["a", "b"] : ["a"];
+  const key = `ew|${spec.name}|${dts}|r${rank}`;
+  const inner = ops.map((x) => read(x, `j${x}${rank - 1}`)).join(" ") +
+    ` O[o++] = ${expr};`;
+  const fn = compile<ElementwiseFn>(
+    key,
+    ["O", "A", "B", "p0", "p1", "n", "shape", "sa", "sb"],
+    `"use strict"; ${unpack(rank, ops.map((x) => [x, `s${x}`]))}let o = 0;\n` +
+      loopNest(rank, ops, inner),
+  );
+  fn(out, a, b, p0, p1, n, m.shape, m.strides[0], m.strides[1] ?? []);
+}
+
+function isPlain(strides: number[], shape: Shape): boolean {
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && strides[d] !== acc) return false;
+    acc *= shape[d];
+  }
+  return true;
+}
+
+/**
+ * Reduces contiguous `a` of `shape` into `acc` (pre-filled with the identity),
+ * where `outStrides` is 0 on every reduced axis.
+ */
+export function runReduction(
+  spec: ReductionSpec,
+  acc: TypedArray,
+  a: TypedArray,
+  shape: Shape,
+  aStrides: number[],
+  outStrides: number[],
+): void {
+  const m = mergeAxes(shape, [aStrides, outStrides]);
+  const rank = m.shape.length;
+  if (rank === 0) {
+    if (a.length) acc[0] = combineOnce(spec, acc[0], a[0]);
+    return;
+  }
+  const dts = `${acc.constructor.name}:${a.constructor.name}`;
+  const innerReduced = m.strides[1][rank - 1] === 0;
+  const key = `red|${spec.name}|${dts}|r${rank}|${innerReduced}`;
+  const c = spec.combine;
+  let body: string;
+  if (innerReduced) {
+    // local accumulator over the innermost (reduced) axis
+    const outer = rank - 1;
+    const head = outer > 0
+      ? loopNest(outer, ["a", "o"], "%")
+      : "%";
+    const init = outer > 0 ? `ja${outer - 1}` : "0";
+    const oi = outer > 0 ? `jo${outer - 1}` : "0";
+    const inner =
+      `let acc = ACC[${oi}]; for (let i = 0, k = ${init}; i < n${outer}; i++, k += sa${outer}) { const a = A[k]; acc = ${c}; } ACC[${oi}] = acc;`;
+    body = head.replace("%", inner);
+  } else {
+    const inner = `const a = A[ja${rank - 1}]; const acc = ACC[jo${
+      rank - 1
+    }]; ACC[jo${rank - 1}] = ${c};`;
+    body = loopNest(rank, ["a", "o"], inner);
+  }
+  const fn = compile<ReductionFn>(
+    key,
+    ["ACC", "A", "shape", "sa", "so"],
+    `"use strict"; ${unpack(rank, [["a", "sa"], ["o", "so"]])}${body}`,
+  );
+  fn(acc, a, m.shape, m.strides[0], m.strides[1]);
+}
+
+function combineOnce(spec: ReductionSpec, acc: number, a: number): number {
+  return compile<(acc: number, a: number) => number>(
+    `once|${spec.name}`,
+    ["acc", "a"],
+    `return ${spec.combine};`,
+  )(acc, a);
+}

@@ -1,0 +1,106 @@
+/**
+ * The op registry: every primitive kernel described once, as data.
+ *
+ * An elementwise primitive is a scalar expression over `a` (and `b`) with
+ * optional numeric parameters `p0`, `p1`; a reduction is an identity and a
+ * combine expression over `acc` and `a`. The eager kernels (core/kernels.ts)
+ * and the JIT's fused loops (jit/) are both generated from these strings, so
+ * an op's arithmetic exists in exactly one place.
+ * @module
+ */
+import type { DType } from "./dtype.ts";
+import { promote, toFloat } from "./dtype.ts";
+
+/** How an op's output dtype follows from its input dtypes. */
+export type DTypeRule = "promote" | "float";
+
+/** An elementwise primitive: one scalar expression per output element. */
+export interface ElementwiseSpec {
+  /** Op name, as recorded by the dispatcher. */
+  readonly name: string;
+  /** Number of array operands (`a`, `b`). */
+  readonly arity: 1 | 2;
+  /** Number of numeric parameters (`p0`, `p1`) the expression reads. */
+  readonly params: number;
+  /** JavaScript expression computing the element from `a`, `b`, `p0`, `p1`. */
+  readonly expr: string;
+  /** Output dtype rule. */
+  readonly dtype: DTypeRule;
+}
+
+/** A reduction primitive over a set of axes. */
+export interface ReductionSpec {
+  /** Op name, as recorded by the dispatcher. */
+  readonly name: string;
+  /** Starting value of the accumulator (a JS literal). */
+  readonly identity: string;
+  /** Expression of the new accumulator from `acc` and element `a`. */
+  readonly combine: string;
+  /** Whether reducing zero elements is an error (max/min) or the identity. */
+  readonly emptyError: boolean;
+}
+
+const ew = (
+  name: string,
+  arity: 1 | 2,
+  expr: string,
+  dtype: DTypeRule = "promote",
+  params = 0,
+): ElementwiseSpec => ({ name, arity, expr, dtype, params });
+
+/** Elementwise primitives by name. */
+export const ELEMENTWISE: Readonly<Record<string, ElementwiseSpec>> = Object
+  .fromEntries(
+    [
+      ew("copy", 1, "a"),
+      ew("neg", 1, "-a"),
+      ew("abs", 1, "Math.abs(a)"),
+      ew("sign", 1, "(a > 0 ? 1 : a < 0 ? -1 : a)"),
+      ew("square", 1, "a * a"),
+      ew("exp", 1, "Math.exp(a)", "float"),
+      ew("log", 1, "Math.log(a)", "float"),
+      ew("sin", 1, "Math.sin(a)", "float"),
+      ew("cos", 1, "Math.cos(a)", "float"),
+      ew("tanh", 1, "Math.tanh(a)", "float"),
+      ew("sqrt", 1, "Math.sqrt(a)", "float"),
+      ew("sigmoid", 1, "1 / (1 + Math.exp(-a))", "float"),
+      ew("relu", 1, "(a < 0 ? 0 : a)"),
+      ew("leakyRelu", 1, "(a > 0 ? a : a * p0)", "promote", 1),
+      ew("clip", 1, "(a < p0 ? p0 : a > p1 ? p1 : a)", "promote", 2),
+      ew("add", 2, "a + b"),
+      ew("sub", 2, "a - b"),
+      ew("mul", 2, "a * b"),
+      ew("div", 2, "a / b", "float"),
+      ew("pow", 2, "a ** b"),
+      ew("maximum", 2, "(a >= b || a !== a ? a : b)"),
+      ew("minimum", 2, "(a <= b || a !== a ? a : b)"),
+      ew("gt", 2, "(a > b ? 1 : 0)"),
+      ew("ge", 2, "(a >= b ? 1 : 0)"),
+      ew("lt", 2, "(a < b ? 1 : 0)"),
+      ew("le", 2, "(a <= b ? 1 : 0)"),
+      ew("eq", 2, "(a === b ? 1 : 0)"),
+    ].map((s) => [s.name, s]),
+  );
+
+/** Reduction primitives by name. */
+export const REDUCTIONS: Readonly<Record<string, ReductionSpec>> = {
+  sum: { name: "sum", identity: "0", combine: "acc + a", emptyError: false },
+  max: {
+    name: "max",
+    identity: "-Infinity",
+    combine: "(a > acc || a !== a ? a : acc)",
+    emptyError: true,
+  },
+  min: {
+    name: "min",
+    identity: "Infinity",
+    combine: "(a < acc || a !== a ? a : acc)",
+    emptyError: true,
+  },
+};
+
+/** Output dtype of an elementwise op applied to operands of `dtypes`. */
+export function elementwiseDType(spec: ElementwiseSpec, dtypes: DType[]): DType {
+  const d = dtypes.length === 2 ? promote(dtypes[0], dtypes[1]) : dtypes[0];
+  return spec.dtype === "float" ? toFloat(d) : d;
+}

@@ -1,0 +1,260 @@
+/**
+ * Variable (a graph node holding an NDArray and its gradient), Parameter,
+ * and the generation-ordered backward pass.
+ * @module
+ */
+import { usingConfig } from "./config.ts";
+import type { Function } from "./function.ts";
+import { type ArrayLike, asArray, NDArray, onesLike } from "./ndarray.ts";
+import { formatArray } from "./print.ts";
+import { fmtShape, sameShape } from "./shape.ts";
+
+/** What the Variable methods and F functions accept as an operand. */
+export type VariableLike = Variable | ArrayLike;
+
+/** Options of `Variable.backward`. */
+export interface BackwardOptions {
+  /** Keep the gradients of intermediate variables (default false). */
+  retainGrad?: boolean;
+  /** Record the backward pass as a graph, for higher-order derivatives. */
+  createGraph?: boolean;
+}
+
+/** The F functions that Variable's methods call (installed by ops/). */
+export interface VariableOps {
+  add(a: VariableLike, b: VariableLike): Variable;
+  sub(a: VariableLike, b: VariableLike): Variable;
+  mul(a: VariableLike, b: VariableLike): Variable;
+  div(a: VariableLike, b: VariableLike): Variable;
+  pow(a: VariableLike, c: VariableLike): Variable;
+  neg(a: VariableLike): Variable;
+  matmul(a: VariableLike, b: VariableLike): Variable;
+  reshape(a: VariableLike, shape: readonly number[]): Variable;
+  transpose(a: VariableLike, axes?: readonly number[] | null): Variable;
+  sum(
+    a: VariableLike,
+    axis?: number | readonly number[] | null,
+    keepdims?: boolean,
+  ): Variable;
+}
+
+let F: VariableOps | null = null;
+
+/** Installs the functions behind Variable's operator methods (DeZero's setup_variable). */
+export function installOps(ops: VariableOps): void {
+  F = ops;
+}
+
+function ops(): VariableOps {
+  if (F === null) throw new Error("Variable: operators are not installed (import mod.ts)");
+  return F;
+}
+
+/** A node of the computational graph: data, gradient and creator. */
+export class Variable {
+  #data: NDArray;
+  /** Optional name, shown by getDotGraph. */
+  name: string | null;
+  /** The gradient after backward (a Variable), or null. */
+  grad: Variable | null = null;
+  /** The function that produced this variable, or null for a leaf. */
+  creator: Function | null = null;
+  /** Topological generation (creator's generation + 1). */
+  generation = 0;
+
+  /**
+   * Wraps `data` (an NDArray is kept as is; nested arrays go through
+   * `array()`; a plain number becomes a float64 scalar, as DeZero's
+   * `Variable(np.array(2.0))`).
+   */
+  constructor(data: ArrayLike, name: string | null = null) {
+    this.#data = typeof data === "number"
+      ? asArray(data, { dtype: "float64" })
+      : asArray(data);
+    this.name = name;
+  }
+
+  /** The array this variable holds (settable). */
+  get data(): NDArray {
+    return this.#data;
+  }
+  set data(value: NDArray) {
+    if (!(value instanceof NDArray)) {
+      throw new TypeError("Variable.data: expected an NDArray");
+    }
+    this.#data = value;
+  }
+
+  /** Shape of the data. */
+  get shape(): number[] {
+    return this.#data.shape;
+  }
+  /** Number of axes. */
+  get ndim(): number {
+    return this.#data.ndim;
+  }
+  /** Number of elements. */
+  get size(): number {
+    return this.#data.size;
+  }
+  /** Element type. */
+  get dtype(): NDArray["dtype"] {
+    return this.#data.dtype;
+  }
+  /** Length of the first axis (Python's `len`). */
+  get length(): number {
+    if (this.ndim === 0) throw new TypeError("length of a 0-d variable");
+    return this.shape[0];
+  }
+
+  /** Makes `fn` the creator of this variable. */
+  setCreator(fn: Function): void {
+    this.creator = fn;
+    this.generation = fn.generation + 1;
+  }
+
+  /** Forgets the gradient (DeZero's `cleargrad`). */
+  cleargrad(): void {
+    this.grad = null;
+  }
+
+  /** Cuts the link to the creator. */
+  unchain(): void {
+    this.creator = null;
+  }
+
+  /** Cuts every creator link in the graph behind this variable. */
+  unchainBackward(): void {
+    if (this.creator === null) return;
+    const funcs = [this.creator];
+    this.unchain();
+    while (funcs.length) {
+      const f = funcs.pop()!;
+      for (const x of f.inputs) {
+        if (x.creator !== null) {
+          funcs.push(x.creator);
+          x.unchain();
+        }
+      }
+    }
+  }
+
+  /**
+   * Backpropagates from this variable (seed gradient: ones, as DeZero) in
+   * generation order, accumulating into each input's `grad`.
+   */
+  backward(options: BackwardOptions = {}): void {
+    const { retainGrad = false, createGraph = false } = options;
+    if (this.grad === null) this.grad = new Variable(onesLike(this.data));
+    const funcs: Function[] = [];
+    const seen = new Set<Function>();
+    const addFunc = (f: Function) => {
+      if (seen.has(f)) return;
+      seen.add(f);
+      let i = funcs.length; // insertion keeps funcs sorted by generation
+      while (i > 0 && funcs[i - 1].generation > f.generation) i--;
+      funcs.splice(i, 0, f);
+    };
+    if (this.creator !== null) addFunc(this.creator);
+    while (funcs.length) {
+      const f = funcs.pop()!;
+      const gys = f.outputs.map((o) => o.deref()?.grad ?? null);
+      usingConfig("enableBackprop", createGraph, () => {
+        const r = f.backward(...(gys as Variable[]));
+        const gxs = Array.isArray(r) ? r : [r];
+        for (let i = 0; i < f.inputs.length; i++) {
+          const x = f.inputs[i], gx = gxs[i];
+          if (gx === null || gx === undefined) continue;
+          if (!sameShape(gx.shape, x.shape)) {
+            throw new Error(
+              `backward of ${f.constructor.name}: gradient shape ${fmtShape(gx.shape)} does not match input shape ${
+                fmtShape(x.shape)
+              }`,
+            );
+          }
+          x.grad = x.grad === null ? gx : ops().add(x.grad, gx);
+          if (x.creator !== null) addFunc(x.creator);
+        }
+      });
+      if (!retainGrad) {
+        for (const o of f.outputs) {
+          const y = o.deref();
+          if (y !== undefined) y.grad = null;
+        }
+      }
+    }
+  }
+
+  /** DeZero's repr: `variable([[1 2]\n          [3 4]])`. */
+  toString(): string {
+    const body = formatArray(this.#data.data, this.shape, this.dtype);
+    return `variable(${body.replaceAll("\n", "\n" + " ".repeat(9))})`;
+  }
+
+  /** `this + other`. */
+  add(other: VariableLike): Variable {
+    return ops().add(this, other);
+  }
+  /** `this - other`. */
+  sub(other: VariableLike): Variable {
+    return ops().sub(this, other);
+  }
+  /** `other - this`. */
+  rsub(other: VariableLike): Variable {
+    return ops().sub(other, this);
+  }
+  /** `this * other`. */
+  mul(other: VariableLike): Variable {
+    return ops().mul(this, other);
+  }
+  /** `this / other`. */
+  div(other: VariableLike): Variable {
+    return ops().div(this, other);
+  }
+  /** `other / this`. */
+  rdiv(other: VariableLike): Variable {
+    return ops().div(other, this);
+  }
+  /** `-this`. */
+  neg(): Variable {
+    return ops().neg(this);
+  }
+  /** `this ** c` (c a number or, beyond DeZero, a Variable). */
+  pow(c: VariableLike): Variable {
+    return ops().pow(this, c);
+  }
+  /** Matrix product `this @ other`. */
+  matmul(other: VariableLike): Variable {
+    return ops().matmul(this, other);
+  }
+  /** Same data in a new shape: `reshape(2, 3)` or `reshape([2, 3])`. */
+  reshape(...shape: (number | readonly number[])[]): Variable {
+    const s = shape.length === 1 && Array.isArray(shape[0])
+      ? shape[0] as number[]
+      : shape as number[];
+    return ops().reshape(this, s);
+  }
+  /** Axes permuted: `transpose()`, `transpose(1, 0, 2)` or `transpose([1, 0, 2])`. */
+  transpose(...axes: (number | readonly number[])[]): Variable {
+    const a = axes.length === 1 && Array.isArray(axes[0])
+      ? axes[0] as number[]
+      : axes as number[];
+    return ops().transpose(this, a.length ? a : null);
+  }
+  /** The transpose. */
+  get T(): Variable {
+    return ops().transpose(this, null);
+  }
+  /** Sum over `axis` (all when null). */
+  sum(axis: number | readonly number[] | null = null, keepdims = false): Variable {
+    return ops().sum(this, axis, keepdims);
+  }
+}
+
+/** A Variable that a Layer treats as a trainable parameter. */
+export class Parameter extends Variable {}
+
+/** `x` as a Variable (numbers and arrays are wrapped). */
+export function asVariable(x: VariableLike): Variable {
+  return x instanceof Variable ? x : new Variable(x);
+}
