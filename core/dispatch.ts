@@ -15,7 +15,7 @@ import {
   REDUCTIONS,
   type ReductionSpec,
 } from "./primitives.ts";
-import { draw } from "./random.ts";
+import { draw } from "./rng.ts";
 import {
   broadcastShapes,
   broadcastStrides,
@@ -37,6 +37,10 @@ export type Kernel = (inputs: NDArray[], attrs: Attrs, out?: NDArray) => NDArray
 export interface Tracer {
   /** Called after each kernel call with its operands and result. */
   record(op: string, inputs: NDArray[], attrs: Attrs, out: NDArray): void;
+  /** Called by `hostScalar`: `out` must be refreshed from `fn` on replay. */
+  scalar(fn: () => number, out: NDArray): void;
+  /** Called by `hostEffect`: `fn` must run again on replay. */
+  effect(fn: () => void): void;
 }
 
 let tracer: Tracer | null = null;
@@ -65,6 +69,27 @@ export function dispatch(
   const result = kernel(inputs, attrs, out);
   if (tracer !== null) tracer.record(op, inputs, attrs, result);
   return result;
+}
+
+/**
+ * A 0-d array holding `fn()`, a value the host computes per call (an
+ * optimizer's learning rate): a replaying JIT re-reads it instead of
+ * baking the traced value in.
+ */
+export function hostScalar(fn: () => number, dtype: DType = "float64"): NDArray {
+  const out = new NDArray(allocate(dtype, 1), []);
+  out.raw[0] = fn();
+  if (tracer !== null) tracer.scalar(fn, out);
+  return out;
+}
+
+/**
+ * Runs a host-side state change (Adam's step count) now, and again on
+ * every JIT replay of the surrounding trace.
+ */
+export function hostEffect(fn: () => void): void {
+  fn();
+  if (tracer !== null) tracer.effect(fn);
 }
 
 function elementwise(spec: ElementwiseSpec): Kernel {

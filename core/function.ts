@@ -38,6 +38,11 @@ export abstract class Function {
   /** Computes the inputs' gradients from the outputs' gradients. */
   abstract backward(...gys: Variable[]): Variable | (Variable | null)[];
 
+  /** Display name of the op (DeZero's class name), used by getDotGraph. */
+  get name(): string {
+    return this.constructor.name;
+  }
+
   /** Calls the function on Variables (or arrays/numbers); returns the output. */
   apply(...inputs: VariableLike[]): Variable {
     return this.applyAll(...inputs)[0];

@@ -1,96 +1,61 @@
 /**
- * The seeded random generator: numpy's legacy `RandomState` (MT19937), so
- * `random.seed(0); random.rand(...)` gives the very numbers
- * `np.random.seed(0); np.random.rand(...)` gives, on every machine.
+ * The `random` namespace: numpy-compatible seeded draws (`seed`, `rand`,
+ * `randn`, `randint`, `permutation`). Float draws run through the
+ * dispatcher, so a jitted function draws fresh numbers on every replay.
  * @module
  */
-import type { TypedArray } from "./dtype.ts";
+import { dispatch } from "./dispatch.ts";
+import type { DType } from "./dtype.ts";
+import { NDArray } from "./ndarray.ts";
+import { nextInterval, seed } from "./rng.ts";
+import { fmtShape, sizeOf } from "./shape.ts";
 
-const N = 624;
-const M = 397;
-const mt = new Uint32Array(N);
-let mti = N + 1;
-let hasGauss = false;
-let gauss = 0;
+export { seed };
 
-/** Reseeds the generator as `np.random.seed(s)` does (init_genrand). */
-export function seed(s: number): void {
-  if (!Number.isInteger(s) || s < 0 || s > 0xffffffff) {
-    throw new RangeError(`random.seed: seed must be an integer in [0, 2**32 - 1], got ${s}`);
+function shapeOf(dims: (number | readonly number[])[], op: string): number[] {
+  const s = dims.length === 1 && Array.isArray(dims[0]) ? [...dims[0]] : dims as number[];
+  if (!s.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new RangeError(`random.${op}: invalid shape ${fmtShape(s)}`);
   }
-  mt[0] = s >>> 0;
-  for (mti = 1; mti < N; mti++) {
-    const prev = mt[mti - 1] ^ (mt[mti - 1] >>> 30);
-    mt[mti] = (Math.imul(1812433253, prev) + mti) >>> 0;
+  return s;
+}
+
+/** Uniform draws in [0, 1) of shape `dims` (float64), as `np.random.rand`. */
+export function rand(...dims: (number | readonly number[])[]): NDArray {
+  return dispatch("random", [], { kind: "uniform", shape: shapeOf(dims, "rand"), dtype: "float64" });
+}
+
+/** Standard normal draws of shape `dims` (float64), as `np.random.randn`. */
+export function randn(...dims: (number | readonly number[])[]): NDArray {
+  return dispatch("random", [], { kind: "normal", shape: shapeOf(dims, "randn"), dtype: "float64" });
+}
+
+/** Uniform draws of `dtype` (default float64) and `shape`. */
+export function uniform(shape: readonly number[], dtype: DType = "float64"): NDArray {
+  return dispatch("random", [], { kind: "uniform", shape: shapeOf([shape], "uniform"), dtype });
+}
+
+/** Integers in [low, high) of `shape` (int32), as `np.random.randint`. */
+export function randint(low: number, high: number, shape: number | readonly number[] = []): NDArray {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new RangeError(`random.randint: need integers low < high, got ${low}, ${high}`);
   }
-  hasGauss = false;
+  const s = shapeOf([typeof shape === "number" ? [shape] : shape], "randint");
+  const out = new Int32Array(sizeOf(s));
+  for (let i = 0; i < out.length; i++) out[i] = low + nextInterval(high - low - 1);
+  return new NDArray(out, s);
 }
 
-/** Next raw 32-bit output of MT19937. */
-export function nextU32(): number {
-  if (mti >= N) {
-    if (mti === N + 1) seed(5489);
-    let kk = 0;
-    for (; kk < N - M; kk++) {
-      const y = (mt[kk] & 0x80000000) | (mt[kk + 1] & 0x7fffffff);
-      mt[kk] = mt[kk + M] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
-    }
-    for (; kk < N - 1; kk++) {
-      const y = (mt[kk] & 0x80000000) | (mt[kk + 1] & 0x7fffffff);
-      mt[kk] = mt[kk + (M - N)] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
-    }
-    const y = (mt[N - 1] & 0x80000000) | (mt[0] & 0x7fffffff);
-    mt[N - 1] = mt[M - 1] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
-    mti = 0;
+/** A random permutation of `0..n-1` (int32), as `np.random.permutation(n)`. */
+export function permutation(n: number): NDArray {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`random.permutation: invalid n ${n}`);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = nextInterval(i);
+    const t = out[i];
+    out[i] = out[j];
+    out[j] = t;
   }
-  let y = mt[mti++];
-  y ^= y >>> 11;
-  y ^= (y << 7) & 0x9d2c5680;
-  y ^= (y << 15) & 0xefc60000;
-  y ^= y >>> 18;
-  return y >>> 0;
-}
-
-/** A double in [0, 1) with 53 random bits (numpy's random_sample). */
-export function nextDouble(): number {
-  const a = nextU32() >>> 5, b = nextU32() >>> 6;
-  return (a * 67108864 + b) / 9007199254740992;
-}
-
-/** A standard normal draw (numpy's legacy polar Box-Muller, cached pair). */
-export function nextGauss(): number {
-  if (hasGauss) {
-    hasGauss = false;
-    return gauss;
-  }
-  let x1: number, x2: number, r2: number;
-  do {
-    x1 = 2 * nextDouble() - 1;
-    x2 = 2 * nextDouble() - 1;
-    r2 = x1 * x1 + x2 * x2;
-  } while (r2 >= 1 || r2 === 0);
-  const f = Math.sqrt(-2 * Math.log(r2) / r2);
-  gauss = f * x1;
-  hasGauss = true;
-  return f * x2;
-}
-
-/** A uniform integer in [0, max] by masked rejection (numpy's legacy interval). */
-export function nextInterval(max: number): number {
-  if (max === 0) return 0;
-  let mask = max;
-  mask |= mask >>> 1;
-  mask |= mask >>> 2;
-  mask |= mask >>> 4;
-  mask |= mask >>> 8;
-  mask |= mask >>> 16;
-  let v: number;
-  while ((v = (nextU32() & mask) >>> 0) > max);
-  return v;
-}
-
-/** Fills `out` with uniform [0,1) or standard normal draws. */
-export function draw(kind: "uniform" | "normal", out: TypedArray): void {
-  const next = kind === "normal" ? nextGauss : nextDouble;
-  for (let i = 0; i < out.length; i++) out[i] = next();
+  return new NDArray(out, [n]);
 }

@@ -1,0 +1,47 @@
+/**
+ * DeZero.ts: DeZero, the define-by-run deep-learning framework of "Deep
+ * Learning from Scratch 3", in TypeScript for Deno, with a tracing JIT.
+ *
+ * @example
+ * ```ts
+ * import { F, Variable } from "./mod.ts";
+ * const x = new Variable([[1, 2, 3], [4, 5, 6]]);
+ * const y = F.sum(x.mul(x));
+ * y.backward();
+ * console.log(String(x.grad)); // variable([[ 2  4  6] ...
+ * ```
+ * @module
+ */
+import * as F from "./ops/mod.ts";
+import { installOps } from "./core/variable.ts";
+
+installOps(F);
+
+export { F };
+export * as random from "./core/random.ts";
+export { Config, noGrad, testMode, usingConfig } from "./core/config.ts";
+export type { DType, TypedArray } from "./core/dtype.ts";
+export { Function } from "./core/function.ts";
+export {
+  arange,
+  array,
+  type ArrayLike,
+  type ArrayOptions,
+  asArray,
+  full,
+  NDArray,
+  type NestedArray,
+  ones,
+  onesLike,
+  type Operand,
+  zeros,
+  zerosLike,
+} from "./core/ndarray.ts";
+export {
+  asVariable,
+  type BackwardOptions,
+  Parameter,
+  Variable,
+  type VariableLike,
+} from "./core/variable.ts";
+export { type Slice, slice } from "./ops/indexing.ts";

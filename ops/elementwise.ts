@@ -1,0 +1,202 @@
+/**
+ * Elementwise differentiable functions: arithmetic with broadcasting and
+ * the math functions. Each is one row: its primitive (core/primitives.ts)
+ * and its gradient rule written with F functions, so gradients are
+ * differentiable again (higher-order derivatives).
+ * @module
+ */
+import { dispatch } from "../core/dispatch.ts";
+import { scalarDType } from "../core/dtype.ts";
+import { Function } from "../core/function.ts";
+import { NDArray, scalar } from "../core/ndarray.ts";
+import { sameShape } from "../core/shape.ts";
+import { asVariable, Variable, type VariableLike } from "../core/variable.ts";
+import { sumTo } from "./shape.ts";
+
+/** Gradient rule of a unary function: `(x, y, gy) => gx`. */
+type UnaryGrad = (x: Variable, y: Variable, gy: Variable) => Variable;
+
+/** A unary elementwise function backed by one registry primitive. */
+export class Unary extends Function {
+  /**
+   * @param op primitive name in the registry
+   * @param grad the gradient rule
+   * @param params numeric parameters of the primitive (`p0`, `p1`)
+   */
+  constructor(
+    readonly op: string,
+    readonly grad: UnaryGrad,
+    readonly params: { p0?: number; p1?: number } = {},
+  ) {
+    super();
+  }
+  /** Runs the primitive. */
+  forward(x: NDArray): NDArray {
+    return dispatch(this.op, [x], this.params);
+  }
+  /** Applies the gradient rule. */
+  backward(gy: Variable): Variable {
+    return this.grad(this.inputs[0], this.outputs[0].deref()!, gy);
+  }
+  /** The op's display name (`Exp`), as DeZero's class names. */
+  override get name(): string {
+    return this.op[0].toUpperCase() + this.op.slice(1);
+  }
+}
+
+/** Gradient rule of a binary function: `(a, b, y, gy) => [ga, gb]`. */
+type BinaryGrad = (
+  a: Variable,
+  b: Variable,
+  y: Variable,
+  gy: Variable,
+) => [Variable | null, Variable | null];
+
+/** A broadcasting binary function; gradients are summed back to each input's shape. */
+export class Binary extends Function {
+  /**
+   * @param op primitive name in the registry
+   * @param grad the gradient rule (on broadcast shapes)
+   */
+  constructor(readonly op: string, readonly grad: BinaryGrad) {
+    super();
+  }
+  /** Runs the primitive. */
+  forward(a: NDArray, b: NDArray): NDArray {
+    return dispatch(this.op, [a, b]);
+  }
+  /** Applies the gradient rule, then `sumTo` each input's shape. */
+  backward(gy: Variable): (Variable | null)[] {
+    const [a, b] = this.inputs;
+    const [ga, gb] = this.grad(a, b, this.outputs[0].deref()!, gy);
+    return [
+      ga && !sameShape(ga.shape, a.shape) ? sumTo(ga, a.shape) : ga,
+      gb && !sameShape(gb.shape, b.shape) ? sumTo(gb, b.shape) : gb,
+    ];
+  }
+  /** The op's display name (`Add`). */
+  override get name(): string {
+    return this.op[0].toUpperCase() + this.op.slice(1);
+  }
+}
+
+/**
+ * Two operands as Variables; a plain number takes the dtype it would have
+ * beside the other operand (numpy's weak scalars: `x32 * 2` stays float32).
+ */
+export function operands(a: VariableLike, b: VariableLike): [Variable, Variable] {
+  const dt = (v: VariableLike) =>
+    v instanceof Variable || v instanceof NDArray ? v.dtype : null;
+  if (typeof a === "number" && dt(b)) a = scalar(a, scalarDType(a, dt(b)!));
+  if (typeof b === "number" && dt(a)) b = scalar(b, scalarDType(b, dt(a)!));
+  return [asVariable(a), asVariable(b)];
+}
+
+const unary = (op: string, grad: UnaryGrad) => (x: VariableLike): Variable =>
+  new Unary(op, grad).apply(x);
+const binary = (op: string, grad: BinaryGrad) => (a: VariableLike, b: VariableLike): Variable =>
+  new Binary(op, grad).apply(...operands(a, b));
+
+/** `a + b` with broadcasting. */
+export const add: (a: VariableLike, b: VariableLike) => Variable = binary(
+  "add",
+  (_a, _b, _y, gy) => [gy, gy],
+);
+/** `a - b` with broadcasting. */
+export const sub: (a: VariableLike, b: VariableLike) => Variable = binary(
+  "sub",
+  (_a, _b, _y, gy) => [gy, neg(gy)],
+);
+/** `a * b` with broadcasting. */
+export const mul: (a: VariableLike, b: VariableLike) => Variable = binary(
+  "mul",
+  (a, b, _y, gy) => [mul(gy, b), mul(gy, a)],
+);
+/** `a / b` (true division) with broadcasting. */
+export const div: (a: VariableLike, b: VariableLike) => Variable = binary(
+  "div",
+  (a, b, _y, gy) => [div(gy, b), mul(gy, div(neg(a), mul(b, b)))],
+);
+/** `-x`. */
+export const neg: (x: VariableLike) => Variable = unary("neg", (_x, _y, gy) => neg(gy));
+
+/**
+ * `x ** c`: `c` a number (DeZero's Pow) or, beyond DeZero, a Variable or
+ * array, which then gets the gradient `y * log(x)`.
+ */
+export function pow(x: VariableLike, c: VariableLike): Variable {
+  if (typeof c === "number") {
+    const [xv, cv] = operands(x, c);
+    return new Binary("pow", (a, _b, _y, gy) => [
+      mul(gy, mul(pow(a, c - 1), c)),
+      null,
+    ]).apply(xv, cv);
+  }
+  return new Binary("pow", (a, b, y, gy) => [
+    mul(gy, mul(b, pow(a, sub(b, 1)))),
+    mul(gy, mul(y, log(a))),
+  ]).apply(...operands(x, c));
+}
+
+/** `exp(x)`. */
+export const exp: (x: VariableLike) => Variable = unary("exp", (_x, y, gy) => mul(gy, y));
+/** Natural logarithm. */
+export const log: (x: VariableLike) => Variable = unary("log", (x, _y, gy) => div(gy, x));
+/** `sin(x)`. */
+export const sin: (x: VariableLike) => Variable = unary("sin", (x, _y, gy) => mul(gy, cos(x)));
+/** `cos(x)`. */
+export const cos: (x: VariableLike) => Variable = unary(
+  "cos",
+  (x, _y, gy) => mul(gy, neg(sin(x))),
+);
+/** `tanh(x)`; gradient `gy * (1 - y^2)`. */
+export const tanh: (x: VariableLike) => Variable = unary(
+  "tanh",
+  (_x, y, gy) => mul(gy, sub(1, mul(y, y))),
+);
+/** `sqrt(x)`; gradient `gy / (2 y)`. */
+export const sqrt: (x: VariableLike) => Variable = unary(
+  "sqrt",
+  (_x, y, gy) => div(gy, mul(y, 2)),
+);
+/** `|x|`; gradient `gy * sign(x)`. */
+export const abs: (x: VariableLike) => Variable = unary(
+  "abs",
+  (x, _y, gy) => mul(gy, new Variable(dispatch("sign", [x.data]))),
+);
+/** `x * x`. */
+export const square: (x: VariableLike) => Variable = unary(
+  "square",
+  (x, _y, gy) => mul(gy, mul(x, 2)),
+);
+/** Logistic sigmoid `1 / (1 + exp(-x))`; gradient `gy * y * (1 - y)`. */
+export const sigmoid: (x: VariableLike) => Variable = unary(
+  "sigmoid",
+  (_x, y, gy) => mul(gy, mul(y, sub(1, y))),
+);
+/** `max(x, 0)`; gradient `gy * (x > 0)`. */
+export const relu: (x: VariableLike) => Variable = unary(
+  "relu",
+  (x, _y, gy) => mul(gy, mask("gt", x, 0)),
+);
+
+/** `x` where `x > 0`, else `slope * x`. */
+export function leakyRelu(x: VariableLike, slope = 0.2): Variable {
+  return new Unary("leakyRelu", (x, _y, gy) => {
+    const m = mask("gt", x, 0);
+    return mul(gy, add(mul(m, 1 - slope), slope));
+  }, { p0: slope }).apply(x);
+}
+
+/** `x` clipped to `[xMin, xMax]`; gradient passes only inside the range. */
+export function clip(x: VariableLike, xMin: number, xMax: number): Variable {
+  return new Unary("clip", (x, _y, gy) => {
+    return mul(gy, mul(mask("ge", x, xMin), mask("le", x, xMax)));
+  }, { p0: xMin, p1: xMax }).apply(x);
+}
+
+/** A constant 0/1 Variable `x <op> value`, in x's dtype. */
+export function mask(op: "gt" | "ge" | "lt" | "le" | "eq", x: Variable, value: number | NDArray): Variable {
+  const v = typeof value === "number" ? scalar(value, x.dtype) : value;
+  return new Variable(dispatch(op, [x.data, v]));
+}

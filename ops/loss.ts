@@ -1,0 +1,131 @@
+/**
+ * Losses and training utilities: meanSquaredError, softmaxCrossEntropy,
+ * sigmoidCrossEntropy, accuracy, dropout.
+ * @module
+ */
+import { Config } from "../core/config.ts";
+import { dispatch } from "../core/dispatch.ts";
+import { Function } from "../core/function.ts";
+import { arange, asArray, NDArray, scalar } from "../core/ndarray.ts";
+import { fmtShape } from "../core/shape.ts";
+import { asVariable, Variable, type VariableLike } from "../core/variable.ts";
+import { logSoftmaxArray, softmaxArray } from "./activation.ts";
+import { add, clip, div, log, mul, neg, operands, sigmoid, sub } from "./elementwise.ts";
+import { sum } from "./reduction.ts";
+import { sumTo } from "./shape.ts";
+
+/** DeZero's mean squared error: `sum((x0 - x1)^2) / len(x0 - x1)`. */
+export class MeanSquaredError extends Function {
+  /** The loss as a 0-d array. */
+  forward(x0: NDArray, x1: NDArray): NDArray {
+    const diff = dispatch("sub", [x0, x1]);
+    const s = dispatch("sum", [dispatch("square", [diff])], {
+      axes: diff.shape.map((_, i) => i),
+      keepdims: false,
+    });
+    return dispatch("div", [s, scalar(diff.ndim ? diff.shape[0] : 1, s.dtype)]);
+  }
+  /** `gy * diff * 2 / len`, and its negation, summed to each input's shape. */
+  backward(gy: Variable): Variable[] {
+    const [x0, x1] = this.inputs;
+    const diff = sub(x0, x1);
+    const g = mul(mul(gy, diff), 2 / (diff.ndim ? diff.shape[0] : 1));
+    return [sumTo(g, x0.shape), sumTo(neg(g), x1.shape)];
+  }
+}
+
+/** Mean squared error, divided by the batch size (DeZero's quirk: `len(diff)`). */
+export function meanSquaredError(x0: VariableLike, x1: VariableLike): Variable {
+  return new MeanSquaredError().apply(...operands(x0, x1));
+}
+
+/** Validates integer class labels `t` for scores of shape [N, C]. */
+function labels(t: VariableLike, x: Variable, op: string): NDArray {
+  const ta = t instanceof Variable ? t.data : asArray(t as NDArray);
+  if (ta.dtype !== "int32") {
+    throw new TypeError(`${op}: labels must be an int32 array, got ${ta.dtype}`);
+  }
+  if (x.ndim !== 2 || ta.size !== x.shape[0]) {
+    throw new RangeError(
+      `${op}: scores ${fmtShape(x.shape)} need one label per row, got labels ${fmtShape(ta.shape)}`,
+    );
+  }
+  const C = x.shape[1];
+  for (const v of ta.raw) {
+    if (v < 0 || v >= C) throw new RangeError(`${op}: label ${v} out of range [0, ${C})`);
+  }
+  return dispatch("reshape", [ta], { shape: [ta.size] });
+}
+
+/** Flat offsets of `x[i, t[i]]` in an [N, C] array. */
+function pickOffsets(t: NDArray, C: number): NDArray {
+  const rows = dispatch("mul", [arange(t.size), scalar(C, "int32")]);
+  return dispatch("add", [rows, t]);
+}
+
+/** Softmax followed by cross entropy with integer labels, averaged over the batch. */
+export class SoftmaxCrossEntropy extends Function {
+  /** @param t the validated labels */
+  constructor(readonly t: NDArray) {
+    super();
+  }
+  /** `-mean_i log_softmax(x_i)[t_i]`. */
+  forward(x: NDArray): NDArray {
+    const [N, C] = x.shape;
+    const logp = logSoftmaxArray(x, 1);
+    const picked = dispatch("gather", [logp, pickOffsets(this.t, C)], { shape: [N] });
+    const s = dispatch("sum", [picked], { axes: [0], keepdims: false });
+    return dispatch("div", [s, scalar(-N, s.dtype)]);
+  }
+  /** `(softmax(x) - onehot(t)) * gy / N`. */
+  backward(gy: Variable): Variable {
+    const x = this.inputs[0].data;
+    const [N, C] = x.shape;
+    const y = softmaxArray(x, 1);
+    const ones = dispatch("copy", [scalar(1, y.dtype)], { shape: [N] });
+    const onehot = dispatch("scatterAdd", [ones, pickOffsets(this.t, C)], { shape: [N, C] });
+    return mul(new Variable(dispatch("sub", [y, onehot])), div(gy, N));
+  }
+}
+
+/** Cross entropy of softmax(x) ([N, C] scores) against int32 labels t ([N]). */
+export function softmaxCrossEntropy(x: VariableLike, t: VariableLike): Variable {
+  const xv = asVariable(x);
+  return new SoftmaxCrossEntropy(labels(t, xv, "softmaxCrossEntropy")).apply(xv);
+}
+
+/** Binary cross entropy of sigmoid(x) against 0/1 labels t, summed over elements / len(x). */
+export function sigmoidCrossEntropy(x: VariableLike, t: VariableLike): Variable {
+  const xv = asVariable(x);
+  const tv = asVariable(t);
+  if (xv.size !== tv.size) {
+    throw new RangeError(
+      `sigmoidCrossEntropy: scores ${fmtShape(xv.shape)} and labels ${fmtShape(tv.shape)} differ in size`,
+    );
+  }
+  const tt = tv.shape.join() === xv.shape.join() ? tv : new Variable(tv.data.reshape(xv.shape));
+  const p = clip(sigmoid(xv), 1e-15, 1.0);
+  const tlogp = add(mul(tt, log(p)), mul(sub(1, tt), log(sub(1, p))));
+  return div(neg(sum(tlogp)), xv.ndim ? xv.shape[0] : 1);
+}
+
+/** Fraction of rows whose arg-max equals the label (not differentiable). */
+export function accuracy(y: VariableLike, t: VariableLike): Variable {
+  const yv = asVariable(y);
+  const ta = labels(t, yv, "accuracy");
+  const pred = dispatch("argmax", [yv.data], { axis: 1 });
+  const hits = dispatch("eq", [pred, ta]);
+  const total = dispatch("sum", [hits], { axes: [0], keepdims: false });
+  return new Variable(dispatch("div", [total, scalar(ta.size, "float64")]));
+}
+
+/** Inverted dropout: in training, zeroes elements with probability `ratio` and scales the rest by `1 / (1 - ratio)`. */
+export function dropout(x: VariableLike, ratio = 0.5): Variable {
+  const xv = asVariable(x);
+  if (!(ratio >= 0 && ratio < 1)) throw new RangeError(`dropout: ratio must be in [0, 1), got ${ratio}`);
+  if (!Config.train) return xv;
+  const r = dispatch("random", [], { kind: "uniform", shape: xv.shape, dtype: "float64" });
+  const mask = dispatch("gt", [r, scalar(ratio)]);
+  const m = dispatch("cast", [mask], { dtype: xv.dtype });
+  return div(mul(xv, new Variable(m)), 1 - ratio);
+}

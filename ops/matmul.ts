@@ -1,0 +1,59 @@
+/**
+ * Matrix products: matmul (numpy's, batched, with broadcast batch axes) and
+ * linear (`x @ W + b`, DeZero's Linear function).
+ * @module
+ */
+import { dispatch } from "../core/dispatch.ts";
+import { Function } from "../core/function.ts";
+import type { NDArray } from "../core/ndarray.ts";
+import { fmtShape } from "../core/shape.ts";
+import { asVariable, Variable, type VariableLike } from "../core/variable.ts";
+import { add } from "./elementwise.ts";
+import { reshape, sumTo, transpose } from "./shape.ts";
+
+/** Swaps the last two axes. */
+function mT(x: Variable): Variable {
+  const axes = x.shape.map((_, i) => i);
+  axes.push(...axes.splice(-2).reverse());
+  return transpose(x, axes);
+}
+
+/** Matrix product of operands with at least two axes. */
+export class MatMul extends Function {
+  /** Runs the matmul kernel. */
+  forward(a: NDArray, b: NDArray): NDArray {
+    return dispatch("matmul", [a, b]);
+  }
+  /** `ga = gy @ b^T`, `gb = a^T @ gy`, summed over broadcast batch axes. */
+  backward(gy: Variable): Variable[] {
+    const [a, b] = this.inputs;
+    return [sumTo(matmul(gy, mT(b)), a.shape), sumTo(matmul(mT(a), gy), b.shape)];
+  }
+}
+
+/**
+ * `a @ b` with numpy's semantics: 1-D operands are promoted to matrices
+ * (and the added axis dropped), batch axes broadcast.
+ */
+export function matmul(a: VariableLike, b: VariableLike): Variable {
+  const av = asVariable(a), bv = asVariable(b);
+  if (av.ndim === 0 || bv.ndim === 0) {
+    throw new RangeError(
+      `matmul: operands must be at least 1-D, got ${fmtShape(av.shape)} and ${fmtShape(bv.shape)}`,
+    );
+  }
+  if (av.ndim >= 2 && bv.ndim >= 2) return new MatMul().apply(av, bv);
+  const a2 = av.ndim === 1 ? reshape(av, [1, av.shape[0]]) : av;
+  const b2 = bv.ndim === 1 ? reshape(bv, [bv.shape[0], 1]) : bv;
+  const y = new MatMul().apply(a2, b2);
+  const shape = [...y.shape];
+  if (bv.ndim === 1) shape.pop();
+  if (av.ndim === 1) shape.splice(shape.length - (bv.ndim === 1 ? 1 : 2), 1);
+  return reshape(y, shape);
+}
+
+/** `x @ W + b` (b optional), DeZero's `linear`. */
+export function linear(x: VariableLike, W: VariableLike, b: VariableLike | null = null): Variable {
+  const y = matmul(x, W);
+  return b === null ? y : add(y, b);
+}

@@ -1,0 +1,88 @@
+/**
+ * Reductions: sum, mean, max, min, logsumexp over axes with keepdims.
+ * @module
+ */
+import { dispatch } from "../core/dispatch.ts";
+import { Function } from "../core/function.ts";
+import type { NDArray } from "../core/ndarray.ts";
+import { normalizeAxes, reducedShape, sizeOf } from "../core/shape.ts";
+import { asVariable, Variable, type VariableLike } from "../core/variable.ts";
+import { add, div, exp, log, mask, mul, sub } from "./elementwise.ts";
+import { broadcastTo, reshape } from "./shape.ts";
+
+/** Axis argument of reductions: one axis, several, or null for all. */
+export type Axis = number | readonly number[] | null;
+
+/** Sum, max or min over a set of axes. */
+export class Reduce extends Function {
+  /**
+   * @param op `sum`, `max` or `min`
+   * @param axes the normalized axes reduced
+   * @param keepdims whether reduced axes stay as length 1
+   */
+  constructor(readonly op: "sum" | "max" | "min", readonly axes: number[], readonly keepdims: boolean) {
+    super();
+  }
+  /** Runs the reduction primitive. */
+  forward(x: NDArray): NDArray {
+    return dispatch(this.op, [x], { axes: this.axes, keepdims: this.keepdims });
+  }
+  /**
+   * sum: `gy` broadcast back over the reduced axes; max/min: routed to the
+   * elements equal to the result (every tie gets it, as DeZero).
+   */
+  backward(gy: Variable): Variable {
+    const x = this.inputs[0];
+    const kept = reducedShape(x.shape, this.axes, true);
+    const g = broadcastTo(reshape(gy, kept), x.shape);
+    if (this.op === "sum") return g;
+    const y = this.outputs[0].deref()!.data;
+    const yb = dispatch("copy", [dispatch("reshape", [y], { shape: kept })], { shape: x.shape });
+    return mul(g, mask("eq", x, yb));
+  }
+  /** `Sum`, `Max` or `Min`. */
+  override get name(): string {
+    return this.op[0].toUpperCase() + this.op.slice(1);
+  }
+}
+
+function reduce(op: "sum" | "max" | "min", x: VariableLike, axis: Axis, keepdims: boolean): Variable {
+  const v = asVariable(x);
+  return new Reduce(op, normalizeAxes(axis, v.ndim, op), keepdims).apply(v);
+}
+
+/** Sum over `axis` (all when null). */
+export function sum(x: VariableLike, axis: Axis = null, keepdims = false): Variable {
+  return reduce("sum", x, axis, keepdims);
+}
+
+/** Maximum over `axis` (all when null); the gradient goes to the maxima. */
+export function max(x: VariableLike, axis: Axis = null, keepdims = false): Variable {
+  return reduce("max", x, axis, keepdims);
+}
+
+/** Minimum over `axis` (all when null); the gradient goes to the minima. */
+export function min(x: VariableLike, axis: Axis = null, keepdims = false): Variable {
+  return reduce("min", x, axis, keepdims);
+}
+
+/** Mean over `axis` (all when null): `sum / count`. */
+export function mean(x: VariableLike, axis: Axis = null, keepdims = false): Variable {
+  const v = asVariable(x);
+  const axes = normalizeAxes(axis, v.ndim, "mean");
+  const count = sizeOf(axes.map((a) => v.shape[a]));
+  return div(sum(v, axes, keepdims), count);
+}
+
+/**
+ * `log(sum(exp(x)))` over `axis`, computed stably as
+ * `m + log(sum(exp(x - m)))` with `m` the (constant) maximum.
+ */
+export function logsumexp(x: VariableLike, axis: Axis = null, keepdims = false): Variable {
+  const v = asVariable(x);
+  const axes = normalizeAxes(axis, v.ndim, "logsumexp");
+  const m = new Variable(dispatch("max", [v.data], { axes, keepdims: true }));
+  const s = log(sum(exp(sub(v, m)), axes, true));
+  const y = add(s, m);
+  return keepdims ? y : reshape(y, reducedShape(v.shape, axes, false));
+}

@@ -1,0 +1,149 @@
+/**
+ * Shape functions: reshape, transpose, broadcastTo, sumTo, expandDims,
+ * flatten. They move or replicate elements without arithmetic, and each
+ * one's backward is another shape function.
+ * @module
+ */
+import { dispatch } from "../core/dispatch.ts";
+import { Function } from "../core/function.ts";
+import type { NDArray } from "../core/ndarray.ts";
+import {
+  checkBroadcastTo,
+  fmtShape,
+  normalizeAxis,
+  resolveAxes,
+  resolveShape,
+  sameShape,
+  type Shape,
+} from "../core/shape.ts";
+import { asVariable, Variable, type VariableLike } from "../core/variable.ts";
+
+/** Reshape to a fixed target shape. */
+export class Reshape extends Function {
+  /** @param shape the resolved target shape */
+  constructor(readonly shape: number[]) {
+    super();
+  }
+  /** A view with the new shape. */
+  forward(x: NDArray): NDArray {
+    return dispatch("reshape", [x], { shape: this.shape });
+  }
+  /** Reshape back to the input's shape. */
+  backward(gy: Variable): Variable {
+    return reshape(gy, this.inputs[0].shape);
+  }
+}
+
+/** `x` with a new shape of the same size (one axis may be -1). */
+export function reshape(x: VariableLike, shape: Shape): Variable {
+  const v = asVariable(x);
+  const target = resolveShape(v.shape, shape, "reshape");
+  if (sameShape(v.shape, target)) return v;
+  return new Reshape(target).apply(v);
+}
+
+/** Permutation of axes. */
+export class Transpose extends Function {
+  /** @param axes the resolved permutation */
+  constructor(readonly axes: number[]) {
+    super();
+  }
+  /** The permuted copy. */
+  forward(x: NDArray): NDArray {
+    return dispatch("transpose", [x], { axes: this.axes });
+  }
+  /** Transpose by the inverse permutation. */
+  backward(gy: Variable): Variable {
+    const inv = new Array<number>(this.axes.length);
+    this.axes.forEach((a, i) => (inv[a] = i));
+    return transpose(gy, inv);
+  }
+}
+
+/** `x` with axes permuted by `axes` (reversed when omitted). */
+export function transpose(x: VariableLike, axes: readonly number[] | null = null): Variable {
+  const v = asVariable(x);
+  return new Transpose(resolveAxes(axes, v.ndim, "transpose")).apply(v);
+}
+
+/** Replication of `x` along broadcast axes. */
+export class BroadcastTo extends Function {
+  /** @param shape the target shape */
+  constructor(readonly shape: number[]) {
+    super();
+  }
+  /** The broadcast copy. */
+  forward(x: NDArray): NDArray {
+    return dispatch("copy", [x], { shape: this.shape });
+  }
+  /** Sum back to the input's shape. */
+  backward(gy: Variable): Variable {
+    return sumTo(gy, this.inputs[0].shape);
+  }
+}
+
+/** `x` broadcast to `shape` (numpy's broadcast_to). */
+export function broadcastTo(x: VariableLike, shape: Shape): Variable {
+  const v = asVariable(x);
+  if (sameShape(v.shape, shape)) return v;
+  checkBroadcastTo(v.shape, shape, "broadcastTo");
+  return new BroadcastTo([...shape]).apply(v);
+}
+
+/** Sum over the axes that broadcasting to the input's shape added. */
+export class SumTo extends Function {
+  /** @param shape the target shape */
+  constructor(readonly shape: number[]) {
+    super();
+  }
+  /** The sum over broadcast axes, reshaped to the target. */
+  forward(x: NDArray): NDArray {
+    return sumToArray(x, this.shape);
+  }
+  /** Broadcast back to the input's shape. */
+  backward(gy: Variable): Variable {
+    return broadcastTo(gy, this.inputs[0].shape);
+  }
+}
+
+/** DeZero's `utils.sum_to` on arrays: sums `x` down to `shape`. */
+export function sumToArray(x: NDArray, shape: Shape): NDArray {
+  checkBroadcastTo(shape, x.shape, "sumTo");
+  const lead = x.ndim - shape.length;
+  const axes: number[] = [];
+  for (let d = 0; d < x.ndim; d++) {
+    if (d < lead || (shape[d - lead] === 1 && x.shape[d] !== 1)) axes.push(d);
+  }
+  const y = dispatch("sum", [x], { axes, keepdims: true });
+  return dispatch("reshape", [y], { shape: [...shape] });
+}
+
+/** `x` summed down to `shape` (the reverse of broadcastTo). */
+export function sumTo(x: VariableLike, shape: Shape): Variable {
+  const v = asVariable(x);
+  if (sameShape(v.shape, shape)) return v;
+  try {
+    checkBroadcastTo(shape, v.shape, "sumTo");
+  } catch {
+    throw new RangeError(
+      `sumTo: cannot sum shape ${fmtShape(v.shape)} to ${fmtShape(shape)}`,
+    );
+  }
+  return new SumTo([...shape]).apply(v);
+}
+
+/** `x` with a new axis of length 1 inserted at `axis`. */
+export function expandDims(x: VariableLike, axis: number): Variable {
+  const v = asVariable(x);
+  const a = normalizeAxis(axis, v.ndim + 1, "expandDims");
+  const shape = [...v.shape];
+  shape.splice(a, 0, 1);
+  return reshape(v, shape);
+}
+
+/** `x` reshaped to `[x.shape[0], -1]` (DeZero's flatten). */
+export function flatten(x: VariableLike): Variable {
+  const v = asVariable(x);
+  if (v.ndim === 0) throw new RangeError("flatten: needs at least one axis, got shape []");
+  return reshape(v, [v.shape[0], -1]);
+}
