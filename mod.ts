@@ -19,6 +19,7 @@ installOps(F);
 
 export { F };
 export * as random from "./core/random.ts";
+export * as utils from "./core/utils.ts";
 export { Config, noGrad, testMode, usingConfig } from "./core/config.ts";
 export type { DType, TypedArray } from "./core/dtype.ts";
 export { Function } from "./core/function.ts";
@@ -44,4 +45,5 @@ export {
   Variable,
   type VariableLike,
 } from "./core/variable.ts";
-export { type Slice, slice } from "./ops/indexing.ts";
+export { type Index, type IndexComponent, type Slice, slice } from "./ops/indexing.ts";
+export type { Shape } from "./core/shape.ts";

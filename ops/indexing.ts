@@ -1,8 +1,13 @@
 /**
- * getItem: numpy basic and fancy indexing (placeholder being written).
+ * getItem: numpy basic and fancy indexing as a gather of flat source offsets,
+ * with a scatter-add gradient (DeZero's GetItem / GetItemGrad).
  * @module
  */
-import type { Variable, VariableLike } from "../core/variable.ts";
+import { dispatch } from "../core/dispatch.ts";
+import { Function } from "../core/function.ts";
+import { array, NDArray, type NestedArray, scalar } from "../core/ndarray.ts";
+import { broadcastShapes, stridesOf } from "../core/shape.ts";
+import { asVariable, Variable, type VariableLike } from "../core/variable.ts";
 
 /** A numpy slice `start:stop:step` (null = omitted). */
 export interface Slice {
@@ -15,11 +20,241 @@ export interface Slice {
 }
 
 /** `dz.slice(start, stop, step)`: the slice `start:stop:step`. */
-export function slice(start: number | null = null, stop: number | null = null, step: number | null = null): Slice {
+export function slice(
+  start: number | null = null,
+  stop: number | null = null,
+  step: number | null = null,
+): Slice {
   return { start, stop, step };
 }
 
-/** `x[index]` (not written yet). */
-export function getItem(_x: VariableLike, _index: unknown): Variable {
-  throw new Error("getItem: not implemented yet");
+/**
+ * One component of an index, for one axis: an integer, a slice, `"..."`
+ * (as many full slices as needed), `null` (a new axis of length 1), or an
+ * integer array (NDArray, Variable or nested numbers) picking along the axis.
+ */
+export type IndexComponent = number | Slice | "..." | null | NDArray | Variable | NestedArray[];
+
+/** A component, or a JS array of components, one per axis (numpy's tuple). */
+export type Index = IndexComponent | readonly IndexComponent[];
+
+/** `x[index]`: a gather of precomputed flat offsets into `x`. */
+export class GetItem extends Function {
+  /**
+   * A gather fixed by its offsets.
+   * @param offsets int32 flat offsets into the input, one per output element
+   * @param shape the output shape
+   */
+  constructor(readonly offsets: NDArray, readonly shape: number[]) {
+    super();
+  }
+  /** The gathered elements. */
+  forward(x: NDArray): NDArray {
+    return dispatch("gather", [x, this.offsets], { shape: this.shape });
+  }
+  /** `gy` scattered back (added) to the input's shape. */
+  backward(gy: Variable): Variable {
+    return new GetItemGrad(this.offsets, this.inputs[0].shape).apply(gy);
+  }
+}
+
+/** getItem's gradient: zeros of the input's shape with `gy` added at the offsets. */
+export class GetItemGrad extends Function {
+  /**
+   * A scatter-add fixed by its offsets.
+   * @param offsets the forward's flat offsets
+   * @param shape the shape of getItem's input
+   */
+  constructor(readonly offsets: NDArray, readonly shape: number[]) {
+    super();
+  }
+  /** The scatter-add (repeated offsets accumulate, as np.add.at). */
+  forward(gy: NDArray): NDArray {
+    return dispatch("scatterAdd", [gy, this.offsets], { shape: this.shape });
+  }
+  /** The same gather as the forward getItem. */
+  backward(ggx: Variable): Variable {
+    return new GetItem(this.offsets, this.inputs[0].shape).apply(ggx);
+  }
+}
+
+/**
+ * `x[index]` with numpy semantics: `getItem(x, [0, slice(1, 3)])` is
+ * `x[0, 1:3]`, `getItem(x, [[0, 0, 1]])` is `x[[0, 0, 1]]`; several index
+ * arrays broadcast together. Gradients of repeated elements accumulate.
+ */
+export function getItem(x: VariableLike, index: Index): Variable {
+  const v = asVariable(x);
+  const { offsets, shape } = indexOffsets(v.shape, index);
+  return new GetItem(offsets, shape).apply(v);
+}
+
+/** An output axis from a slice or new axis: offsets `first + i * step`, i < len. */
+interface BasicAxis {
+  len: number;
+  first: number;
+  step: number;
+}
+
+/** An index array along an input axis of `size` elements `stride` apart. */
+interface FancyAxis {
+  idx: NDArray;
+  size: number;
+  stride: number;
+}
+
+/** Resolves `index` against `xShape`: the output shape and its flat source offsets. */
+function indexOffsets(xShape: number[], index: Index): { offsets: NDArray; shape: number[] } {
+  const items: readonly IndexComponent[] = Array.isArray(index) ? index : [index as IndexComponent];
+  const ndim = xShape.length, strides = stridesOf(xShape);
+  let consumed = 0, ellipses = 0, hasFancy = false;
+  for (const c of items) {
+    if (c === "...") ellipses++;
+    else if (c !== null) consumed++;
+    if (isArrayIndex(c)) hasFancy = true;
+  }
+  if (ellipses > 1) {
+    throw new RangeError("getItem: an index can only have a single ellipsis ('...')");
+  }
+  if (consumed > ndim) {
+    throw new RangeError(
+      `getItem: too many indices for array: array is ${ndim}-dimensional, but ${consumed} were indexed`,
+    );
+  }
+  const basic: BasicAxis[] = [];
+  const fancy: FancyAxis[] = [];
+  const full = (d: number) => basic.push({ len: xShape[d], first: 0, step: strides[d] });
+  let base = 0, d = 0, fancyAt = -1, firstAdv = -1, lastAdv = -1, advCount = 0;
+  items.forEach((c, k) => {
+    const advanced = isArrayIndex(c) || (hasFancy && typeof c === "number");
+    if (advanced) {
+      if (fancyAt < 0) fancyAt = basic.length;
+      if (firstAdv < 0) firstAdv = k;
+      lastAdv = k;
+      advCount++;
+    }
+    if (c === "...") {
+      for (let n = ndim - consumed; n > 0; n--) full(d++);
+    } else if (c === null) {
+      basic.push({ len: 1, first: 0, step: 0 });
+    } else if (typeof c === "number") {
+      base += checkIndex(c, xShape[d], d) * strides[d];
+      d++;
+    } else if (isArrayIndex(c)) {
+      fancy.push({ idx: indexArray(c, xShape[d], d), size: xShape[d], stride: strides[d] });
+      d++;
+    } else if (typeof c === "object") {
+      const [start, step, len] = sliceRange(c, xShape[d]);
+      basic.push({ len, first: start * strides[d], step: step * strides[d] });
+      d++;
+    } else {
+      throw new TypeError(
+        `getItem: indices must be integers, slices, '...', null or integer arrays, got ${
+          String(c)
+        }`,
+      );
+    }
+  });
+  while (d < ndim) full(d++);
+  // numpy: index arrays separated by a slice, '...' or null put their axes first
+  if (lastAdv - firstAdv + 1 !== advCount) fancyAt = 0;
+  const fancyShape = fancy.reduce<number[]>(
+    (s, f) => broadcastShapes(s, f.idx.shape, "getItem"),
+    [],
+  );
+  const shape = basic.map((b) => b.len);
+  if (hasFancy) shape.splice(fancyAt, 0, ...fancyShape);
+  for (const b of basic) if (b.len === 1) base += b.first;
+  let offsets = scalar(base, "int32");
+  basic.forEach((b, i) => {
+    if (b.len === 1) return;
+    const p = hasFancy && i >= fancyAt ? i + fancyShape.length : i;
+    offsets = dispatch("add", [offsets, progression(b, axisShape(shape.length, p, [b.len]))]);
+  });
+  for (const f of fancy) {
+    const lead = new Array<number>(fancyShape.length - f.idx.ndim).fill(1);
+    const idx = dispatch("reshape", [f.idx], {
+      shape: axisShape(shape.length, fancyAt, [...lead, ...f.idx.shape]),
+    });
+    // idx * stride, plus size * stride where idx is negative
+    const wrap = dispatch("mul", [
+      dispatch("lt", [idx, scalar(0, "int32")]),
+      scalar(f.size * f.stride, "int32"),
+    ]);
+    offsets = dispatch("add", [
+      offsets,
+      dispatch("add", [dispatch("mul", [idx, scalar(f.stride, "int32")]), wrap]),
+    ]);
+  }
+  return { offsets, shape };
+}
+
+/** True for the components that index with an array (fancy indexing). */
+function isArrayIndex(c: unknown): c is NDArray | Variable | NestedArray[] {
+  return Array.isArray(c) || c instanceof NDArray || c instanceof Variable;
+}
+
+/** Validates an integer index along `axis` of `size`; returns it wrapped to [0, size). */
+function checkIndex(i: number, size: number, axis: number): number {
+  if (!Number.isInteger(i)) {
+    throw new TypeError(`getItem: indices must be integers, got ${i} for axis ${axis}`);
+  }
+  if (i < -size || i >= size) {
+    throw new RangeError(`getItem: index ${i} is out of bounds for axis ${axis} with size ${size}`);
+  }
+  return i < 0 ? i + size : i;
+}
+
+/** An index array as an int32 NDArray whose entries are checked against `size`. */
+function indexArray(c: NDArray | Variable | NestedArray[], size: number, axis: number): NDArray {
+  const a = c instanceof Variable ? c.data : c instanceof NDArray ? c : array(c);
+  if (a.dtype !== "int32") {
+    throw new TypeError(
+      `getItem: arrays used as indices must be of integer type, got ${a.dtype} for axis ${axis}`,
+    );
+  }
+  const raw = a.raw;
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] < -size || raw[i] >= size) {
+      throw new RangeError(
+        `getItem: index ${raw[i]} is out of bounds for axis ${axis} with size ${size}`,
+      );
+    }
+  }
+  return a;
+}
+
+/** Python's slice.indices(len): `[start, step, length]`, bounds clamped. */
+function sliceRange(s: Partial<Slice>, len: number): [number, number, number] {
+  const step = s.step ?? 1;
+  for (const v of [s.start, s.stop, s.step]) {
+    if (v !== null && v !== undefined && !Number.isInteger(v)) {
+      throw new TypeError(`getItem: slice indices must be integers or null, got ${v}`);
+    }
+  }
+  if (step === 0) throw new RangeError("getItem: slice step cannot be zero");
+  const lower = step > 0 ? 0 : -1, upper = step > 0 ? len : len - 1;
+  const clamp = (v: number | null | undefined, dflt: number) => {
+    if (v === null || v === undefined) return dflt;
+    const w = v < 0 ? v + len : v;
+    return w < lower ? lower : w > upper ? upper : w;
+  };
+  const start = clamp(s.start, step > 0 ? lower : upper);
+  const stop = clamp(s.stop, step > 0 ? upper : lower);
+  const n = step > 0 ? Math.ceil((stop - start) / step) : Math.ceil((start - stop) / -step);
+  return [start, step, Math.max(0, n)];
+}
+
+/** `[1, ..., 1, ...dims, 1, ..., 1]` of rank `rank` with `dims` starting at axis `at`. */
+function axisShape(rank: number, at: number, dims: number[]): number[] {
+  const s = new Array<number>(rank).fill(1);
+  s.splice(at, dims.length, ...dims);
+  return s;
+}
+
+/** The int32 offsets `first + i * step` of a basic axis, shaped `shape`. */
+function progression(b: BasicAxis, shape: number[]): NDArray {
+  const data = new Int32Array(b.len);
+  for (let i = 0; i < b.len; i++) data[i] = b.first + i * b.step;
+  return new NDArray(data, shape);
 }
