@@ -6,9 +6,12 @@
  * arrays and allocates nothing per element. Layouts: contiguous operands of
  * the output's size, a size-1 operand hoisted out of the loop, or a general
  * strided walk (broadcasting = stride 0) over axes merged where possible.
+ * A float32 output uses the op's `expr32` when it has one: the fast-math
+ * functions of core/fastmath.ts, bound as closure constants of every loop.
  * @module
  */
 import type { DType, TypedArray } from "./dtype.ts";
+import { FASTMATH } from "./fastmath.ts";
 import type { ElementwiseSpec, ReductionSpec } from "./primitives.ts";
 import type { Shape } from "./shape.ts";
 
@@ -35,11 +38,20 @@ type ReductionFn = (
 ) => void;
 
 const cache = new Map<string, unknown>();
+const FASTMATH_NAMES = Object.keys(FASTMATH);
+const FASTMATH_FNS = Object.values(FASTMATH);
 
+/**
+ * Compiles `function (params) { body }` inside a factory whose parameters
+ * are the `FASTMATH` names, so the loop calls them as constants V8 inlines.
+ */
 function compile<T>(key: string, params: string[], body: string): T {
   let fn = cache.get(key);
   if (!fn) {
-    fn = new Function(...params, body);
+    fn = new Function(
+      ...FASTMATH_NAMES,
+      `return function (${params.join(", ")}) {\n${body}\n};`,
+    )(...FASTMATH_FNS);
     cache.set(key, fn);
   }
   return fn as T;
@@ -115,8 +127,8 @@ export function runElementwise(
 ): void {
   const n = out.length;
   const binary = spec.arity === 2 && b !== null && bStrides !== null;
-  const dts = `${outDtype}:${a.constructor.name}:${b?.constructor.name}`;
-  const expr = spec.expr;
+  const dts = `${outDtype}:${tag(a)}${b === null ? "" : tag(b)}`;
+  const expr = outDtype === "float32" && spec.expr32 ? spec.expr32 : spec.expr;
   const read = (x: string, idx: string) => `const ${x} = ${x.toUpperCase()}[${idx}];`;
   // contiguous / hoisted-scalar fast paths
   const aFull = a.length === n && isPlain(aStrides, outShape);
@@ -153,6 +165,11 @@ export function runElementwise(
   fn(out, a, b, p0, p1, n, m.shape, m.strides[0], m.strides[1] ?? []);
 }
 
+/** A one-letter tag of a typed array's element type, for kernel cache keys. */
+function tag(x: TypedArray): string {
+  return x instanceof Float32Array ? "f" : x instanceof Float64Array ? "d" : "i";
+}
+
 function isPlain(strides: number[], shape: Shape): boolean {
   let acc = 1;
   for (let d = shape.length - 1; d >= 0; d--) {
@@ -180,7 +197,7 @@ export function runReduction(
     if (a.length) acc[0] = combineOnce(spec, acc[0], a[0]);
     return;
   }
-  const dts = `${acc.constructor.name}:${a.constructor.name}`;
+  const dts = `${tag(acc)}${tag(a)}`;
   const innerReduced = m.strides[1][rank - 1] === 0;
   const key = `red|${spec.name}|${dts}|r${rank}|${innerReduced}`;
   const c = spec.combine;

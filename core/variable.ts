@@ -3,7 +3,7 @@
  * and the generation-ordered backward pass.
  * @module
  */
-import { usingConfig } from "./config.ts";
+import { Config } from "./config.ts";
 import type { Function } from "./function.ts";
 import { type ArrayLike, asArray, NDArray, onesLike } from "./ndarray.ts";
 import { formatArray } from "./print.ts";
@@ -156,10 +156,12 @@ export class Variable {
       funcs.splice(i, 0, f);
     };
     if (this.creator !== null) addFunc(this.creator);
-    while (funcs.length) {
-      const f = funcs.pop()!;
-      const gys = f.outputs.map((o) => o.deref()?.grad ?? null);
-      usingConfig("enableBackprop", createGraph, () => {
+    const record = Config.enableBackprop;
+    Config.enableBackprop = createGraph; // the backward graph only when asked
+    try {
+      while (funcs.length) {
+        const f = funcs.pop()!;
+        const gys = f.outputs.map((o) => o.deref()?.grad ?? null);
         const r = f.backward(...(gys as Variable[]));
         const gxs = Array.isArray(r) ? r : [r];
         for (let i = 0; i < f.inputs.length; i++) {
@@ -167,7 +169,7 @@ export class Variable {
           if (gx === null || gx === undefined) continue;
           if (!sameShape(gx.shape, x.shape)) {
             throw new Error(
-              `backward of ${f.constructor.name}: gradient shape ${fmtShape(gx.shape)} does not match input shape ${
+              `backward of ${f.name}: gradient shape ${fmtShape(gx.shape)} does not match input shape ${
                 fmtShape(x.shape)
               }`,
             );
@@ -175,13 +177,15 @@ export class Variable {
           x.grad = x.grad === null ? gx : ops().add(x.grad, gx);
           if (x.creator !== null) addFunc(x.creator);
         }
-      });
-      if (!retainGrad) {
-        for (const o of f.outputs) {
-          const y = o.deref();
-          if (y !== undefined) y.grad = null;
+        if (!retainGrad) {
+          for (const o of f.outputs) {
+            const y = o.deref();
+            if (y !== undefined) y.grad = null;
+          }
         }
       }
+    } finally {
+      Config.enableBackprop = record;
     }
   }
 

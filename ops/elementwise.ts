@@ -6,7 +6,7 @@
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
-import { scalarDType } from "../core/dtype.ts";
+import { type DType, scalarDType } from "../core/dtype.ts";
 import { Function } from "../core/function.ts";
 import { NDArray, scalar } from "../core/ndarray.ts";
 import { sameShape } from "../core/shape.ts";
@@ -21,12 +21,13 @@ export class Unary extends Function {
   /**
    * @param op primitive name in the registry
    * @param grad the gradient rule
-   * @param params numeric parameters of the primitive (`p0`, `p1`)
+   * @param params numeric parameters of the primitive (`p0`, `p1`) and,
+   * when they make it differ from the input's, the output dtype
    */
   constructor(
     readonly op: string,
     readonly grad: UnaryGrad,
-    readonly params: { p0?: number; p1?: number } = {},
+    readonly params: { p0?: number; p1?: number; dtype?: DType } = {},
   ) {
     super();
   }
@@ -85,8 +86,7 @@ export class Binary extends Function {
  * beside the other operand (numpy's weak scalars: `x32 * 2` stays float32).
  */
 export function operands(a: VariableLike, b: VariableLike): [Variable, Variable] {
-  const dt = (v: VariableLike) =>
-    v instanceof Variable || v instanceof NDArray ? v.dtype : null;
+  const dt = (v: VariableLike) => v instanceof Variable || v instanceof NDArray ? v.dtype : null;
   if (typeof a === "number" && dt(b)) a = scalar(a, scalarDType(a, dt(b)!));
   if (typeof b === "number" && dt(a)) b = scalar(b, scalarDType(b, dt(a)!));
   return [asVariable(a), asVariable(b)];
@@ -185,18 +185,27 @@ export function leakyRelu(x: VariableLike, slope = 0.2): Variable {
   return new Unary("leakyRelu", (x, _y, gy) => {
     const m = mask("gt", x, 0);
     return mul(gy, add(mul(m, 1 - slope), slope));
-  }, { p0: slope }).apply(x);
+  }, { p0: slope, dtype: paramDType(x, slope) }).apply(x);
 }
 
 /** `x` clipped to `[xMin, xMax]`; gradient passes only inside the range. */
 export function clip(x: VariableLike, xMin: number, xMax: number): Variable {
   return new Unary("clip", (x, _y, gy) => {
     return mul(gy, mul(mask("ge", x, xMin), mask("le", x, xMax)));
-  }, { p0: xMin, p1: xMax }).apply(x);
+  }, { p0: xMin, p1: xMax, dtype: paramDType(x, xMin, xMax) }).apply(x);
 }
 
-/** A constant 0/1 Variable `x <op> value`, in x's dtype. */
-export function mask(op: "gt" | "ge" | "lt" | "le" | "eq", x: Variable, value: number | NDArray): Variable {
-  const v = typeof value === "number" ? scalar(value, x.dtype) : value;
+/** The dtype `x` computes in beside numeric parameters: an int32 `x` with a fractional one gives float64. */
+function paramDType(x: VariableLike, ...params: number[]): DType {
+  return params.reduce((d, p) => scalarDType(p, d), asVariable(x).dtype);
+}
+
+/** A constant 0/1 Variable `x <op> value`, in x's dtype (float64 for int32 beside a fraction). */
+export function mask(
+  op: "gt" | "ge" | "lt" | "le" | "eq",
+  x: Variable,
+  value: number | NDArray,
+): Variable {
+  const v = typeof value === "number" ? scalar(value, scalarDType(value, x.dtype)) : value;
   return new Variable(dispatch(op, [x.data, v]));
 }

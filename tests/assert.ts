@@ -15,7 +15,7 @@ function flatten(x: Values): { values: number[]; shape: number[] | null } {
   const out: number[] = [];
   const walk = (v: unknown) => {
     if (Array.isArray(v) || ArrayBuffer.isView(v)) {
-      for (const e of v as ArrayLike<unknown>) walk(e);
+      for (const e of Array.from(v as ArrayLike<unknown>)) walk(e);
     } else out.push(v as number);
   };
   walk(x);
