@@ -6,8 +6,25 @@
  * @module
  */
 import { Config } from "./config.ts";
+import { currentTracer } from "./dispatch.ts";
 import type { NDArray } from "./ndarray.ts";
 import { asVariable, Variable, type VariableLike } from "./variable.ts";
+
+/**
+ * A function's reference to one of its outputs, with DeZero's weakref call
+ * shape (`deref()`). It is a strong reference on purpose: JS's tracing GC
+ * collects the Variable <-> Function cycle by itself, while a `WeakRef`
+ * target stays alive until the current synchronous job ends, which would
+ * pin every step's activations for a whole training loop.
+ */
+export class OutputRef {
+  /** @param value the output Variable */
+  constructor(private readonly value: Variable) {}
+  /** The output Variable. */
+  deref(): Variable {
+    return this.value;
+  }
+}
 
 /**
  * Base class of every differentiable function. Subclass it with `forward`
@@ -27,8 +44,8 @@ import { asVariable, Variable, type VariableLike } from "./variable.ts";
 export abstract class Function {
   /** The input Variables of the call (set by `apply`). */
   inputs: Variable[] = [];
-  /** Weak references to the outputs, so a graph does not keep them alive. */
-  outputs: WeakRef<Variable>[] = [];
+  /** References to the outputs (`outputs[0].deref()`, DeZero's `outputs[0]()`). */
+  outputs: OutputRef[] = [];
   /** Topological generation: one more than the newest input's. */
   generation = 0;
 
@@ -51,6 +68,8 @@ export abstract class Function {
   /** Like `apply`, returning every output. */
   applyAll(...inputs: VariableLike[]): Variable[] {
     const xs = inputs.map((x) => asVariable(x));
+    const tracer = currentTracer();
+    if (tracer?.variable) for (const x of xs) tracer.variable(x);
     let ys = this.forward(...xs.map((x) => x.data));
     if (!Array.isArray(ys)) ys = [ys];
     const outputs = ys.map((y) => new Variable(y));
@@ -60,7 +79,7 @@ export abstract class Function {
       this.generation = gen;
       for (const y of outputs) y.setCreator(this);
       this.inputs = xs;
-      this.outputs = outputs.map((y) => new WeakRef(y));
+      this.outputs = outputs.map((y) => new OutputRef(y));
     }
     return outputs;
   }

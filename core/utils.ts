@@ -141,10 +141,7 @@ function dotFunc(f: Function): string {
   const id = nodeId(f);
   let txt = `${id} [label="${escapeDot(f.name)}", color=lightblue, style=filled, shape=box]\n`;
   for (const x of f.inputs) txt += `${nodeId(x)} -> ${id}\n`;
-  for (const ref of f.outputs) {
-    const y = ref.deref();
-    if (y !== undefined) txt += `${id} -> ${nodeId(y)}\n`;
-  }
+  for (const ref of f.outputs) txt += `${id} -> ${nodeId(ref.deref())}\n`;
   return txt;
 }
 

@@ -161,7 +161,7 @@ export class Variable {
     try {
       while (funcs.length) {
         const f = funcs.pop()!;
-        const gys = f.outputs.map((o) => o.deref()?.grad ?? null);
+        const gys = f.outputs.map((o) => o.deref().grad);
         const r = f.backward(...(gys as Variable[]));
         const gxs = Array.isArray(r) ? r : [r];
         for (let i = 0; i < f.inputs.length; i++) {
@@ -178,10 +178,7 @@ export class Variable {
           if (x.creator !== null) addFunc(x.creator);
         }
         if (!retainGrad) {
-          for (const o of f.outputs) {
-            const y = o.deref();
-            if (y !== undefined) y.grad = null;
-          }
+          for (const o of f.outputs) o.deref().grad = null;
         }
       }
     } finally {

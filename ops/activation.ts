@@ -38,7 +38,7 @@ export class Softmax extends Function {
   }
   /** `y * gy - y * sum(y * gy)`. */
   backward(gy: Variable): Variable {
-    const y = this.outputs[0].deref()!;
+    const y = this.outputs[0].deref();
     const gx = mul(y, gy);
     return sub(gx, mul(y, sum(gx, this.axis, true)));
   }
@@ -62,7 +62,7 @@ export class LogSoftmax extends Function {
   }
   /** `gy - exp(y) * sum(gy)`. */
   backward(gy: Variable): Variable {
-    const y = this.outputs[0].deref()!;
+    const y = this.outputs[0].deref();
     return sub(gy, mul(exp(y), sum(gy, this.axis, true)));
   }
 }

@@ -37,7 +37,7 @@ export class Unary extends Function {
   }
   /** Applies the gradient rule. */
   backward(gy: Variable): Variable {
-    return this.grad(this.inputs[0], this.outputs[0].deref()!, gy);
+    return this.grad(this.inputs[0], this.outputs[0].deref(), gy);
   }
   /** The op's display name (`Exp`), as DeZero's class names. */
   override get name(): string {
@@ -69,7 +69,7 @@ export class Binary extends Function {
   /** Applies the gradient rule, then `sumTo` each input's shape. */
   backward(gy: Variable): (Variable | null)[] {
     const [a, b] = this.inputs;
-    const [ga, gb] = this.grad(a, b, this.outputs[0].deref()!, gy);
+    const [ga, gb] = this.grad(a, b, this.outputs[0].deref(), gy);
     return [
       ga && !sameShape(ga.shape, a.shape) ? sumTo(ga, a.shape) : ga,
       gb && !sameShape(gb.shape, b.shape) ? sumTo(gb, b.shape) : gb,

@@ -36,7 +36,7 @@ export class Reduce extends Function {
     const kept = reducedShape(x.shape, this.axes, true);
     const g = broadcastTo(reshape(gy, kept), x.shape);
     if (this.op === "sum") return g;
-    const y = this.outputs[0].deref()!.data;
+    const y = this.outputs[0].deref().data;
     const yb = dispatch("copy", [dispatch("reshape", [y], { shape: kept })], { shape: x.shape });
     return mul(g, mask("eq", x, yb));
   }
