@@ -6,7 +6,7 @@
  */
 import { allocate, checkDType, type DType, isFloat } from "./dtype.ts";
 import { runElementwise, runReduction } from "./kernels.ts";
-import { matmulKernel } from "./matmul.ts";
+import { type MatmulAttrs, matmulKernel } from "./matmul.ts";
 import { NDArray } from "./ndarray.ts";
 import {
   ELEMENTWISE,
@@ -41,6 +41,8 @@ export interface Tracer {
   scalar(fn: () => number, out: NDArray): void;
   /** Called by `hostEffect`: `fn` must run again on replay. */
   effect(fn: () => void): void;
+  /** Optional: called with each Variable an autograd Function reads. */
+  variable?(v: unknown): void;
 }
 
 let tracer: Tracer | null = null;
@@ -185,8 +187,12 @@ export const KERNELS: Record<string, Kernel> = {
   },
   /** Element type conversion (int32 truncates toward zero, as numpy). */
   cast: ([x], attrs) => KERNELS.copy([x], { dtype: checkDType(attrs.dtype as string, "astype") }),
-  /** Batched matrix product with broadcast batch axes. */
-  matmul: ([a, b]) => matmulKernel(a, b),
+  /**
+   * Batched matrix product with broadcast batch axes; `attrs.transA/transB`
+   * read an operand's last two axes swapped, an optional third input is a
+   * bias along the last axis, `attrs.activation` ("relu") runs in the store.
+   */
+  matmul: ([a, b, bias], attrs, out) => matmulKernel(a, b, attrs as MatmulAttrs, bias, out),
   /** `out[i] = x[offsets[i]]`: the gather behind getItem. */
   gather: ([x, offsets], attrs) => {
     const shape = attrs.shape as number[];

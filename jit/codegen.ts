@@ -1,0 +1,221 @@
+/**
+ * Code generation: the JavaScript source of one fused loop or one matrix
+ * product, with sizes, strides and literal constants baked in, compiled with
+ * `new Function` and cached by source text. Only numbers and identifiers the
+ * JIT makes reach the source; op names appear in comments sanitised.
+ * @module
+ */
+import type { DType } from "../core/dtype.ts";
+import { FASTMATH } from "../core/fastmath.ts";
+import { mergeAxes } from "../core/kernels.ts";
+import { ELEMENTWISE, REDUCTIONS } from "../core/primitives.ts";
+import { broadcastStrides, reducedShape, sizeOf, stridesOf } from "../core/shape.ts";
+import type { Graph, Node } from "./ir.ts";
+import type { LoopStep, MatmulStep } from "./passes/fusion.ts";
+
+/** Generated source of a kernel and the slot names it takes, in order. */
+export interface Kernel {
+  /** The function body. */
+  body: string;
+  /** Parameter names (slot names, plus `acc` scratch for some reductions). */
+  params: string[];
+  /** Whether the last parameter is a float64 reduction scratch buffer. */
+  scratch: number;
+}
+
+/** A JS number literal for `x` (numbers only: nothing else reaches the source). */
+export function lit(x: unknown): string {
+  if (typeof x !== "number") throw new TypeError(`jit: expected a number, got ${typeof x}`);
+  if (Object.is(x, -0)) return "(-0)";
+  return `(${String(x)})`;
+}
+
+/** A comment-safe word. */
+export function word(s: string): string {
+  return s.replace(/[^A-Za-z0-9_]/g, "");
+}
+
+/** Substitutes the registry's operand names in `expr`. */
+export function subst(expr: string, names: Record<string, string>): string {
+  return expr.replace(/(?<![\w$.])(a|b|p0|p1|acc)(?![\w$])/g, (m) => names[m] ?? m);
+}
+
+/** `expr` rounded as stored into a `dtype` array. */
+function round(expr: string, dtype: DType): string {
+  if (dtype === "float32") return `Math.fround(${expr})`;
+  if (dtype === "int32") return `((${expr}) | 0)`;
+  return expr;
+}
+
+/** The expression of an elementwise-like node over operand names. */
+function nodeExpr(n: Node, a: string, b: string, dtype: DType): string {
+  if (n.op === "transpose" || n.op === "cast") return round(a, dtype);
+  const spec = ELEMENTWISE[n.op] as typeof ELEMENTWISE[string] & { expr32?: string };
+  const expr = dtype === "float32" && spec.expr32 ? spec.expr32 : spec.expr;
+  const names: Record<string, string> = { a, b };
+  if (n.attrs.p0 !== undefined) names.p0 = lit(n.attrs.p0);
+  if (n.attrs.p1 !== undefined) names.p1 = lit(n.attrs.p1);
+  if (spec.params > 0 && names.p0 === undefined) names.p0 = "0";
+  if (spec.params > 1 && names.p1 === undefined) names.p1 = "0";
+  return round(`(${subst(expr, names)})`, dtype);
+}
+
+/** Strides (over the node's iteration shape) of input `k`'s flat index. */
+function readStrides(g: Graph, n: Node, k: number, shape: number[]): number[] {
+  const x = g.values[n.inputs[k]];
+  if (n.op in REDUCTIONS) return stridesOf(shape);
+  if (n.op === "transpose") {
+    const s = stridesOf(x.shape);
+    return (n.attrs.axes as number[]).map((a) => (x.shape[a] === 1 ? 0 : s[a]));
+  }
+  return broadcastStrides(x.shape, shape);
+}
+
+/** Source of a fused loop step; `slot(v)` names the buffer of value `v`. */
+export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string): Kernel {
+  const shape = step.shape;
+  const inside = new Map<number, string>();
+  const params: string[] = [];
+  const param = (name: string) => {
+    if (!params.includes(name)) params.push(name);
+    return name;
+  };
+  const reads: { buf: string; strides: number[]; local: string }[] = [];
+  const body: string[] = [];
+  const red = step.nodes.find((n) => n.op in REDUCTIONS);
+  const redStrides = red
+    ? (() => {
+      const axes = red.attrs.axes as number[];
+      return stridesOf(reducedShape(shape, axes, true)).map((s, d) => (axes.includes(d) ? 0 : s));
+    })()
+    : shape.map(() => 0);
+  const leaf = (buf: string, strides: number[]) => {
+    const key = strides.join(",");
+    let r = reads.find((x) => x.buf === buf && x.strides.join(",") === key);
+    if (!r) {
+      r = { buf: param(buf), strides, local: `l${reads.length}` };
+      reads.push(r);
+    }
+    return r.local;
+  };
+  for (const n of step.nodes) {
+    const ops = n.inputs.map((u, k) => inside.get(u) ?? leaf(slot(u), readStrides(g, n, k, shape)));
+    const out = g.values[n.out];
+    const name = `v${n.out}`;
+    if (n.op in REDUCTIONS) {
+      body.push(`  $RED(${ops[0]});`);
+    } else {
+      body.push(`  const ${name} = ${nodeExpr(n, ops[0], ops[1] ?? "0", out.dtype)};`);
+      inside.set(n.out, name);
+    }
+  }
+  const contiguous = stridesOf(shape);
+  const m = mergeAxes(shape, [contiguous, redStrides, ...reads.map((r) => r.strides)]);
+  const rank = m.shape.length;
+  const idx = (strides: number[]) => {
+    if (strides.every((s) => s === 0)) return "0";
+    if (strides.join() === m.strides[0].join()) return "i";
+    return strides.map((s, d) => (s === 0 ? "" : `i${d} * ${s}`)).filter(Boolean).join(" + ");
+  };
+  const pre: string[] = [];
+  const load: string[] = [];
+  reads.forEach((r, k) => {
+    const st = m.strides[2 + k];
+    if (st.every((s) => s === 0)) pre.push(`const ${r.local} = ${r.buf}[0];`);
+    else load.push(`  const ${r.local} = ${r.buf}[${idx(st)}];`);
+  });
+  const stores = step.stores.filter((v) => inside.has(v)).map((v) =>
+    `  ${param(slot(v))}[i] = ${inside.get(v)};`
+  );
+  let post = "";
+  let scratch = 0;
+  if (red) {
+    const spec = REDUCTIONS[red.op];
+    const out = param(slot(red.out));
+    const full = m.strides[1].every((s) => s === 0);
+    const size = sizeOf(g.values[red.out].shape);
+    if (full) {
+      pre.push(`let acc = ${lit(Number(spec.identity))};`);
+      const i = body.findIndex((l) => l.includes("$RED("));
+      const a = body[i].slice(body[i].indexOf("(") + 1, -2);
+      body[i] = `  acc = ${subst(spec.combine, { a })};`;
+      post = `${out}[0] = acc;`;
+    } else {
+      const acc = g.values[red.out].dtype === "float64" ? out : param("racc");
+      scratch = acc === out ? 0 : size;
+      pre.push(`${acc}.fill(${lit(Number(spec.identity))});`);
+      const i = body.findIndex((l) => l.includes("$RED("));
+      const a = body[i].slice(body[i].indexOf("(") + 1, -2);
+      body[i] = `  { const q = ${idx(m.strides[1])}; const acc = ${acc}[q]; ${acc}[q] = ${
+        subst(spec.combine, { a })
+      }; }`;
+      if (acc !== out) post = `${out}.set(${acc});`;
+    }
+  }
+  const inner = [...load, ...body, ...stores].join("\n");
+  let loops: string;
+  if (rank === 0) loops = `{\n  const i = 0;\n${inner}\n}`;
+  else if (rank === 1) loops = `for (let i = 0; i < ${m.shape[0]}; i++) {\n${inner}\n}`;
+  else {
+    loops = "let i = 0;\n";
+    for (let d = 0; d < rank; d++) {
+      loops += `for (let i${d} = 0; i${d} < ${m.shape[d]}; i${d}++${
+        d === rank - 1 ? ", i++" : ""
+      }) {\n`;
+    }
+    loops += inner + "\n" + "}".repeat(rank);
+  }
+  const comment = `// fused: ${step.nodes.map((n) => word(n.op)).join(", ")}`;
+  return {
+    body: [`"use strict";`, comment, ...pre, loops, post].filter(Boolean).join("\n"),
+    params,
+    scratch,
+  };
+}
+
+/**
+ * Source of a matrix product `C = op(A) @ op(B) (+ bias) (relu)`, batched
+ * over equal batch axes: a call per batch of the blocked `gemm` of
+ * core/matmul.ts (the eager kernel's loop, so results match eager), which
+ * reads transposed operands by flags.
+ */
+export function matmulKernel(g: Graph, step: MatmulStep, slot: (v: number) => string): Kernel {
+  const out = g.values[step.node.out];
+  const A = g.values[step.a].shape, B = g.values[step.b].shape;
+  const [m, n] = out.shape.slice(-2);
+  const k = step.transA ? A[A.length - 2] : A[A.length - 1];
+  const nb = sizeOf(out.shape.slice(0, -2));
+  const aBatch = A.length > 2 ? m * k : 0, bBatch = B.length > 2 ? k * n : 0;
+  const bias = step.node.inputs.length > 2;
+  const relu = step.node.attrs.activation === "relu";
+  const lines = [
+    `"use strict";`,
+    `// matmul [${m}x${k}] @ [${k}x${n}]${step.transA ? " transA" : ""}${
+      step.transB ? " transB" : ""
+    }${bias ? " +bias" : ""}${relu ? " relu" : ""}`,
+    `for (let t = 0; t < ${nb}; t++) {`,
+    `  gemm(${m}, ${n}, ${k}, A, t * ${aBatch}, ${step.transA}, B, t * ${bBatch}, ${step.transB}, C, t * ${
+      m * n
+    }, ${bias ? "D" : "null"}, ${relu});`,
+    `}`,
+  ];
+  const params = [slot(step.a), slot(step.b), slot(step.node.out)];
+  if (bias) params.push(slot(step.node.inputs[2]));
+  return { body: lines.join("\n"), params, scratch: 0 };
+}
+
+const compiled = new Map<string, (...xs: unknown[]) => void>();
+
+/** Compiles `body` over params `A, B, C...` once per distinct source text. */
+export function compile(names: string[], body: string): (...xs: unknown[]) => void {
+  const key = names.join(",") + "\n" + body;
+  let fn = compiled.get(key);
+  if (!fn) {
+    fn = new Function(
+      ...Object.keys(FASTMATH),
+      `return function (${names.join(", ")}) {\n${body}\n};`,
+    )(...Object.values(FASTMATH)) as (...xs: unknown[]) => void;
+    compiled.set(key, fn);
+  }
+  return fn;
+}

@@ -1,0 +1,95 @@
+/**
+ * The JIT's intermediate representation: a straight-line SSA program of
+ * kernel calls with concrete shapes and dtypes, and where each source value
+ * comes from at replay.
+ * @module
+ */
+import type { Attrs } from "../core/dispatch.ts";
+import type { DType } from "../core/dtype.ts";
+import type { NDArray } from "../core/ndarray.ts";
+import type { Variable } from "../core/variable.ts";
+
+/** Where a value that no traced kernel produced is read from at replay. */
+export type Source =
+  /** The data of argument `index` of the call. */
+  | { kind: "arg"; index: number }
+  /** A tracked Variable's (Parameter's) current data. */
+  | { kind: "var"; variable: Variable }
+  /** A tracked Variable's current gradient data. */
+  | { kind: "grad"; variable: Variable }
+  /** An array bound by reference (constants, optimizer state). */
+  | { kind: "const"; array: NDArray }
+  /** A host scalar: the 0-d `array`, refreshed from `fn` at replay. */
+  | { kind: "scalar"; array: NDArray; fn: () => number };
+
+/** One SSA value: the result of a node or a source. */
+export interface Value {
+  /** Index in `Graph.values`. */
+  id: number;
+  /** Concrete shape. */
+  shape: number[];
+  /** Element type. */
+  dtype: DType;
+  /** Where it comes from, for values not produced by a node. */
+  source?: Source;
+  /** For an in-place write into a source: the value whose buffer it overwrites. */
+  target?: number;
+}
+
+/** One recorded kernel call (or host step: `$scalar`, `$effect`). */
+export interface Node {
+  /** Primitive name (a KERNELS key) or `$scalar` / `$effect`. */
+  op: string;
+  /** Input value ids. */
+  inputs: number[];
+  /** Static attributes of the call. */
+  attrs: Attrs;
+  /** Output value id (-1 for effects). */
+  out: number;
+  /** The host function of an `$effect` node. */
+  fn?: () => void;
+}
+
+/** What a replay writes back into a tracked Variable. */
+export interface Writeback {
+  /** The Variable. */
+  variable: Variable;
+  /** `data` (reassigned) or `grad`. */
+  field: "data" | "grad";
+  /** The value it ends up holding (null: no gradient). */
+  value: number | null;
+}
+
+/** The shape of `fn`'s result, with Variables/arrays replaced by value ids. */
+export type Result =
+  | { kind: "variable"; value: number }
+  | { kind: "array"; value: number }
+  | { kind: "number"; value: number }
+  | { kind: "none" }
+  | { kind: "list"; items: Result[] };
+
+/** A traced program. */
+export interface Graph {
+  /** Every value. */
+  values: Value[];
+  /** Kernel calls in execution order. */
+  nodes: Node[];
+  /** Variable fields to set after a replay. */
+  writebacks: Writeback[];
+  /** The mirrored return value. */
+  result: Result;
+}
+
+/** Ids of every value a result refers to. */
+export function resultValues(r: Result, out: number[] = []): number[] {
+  if (r.kind === "variable" || r.kind === "array") out.push(r.value);
+  if (r.kind === "list") { for (const item of r.items) resultValues(item, out); }
+  return out;
+}
+
+/** The values a replay must leave readable: results and writebacks. */
+export function liveOuts(g: Graph): Set<number> {
+  const s = new Set(resultValues(g.result));
+  for (const w of g.writebacks) if (w.value !== null) s.add(w.value);
+  return s;
+}

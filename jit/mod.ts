@@ -1,0 +1,114 @@
+/**
+ * `jit(fn)`: traces `fn` on the first call of each input signature, compiles
+ * the trace into a tape of fused, shape-specialised JavaScript kernels and
+ * replays it on later calls; a bounded LRU cache holds the tapes.
+ * @module
+ */
+import { Config } from "../core/config.ts";
+import { NDArray } from "../core/ndarray.ts";
+import { Variable } from "../core/variable.ts";
+import { compileTape, type Tape } from "./tape.ts";
+import { trace } from "./trace.ts";
+
+/** Options of `jit`. */
+export interface JitOptions {
+  /** Most tapes kept (least recently used evicted first); default 8. */
+  maxCache?: number;
+}
+
+/** What `step.stats()` reports. */
+export interface JitStats {
+  /** Traces run (first calls of new signatures, and retraces). */
+  traces: number;
+  /** Calls served by a cached tape. */
+  cacheHits: number;
+  /** Compiled kernels in the most recent tape. */
+  kernels: number;
+  /** Primitive calls folded into those kernels. */
+  fusedOps: number;
+  /** Eager-fallback steps in the most recent tape. */
+  fallbacks: number;
+  /** Op names of those fallbacks. */
+  fallbackOps: string[];
+  /** Calls run eagerly (value-dependent signatures). */
+  eagerRuns: number;
+  /** Tapes in the cache. */
+  cached: number;
+}
+
+/** A jitted function: `fn`'s signature, plus `stats()` and `source()`. */
+export interface Jitted<A extends unknown[], R> {
+  /** Runs `fn` (traced, replayed or eagerly). */
+  (...args: A): R;
+  /** Counters of tracing, caching and the latest tape. */
+  stats(): JitStats;
+  /** Generated JavaScript of the most recent tape ("" before any). */
+  source(): string;
+}
+
+function signature(args: unknown[]): string {
+  const parts = args.map((a) => {
+    if (a instanceof Variable) return `V${a.dtype}[${a.shape}]`;
+    if (a instanceof NDArray) return `A${a.dtype}[${a.shape}]`;
+    if (typeof a === "number") return `n${a}`;
+    if (a === undefined || a === null) return String(a);
+    throw new TypeError(`jit: unsupported argument of type ${typeof a}`);
+  });
+  return `${parts.join("|")}|bp${+Config.enableBackprop}|tr${+Config.train}`;
+}
+
+type Entry = { tape: Tape } | { eager: true };
+
+/** Compiles `fn` into a traced, fused, replayed version with the same results. */
+export function jit<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  options: JitOptions = {},
+): Jitted<A, R> {
+  const maxCache = options.maxCache ?? 8;
+  const cache = new Map<string, Entry>();
+  const counts = { traces: 0, cacheHits: 0, eagerRuns: 0 };
+  let last: Tape | null = null;
+  let warned = false;
+  const step = (...args: A): R => {
+    const key = signature(args);
+    const hit = cache.get(key);
+    if (hit) {
+      cache.delete(key);
+      cache.set(key, hit);
+      if ("eager" in hit) {
+        counts.eagerRuns++;
+        return fn(...args);
+      }
+      counts.cacheHits++;
+      last = hit.tape;
+      return hit.tape.replay(args) as R;
+    }
+    counts.traces++;
+    const t = trace(fn as (...xs: unknown[]) => R, args);
+    let entry: Entry;
+    if (t.valueDependent) {
+      if (!warned) {
+        console.warn("jit: the function reads array values on the JS side; running it eagerly");
+        warned = true;
+      }
+      entry = { eager: true };
+    } else {
+      last = compileTape(t.graph);
+      entry = { tape: last };
+    }
+    cache.set(key, entry);
+    while (cache.size > maxCache) cache.delete(cache.keys().next().value!);
+    return t.returned;
+  };
+  return Object.assign(step, {
+    stats: (): JitStats => ({
+      ...counts,
+      kernels: last?.stats.kernels ?? 0,
+      fusedOps: last?.stats.fusedOps ?? 0,
+      fallbacks: last?.stats.fallbacks ?? 0,
+      fallbackOps: [...(last?.stats.fallbackOps ?? [])],
+      cached: cache.size,
+    }),
+    source: () => last?.source ?? "",
+  });
+}

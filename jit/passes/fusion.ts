@@ -1,0 +1,192 @@
+/**
+ * Fusion: groups a straight-line graph into steps. Consecutive elementwise
+ * nodes over one shape (views included, as strided reads) and at most one
+ * reduction over that shape share one loop; reshapes become buffer aliases;
+ * a transpose feeding only matmuls becomes a flag of the matmul; every other
+ * node is a step of its own (host steps, random draws, eager fallbacks).
+ * @module
+ */
+import { ELEMENTWISE, REDUCTIONS } from "../../core/primitives.ts";
+import { sameShape, sizeOf } from "../../core/shape.ts";
+import { type Graph, liveOuts, type Node } from "../ir.ts";
+
+/** One fused loop: elementwise nodes and at most one reduction over `shape`. */
+export interface LoopStep {
+  kind: "loop";
+  /** The nodes, in order. */
+  nodes: Node[];
+  /** The iteration shape (elementwise output / reduction input). */
+  shape: number[];
+  /** Values computed here that other steps, results or real arrays need. */
+  stores: number[];
+}
+
+/** A matrix product, reading transposed operands by flags. */
+export interface MatmulStep {
+  kind: "matmul";
+  /** The matmul node. */
+  node: Node;
+  /** Operand value ids, after looking through absorbed transposes. */
+  a: number;
+  b: number;
+  /** Whether each operand is read transposed. */
+  transA: boolean;
+  transB: boolean;
+}
+
+/** A node run on its own: host scalar/effect, random draw or eager fallback. */
+export interface NodeStep {
+  kind: "node";
+  /** The node. */
+  node: Node;
+}
+
+/** A step of the tape. */
+export type Step = LoopStep | MatmulStep | NodeStep;
+
+/** The steps, plus the reshapes turned into aliases (value -> base value). */
+export interface Fused {
+  steps: Step[];
+  alias: Map<number, number>;
+}
+
+/** Ops a fused loop can compute. */
+export function isLoopOp(op: string): boolean {
+  return op in ELEMENTWISE || op === "transpose" || op === "cast";
+}
+
+/** Whether input `k` of `n` is read at the node's own flat index. */
+export function identityRead(g: Graph, n: Node, k: number): boolean {
+  const x = g.values[n.inputs[k]];
+  const out = g.values[n.out];
+  if (n.op in REDUCTIONS) return true;
+  if (n.op === "transpose") {
+    const axes = (n.attrs.axes as number[]).filter((a) => x.shape[a] !== 1);
+    return axes.every((a, i) => i === 0 || a > axes[i - 1]);
+  }
+  return x.shape.length <= out.shape.length && sizeOf(x.shape) === sizeOf(out.shape);
+}
+
+/** Whether the generated matmul handles `n`: one dtype, equal or absent batch axes. */
+export function matmulSupported(g: Graph, n: Node): boolean {
+  const [a, b, bias] = n.inputs.map((v) => g.values[v]);
+  const out = g.values[n.out];
+  if (a.dtype !== b.dtype || a.dtype !== out.dtype || a.dtype === "int32") return false;
+  if (bias && (bias.dtype !== out.dtype || bias.shape.length > 1)) return false;
+  if (a.shape.length < 2 || b.shape.length < 2) return false;
+  const batch = out.shape.slice(0, -2).join();
+  return [a, b].every((x) => x.shape.length === 2 || x.shape.slice(0, -2).join() === batch);
+}
+
+function swapsLastTwo(g: Graph, n: Node): boolean {
+  const axes = n.attrs.axes as number[];
+  return g.values[n.out].shape.length === 2 && axes[0] === 1 && axes[1] === 0;
+}
+
+/** Groups the nodes of `g` into steps. */
+export function fuse(g: Graph): Fused {
+  const alias = new Map<number, number>();
+  const base = (v: number) => alias.get(v) ?? v;
+  const consumers = new Map<number, Node[]>();
+  for (const n of g.nodes) {
+    for (const x of n.inputs) consumers.set(x, [...(consumers.get(x) ?? []), n]);
+  }
+  const transView = new Map<number, number>(); // transposed value -> its input
+  for (const n of g.nodes) {
+    const cs = consumers.get(n.out) ?? [];
+    if (
+      n.op === "transpose" && swapsLastTwo(g, n) && cs.length > 0 &&
+      cs.every((c) => c.op === "matmul" && matmulSupported(g, c)) && !liveOuts(g).has(n.out)
+    ) transView.set(n.out, n.inputs[0]);
+  }
+  const steps: Step[] = [];
+  let loop: LoopStep | null = null;
+  let produced = new Set<number>(); // values computed in the open loop
+  let reduced = new Set<number>(); // reduction outputs of the open loop
+  let strided = new Set<number>(); // buffers read there at other indices
+  let written = new Set<number>(); // real buffers written there in place
+  const close = () => {
+    loop = null;
+    produced = new Set();
+    reduced = new Set();
+    strided = new Set();
+    written = new Set();
+  };
+  const fits = (n: Node, shape: number[]): boolean => {
+    if (loop === null || !sameShape(loop.shape, shape)) return false;
+    if (n.op in REDUCTIONS && reduced.size > 0) return false;
+    for (let k = 0; k < n.inputs.length; k++) {
+      const u = n.inputs[k];
+      if (alias.has(u) && produced.has(alias.get(u)!)) return false;
+      if (produced.has(u)) {
+        if (reduced.has(u) || !identityRead(g, n, k)) return false;
+      } else if (!identityRead(g, n, k) && written.has(base(u))) return false;
+    }
+    const t = g.values[n.out].target;
+    return t === undefined || !strided.has(t);
+  };
+  for (const n of g.nodes) {
+    if (n.op === "reshape") {
+      alias.set(n.out, base(n.inputs[0]));
+      continue;
+    }
+    if (transView.has(n.out)) continue;
+    const reduction = n.op in REDUCTIONS;
+    if (isLoopOp(n.op) || reduction) {
+      const shape = g.values[reduction ? n.inputs[0] : n.out].shape;
+      if (!fits(n, shape)) {
+        close();
+        loop = { kind: "loop", nodes: [], shape, stores: [] };
+        steps.push(loop);
+      }
+      const l = loop!;
+      l.nodes.push(n);
+      produced.add(n.out);
+      if (reduction) reduced.add(n.out);
+      n.inputs.forEach((u, k) => {
+        if (!produced.has(u) && !identityRead(g, n, k)) strided.add(base(u));
+      });
+      const t = g.values[n.out].target;
+      if (t !== undefined) written.add(t);
+      continue;
+    }
+    close();
+    if (n.op === "matmul" && matmulSupported(g, n)) {
+      const [a, b] = n.inputs;
+      steps.push({
+        kind: "matmul",
+        node: n,
+        a: transView.get(a) ?? a,
+        b: transView.get(b) ?? b,
+        transA: transView.has(a) !== !!n.attrs.transA,
+        transB: transView.has(b) !== !!n.attrs.transB,
+      });
+    } else steps.push({ kind: "node", node: n });
+  }
+  markStores(g, steps, alias);
+  return { steps, alias };
+}
+
+/** Fills each loop's `stores`: values needed outside the loop that made them. */
+function markStores(g: Graph, steps: Step[], alias: Map<number, number>): void {
+  const live = liveOuts(g);
+  const owner = new Map<number, LoopStep>();
+  for (const s of steps) if (s.kind === "loop") { for (const n of s.nodes) owner.set(n.out, s); }
+  const need = new Set<number>();
+  for (const v of live) need.add(alias.get(v) ?? v);
+  for (const v of alias.values()) need.add(v);
+  for (const s of steps) {
+    const reads = s.kind === "loop"
+      ? s.nodes.flatMap((n) => n.inputs)
+      : s.kind === "matmul"
+      ? [s.a, s.b, ...s.node.inputs.slice(2)]
+      : s.node.inputs;
+    for (const u of reads) if (owner.get(u) !== s) need.add(alias.get(u) ?? u);
+  }
+  for (const s of steps) {
+    if (s.kind !== "loop") continue;
+    s.stores = s.nodes.map((n) => n.out).filter((v) =>
+      need.has(v) || g.values[v].target !== undefined
+    );
+  }
+}

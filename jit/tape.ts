@@ -1,0 +1,201 @@
+/**
+ * The tape: compiled steps (fused loops, matmuls), host steps, random draws
+ * and eager fallbacks over planned buffers, and its replay, which binds the
+ * arguments and parameters, runs the steps and writes the results back into
+ * the real Variables.
+ * @module
+ */
+import { KERNELS } from "../core/dispatch.ts";
+import { allocate, type TypedArray } from "../core/dtype.ts";
+import { NDArray } from "../core/ndarray.ts";
+import { sizeOf } from "../core/shape.ts";
+import { gemm } from "../core/matmul.ts";
+import { draw } from "../core/rng.ts";
+import { Variable } from "../core/variable.ts";
+import { compile, type Kernel, loopKernel, matmulKernel, word } from "./codegen.ts";
+import type { Graph, Result } from "./ir.ts";
+import { dce } from "./passes/dce.ts";
+import { fuse } from "./passes/fusion.ts";
+import { type BufferPlan, plan } from "./passes/plan.ts";
+
+/** Counters describing a compiled tape. */
+export interface TapeStats {
+  /** Compiled kernels (fused loops and matmuls). */
+  kernels: number;
+  /** Primitive calls folded into those kernels. */
+  fusedOps: number;
+  /** Steps run by the eager kernel. */
+  fallbacks: number;
+  /** Op names of those steps. */
+  fallbackOps: string[];
+}
+
+/** A compiled, replayable trace. */
+export interface Tape {
+  /** Runs the tape on new arguments; returns what `fn` would have returned. */
+  replay(args: unknown[]): unknown;
+  /** The generated JavaScript, for reading. */
+  source: string;
+  /** Kernel and fallback counts. */
+  stats: TapeStats;
+}
+
+/** Compiles a traced graph into a tape. */
+export function compileTape(traced: Graph): Tape {
+  const g = dce(traced);
+  const fused = fuse(g);
+  const bp: BufferPlan = plan(g, fused);
+  const B: TypedArray[] = bp.slots.map((s) =>
+    s.kind === "bound" ? allocate(s.dtype, 0) : allocate(s.dtype, s.size)
+  );
+  const wrap = (v: number) => {
+    const x = g.values[v];
+    return new NDArray(allocate(x.dtype, sizeOf(x.shape)), x.shape);
+  };
+  const slotIndex = (v: number) => {
+    const s = bp.slotOf.get(v);
+    if (s === undefined) throw new Error(`jit: value ${v} has no buffer`);
+    return s;
+  };
+  const slotName = (v: number) => bp.slots[slotIndex(v)].name;
+  const byName = new Map(bp.slots.map((s, i) => [s.name, i]));
+  const run: (() => void)[] = [];
+  const src: string[] = [];
+  const stats: TapeStats = { kernels: 0, fusedOps: 0, fallbacks: 0, fallbackOps: [] };
+  const emitKernel = (k: Kernel, names: string[], extra: TypedArray | null) => {
+    const fn = compile(names, k.body);
+    const idx = k.params.filter((p) => p !== "racc").map((p) => byName.get(p)!);
+    const id = stats.kernels++;
+    src.push(`function k${id}(${names.join(", ")}) {\n${k.body}\n}`);
+    src.push(`k${id}(${k.params.join(", ")});`);
+    if (extra) run.push(() => fn(...idx.map((i) => B[i]), extra));
+    else run.push(() => fn(...idx.map((i) => B[i])));
+  };
+  for (const step of fused.steps) {
+    if (step.kind === "loop") {
+      const k = loopKernel(g, step, slotName);
+      const extra = k.scratch > 0 ? new Float64Array(k.scratch) : null;
+      emitKernel(k, k.params, extra);
+      stats.fusedOps += step.nodes.length;
+      continue;
+    }
+    if (step.kind === "matmul") {
+      const k = matmulKernel(g, step, slotName);
+      const names = ["A", "B", "C", "D", "gemm"].slice(0, k.params.length);
+      const fn = compile([...names, "gemm"], k.body);
+      const [ia, ib, ic, id2] = k.params.map((p) => byName.get(p)!);
+      const id = stats.kernels++;
+      src.push(`function k${id}(${names.join(", ")}, gemm) {\n${k.body}\n}`);
+      src.push(`k${id}(${k.params.join(", ")}, gemm);`);
+      if (id2 === undefined) run.push(() => fn(B[ia], B[ib], B[ic], gemm));
+      else run.push(() => fn(B[ia], B[ib], B[ic], B[id2], gemm));
+      stats.fusedOps += 1;
+      continue;
+    }
+    const n = step.node;
+    if (n.op === "$effect") {
+      const fn = n.fn!;
+      run.push(fn);
+      src.push(`host.effect();`);
+    } else if (n.op === "$scalar") {
+      const source = g.values[n.out].source;
+      if (source?.kind !== "scalar") throw new Error("jit: bad host scalar");
+      const i = slotIndex(n.out);
+      const fn = source.fn;
+      run.push(() => (B[i][0] = fn()));
+      src.push(`${bp.slots[i].name}[0] = host.scalar();`);
+    } else if (n.op === "random") {
+      const i = slotIndex(n.out);
+      const kind = n.attrs.kind as "uniform" | "normal";
+      run.push(() => draw(kind, B[i]));
+      src.push(`random.${kind === "normal" ? "normal" : "uniform"}(${bp.slots[i].name});`);
+    } else {
+      const kernel = KERNELS[n.op];
+      const ins = n.inputs.map(slotIndex);
+      const xs = n.inputs.map(wrap);
+      const o = slotIndex(n.out);
+      const out = wrap(n.out);
+      const inPlace = g.values[n.out].target !== undefined;
+      const { attrs } = n;
+      run.push(() => {
+        for (let k = 0; k < ins.length; k++) xs[k].raw = B[ins[k]];
+        out.raw = B[o];
+        const r = kernel(xs, attrs, inPlace ? out : undefined);
+        if (r.raw !== B[o]) B[o].set(r.raw);
+      });
+      stats.fallbacks++;
+      stats.fallbackOps.push(n.op);
+      src.push(
+        `eager.${word(n.op)}(${n.inputs.map(slotName).join(", ")}) -> ${slotName(n.out)};`,
+      );
+    }
+  }
+  const bound = bp.slots.flatMap((s, i) => (s.kind === "bound" ? [i] : []));
+  const pinned = new Set(bp.slots.flatMap((s, i) => (s.kind === "pinned" ? [B[i]] : [])));
+  const scratch = bound.map((i) => allocate(bp.slots[i].dtype, bp.slots[i].size));
+  const views = new Map<number, NDArray>();
+  const view = (v: number) => {
+    if (bp.slots[slotIndex(v)].kind === "bound") {
+      return new NDArray(B[slotIndex(v)], g.values[v].shape);
+    }
+    let x = views.get(v);
+    if (!x) {
+      x = new NDArray(B[slotIndex(v)], g.values[v].shape);
+      views.set(v, x);
+    }
+    return x;
+  };
+  const fresh = (v: number) => new NDArray(B[slotIndex(v)].slice(), g.values[v].shape);
+  const mirror = (r: Result): unknown => {
+    switch (r.kind) {
+      case "variable":
+        return new Variable(fresh(r.value));
+      case "array":
+        return fresh(r.value);
+      case "number":
+        return r.value;
+      case "none":
+        return undefined;
+      case "list":
+        return r.items.map(mirror);
+    }
+  };
+  const bind = (args: unknown[]) => {
+    bound.forEach((i, k) => {
+      const s = g.values[bp.slots[i].value!].source!;
+      let raw: TypedArray;
+      if (s.kind === "arg") {
+        const a = args[s.index];
+        raw = a instanceof Variable ? a.data.raw : (a as NDArray).raw;
+      } else if (s.kind === "var") raw = s.variable.data.raw;
+      else if (s.kind === "grad") {
+        if (s.variable.grad === null) throw new Error("jit: a traced gradient is gone");
+        raw = s.variable.grad.data.raw;
+      } else raw = s.array.raw;
+      if (pinned.has(raw)) {
+        scratch[k].set(raw);
+        raw = scratch[k];
+      }
+      B[i] = raw;
+    });
+  };
+  const header = bp.slots.filter((s) => s.kind !== "bound").map((s) =>
+    `const ${s.name} = new ${
+      s.dtype === "float32" ? "Float32" : s.dtype === "float64" ? "Float64" : "Int32"
+    }Array(${s.size}); // ${s.kind}`
+  );
+  return {
+    source: [...header, ...src].join("\n"),
+    stats,
+    replay(args) {
+      bind(args);
+      for (let i = 0; i < run.length; i++) run[i]();
+      for (const w of g.writebacks) {
+        if (w.field === "data") {
+          w.variable.data = w.value === null ? w.variable.data : view(w.value);
+        } else w.variable.grad = w.value === null ? null : new Variable(view(w.value));
+      }
+      return mirror(g.result);
+    },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * Tracing: runs a function eagerly with a tracer installed in the dispatcher
+ * and records every kernel call into a Graph (jit/ir.ts).
+ * @module
+ */
+import { type Attrs, setTracer, type Tracer } from "../core/dispatch.ts";
+import { NDArray, setReadHook } from "../core/ndarray.ts";
+import { Parameter, Variable } from "../core/variable.ts";
+import type { Graph, Node, Result, Source, Value, Writeback } from "./ir.ts";
+
+/** The outcome of a trace: the graph, fn's real result, and whether JS read values. */
+export interface TraceResult<R> {
+  /** The recorded program. */
+  graph: Graph;
+  /** What `fn` returned on this eager run. */
+  returned: R;
+  /** True when `fn` read array values on the JS side (not compilable). */
+  valueDependent: boolean;
+}
+
+class Recorder implements Tracer {
+  readonly values: Value[] = [];
+  readonly nodes: Node[] = [];
+  readonly ids = new Map<NDArray, number>();
+  readonly tracked = new Map<Variable, NDArray | null>(); // Variable -> grad array at first sight
+  readValues = false;
+
+  source(x: NDArray, source: Source): number {
+    const id = this.values.length;
+    this.values.push({ id, shape: [...x.shape], dtype: x.dtype, source });
+    this.ids.set(x, id);
+    return id;
+  }
+
+  idOf(x: NDArray): number {
+    return this.ids.get(x) ?? this.source(x, { kind: "const", array: x });
+  }
+
+  track(v: Variable): void {
+    if (this.tracked.has(v)) return;
+    const g = v.grad?.data ?? null;
+    this.tracked.set(v, g);
+    if (!this.ids.has(v.data)) this.source(v.data, { kind: "var", variable: v });
+    if (g !== null && !this.ids.has(g)) this.source(g, { kind: "grad", variable: v });
+  }
+
+  record(op: string, inputs: NDArray[], attrs: Attrs, out: NDArray): void {
+    const ins = inputs.map((x) => this.idOf(x));
+    const prev = this.ids.get(out);
+    const id = this.values.length;
+    const value: Value = { id, shape: [...out.shape], dtype: out.dtype };
+    if (prev !== undefined && this.values[prev].source !== undefined) {
+      value.target = prev; // an in-place write into a real array
+    } else if (prev !== undefined && this.values[prev].target !== undefined) {
+      value.target = this.values[prev].target;
+    }
+    this.values.push(value);
+    this.ids.set(out, id);
+    this.nodes.push({ op, inputs: ins, attrs: { ...attrs }, out: id });
+  }
+
+  scalar(fn: () => number, out: NDArray): void {
+    const id = this.source(out, { kind: "scalar", array: out, fn });
+    this.nodes.push({ op: "$scalar", inputs: [], attrs: {}, out: id });
+  }
+
+  effect(fn: () => void): void {
+    this.nodes.push({ op: "$effect", inputs: [], attrs: {}, out: -1, fn });
+  }
+
+  variable(v: unknown): void {
+    if (v instanceof Parameter) this.track(v);
+  }
+
+  mirror(r: unknown): Result {
+    if (r instanceof Variable) return { kind: "variable", value: this.idOf(r.data) };
+    if (r instanceof NDArray) return { kind: "array", value: this.idOf(r) };
+    if (typeof r === "number") return { kind: "number", value: r };
+    if (Array.isArray(r)) return { kind: "list", items: r.map((x) => this.mirror(x)) };
+    if (r === undefined || r === null) return { kind: "none" };
+    throw new TypeError(`jit: cannot mirror a returned ${typeof r}`);
+  }
+
+  writebacks(): Writeback[] {
+    const out: Writeback[] = [];
+    for (const [v] of this.tracked) {
+      const d = this.ids.get(v.data);
+      if (d === undefined || this.values[d].source === undefined) {
+        out.push({ variable: v, field: "data", value: this.idOf(v.data) });
+      }
+      const g = v.grad === null ? null : this.idOf(v.grad.data);
+      if (g === null || this.values[g].source?.kind !== "grad") {
+        out.push({ variable: v, field: "grad", value: g });
+      }
+    }
+    return out;
+  }
+}
+
+/** Runs `fn(...args)` eagerly while recording its kernel calls. */
+export function trace<R>(fn: (...args: unknown[]) => R, args: unknown[]): TraceResult<R> {
+  const rec = new Recorder();
+  args.forEach((a, index) => {
+    const x = a instanceof Variable ? a.data : a instanceof NDArray ? a : null;
+    if (x !== null && !rec.ids.has(x)) rec.source(x, { kind: "arg", index });
+    if (a instanceof Variable) rec.tracked.set(a, a.grad?.data ?? null);
+  });
+  for (const [v, g] of rec.tracked) {
+    if (g !== null && !rec.ids.has(g)) rec.source(g, { kind: "grad", variable: v });
+  }
+  const prevTracer = setTracer(rec);
+  const prevHook = setReadHook(() => (rec.readValues = true));
+  let returned: R;
+  try {
+    returned = fn(...args);
+  } finally {
+    setTracer(prevTracer);
+    setReadHook(prevHook);
+  }
+  const graph: Graph = {
+    values: rec.values,
+    nodes: rec.nodes,
+    writebacks: rec.writebacks(),
+    result: rec.mirror(returned),
+  };
+  return { graph, returned, valueDependent: rec.readValues };
+}

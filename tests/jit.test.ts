@@ -1,0 +1,254 @@
+/** Tests of jit(): jitted forward+backward equals eager, caching, guards, fallbacks. @module */
+import assert from "node:assert/strict";
+import * as dz from "../mod.ts";
+import { jit, type JitStats } from "../jit/mod.ts";
+import { hostScalar } from "../core/dispatch.ts";
+import { assertAllClose } from "./assert.ts";
+
+const { F, Variable, Parameter } = dz;
+type V = dz.Variable;
+
+/** Runs `f` eagerly and jitted (twice: trace, then replay) on copies of `inputs`; compares. */
+function parity(
+  f: (...xs: V[]) => V,
+  inputs: dz.NDArray[],
+  rtol: number,
+): { stats(): JitStats; source(): string } {
+  const g = (...xs: V[]) => {
+    for (const x of xs) x.cleargrad();
+    const y = f(...xs);
+    y.backward();
+    return y;
+  };
+  const xe = inputs.map((a) => new Variable(a.copy()));
+  const ye = g(...xe);
+  const step = jit(g);
+  const xj = inputs.map((a) => new Variable(a.copy()));
+  step(...xj);
+  const yj = step(...xj) as V;
+  assert.equal(step.stats().cacheHits, 1);
+  assertAllClose(yj.data.toArray(), ye.data.toArray(), { rtol, atol: rtol * 1e-3 });
+  xe.forEach((x, i) => {
+    if (x.grad === null) return assert.equal(xj[i].grad, null);
+    assertAllClose(xj[i].grad!.data.toArray(), x.grad.data.toArray(), { rtol, atol: rtol * 1e-3 });
+  });
+  return step;
+}
+
+function inputs(dtype: "float32" | "float64", ...shapes: number[][]): dz.NDArray[] {
+  return shapes.map((s) => dz.random.rand(...s).add(0.5).astype(dtype));
+}
+
+const unary: [string, (x: V) => V][] = [
+  ["neg", F.neg],
+  ["exp", F.exp],
+  ["log", F.log],
+  ["sin", F.sin],
+  ["cos", F.cos],
+  ["tanh", F.tanh],
+  ["sqrt", F.sqrt],
+  ["abs", F.abs],
+  ["square", F.square],
+  ["sigmoid", F.sigmoid],
+  ["relu", (x) => F.relu(x.sub(1))],
+  ["leakyRelu", (x) => F.leakyRelu(x.sub(1), 0.1)],
+  ["clip", (x) => F.clip(x, 0.7, 1.2)],
+  ["pow", (x) => F.pow(x, 3)],
+  ["reshape", (x) => F.reshape(x, [4, 3])],
+  ["transpose", (x) => F.transpose(x)],
+  ["expandDims", (x) => F.expandDims(x, 1)],
+  ["flatten", (x) => F.flatten(x)],
+  ["broadcastTo", (x) => F.broadcastTo(x, [2, 3, 4])],
+  ["sumTo", (x) => F.sumTo(x, [1, 4])],
+  ["softmax", (x) => F.softmax(x, 1)],
+  ["logSoftmax", (x) => F.logSoftmax(x, 1)],
+  ["sum", (x) => F.sum(x)],
+  ["sum axis 0", (x) => F.sum(x, 0)],
+  ["sum axis 1 keepdims", (x) => F.sum(x, 1, true)],
+  ["mean axis 0", (x) => F.mean(x, 0)],
+  ["max axis 1", (x) => F.max(x, 1)],
+  ["min axis 0", (x) => F.min(x, 0)],
+  ["logsumexp axis 1", (x) => F.logsumexp(x, 1)],
+  ["logsumexp all", (x) => F.logsumexp(x)],
+];
+const binary: [string, (a: V, b: V) => V][] = [
+  ["add", F.add],
+  ["sub", F.sub],
+  ["mul", F.mul],
+  ["div", F.div],
+  ["pow (variable exponent)", F.pow],
+  ["meanSquaredError", F.meanSquaredError],
+];
+
+for (const dtype of ["float64", "float32"] as const) {
+  const rtol = dtype === "float64" ? 1e-9 : 1e-5;
+  Deno.test(`jit() matches eager forward+backward of every unary F function (${dtype})`, () => {
+    dz.random.seed(0);
+    for (const [name, f] of unary) {
+      try {
+        parity((x) => F.sum(f(x).mul(f(x))), inputs(dtype, [3, 4]), rtol);
+      } catch (e) {
+        throw new Error(`${name}: ${(e as Error).message}`);
+      }
+    }
+  });
+  Deno.test(`jit() matches eager binary F functions, broadcasting both ways (${dtype})`, () => {
+    dz.random.seed(1);
+    for (const [name, f] of binary) {
+      for (
+        const [sa, sb] of [[[3, 4], [3, 4]], [[3, 4], [4]], [[3, 1], [3, 4]], [[1, 4], [3, 1]]]
+      ) {
+        if (name === "meanSquaredError" && sa.join() !== sb.join()) continue;
+        try {
+          parity((a, b) => F.sum(F.mul(f(a, b), f(a, b))), inputs(dtype, sa, sb), rtol);
+        } catch (e) {
+          throw new Error(`${name} ${sa} ${sb}: ${(e as Error).message}`);
+        }
+      }
+    }
+  });
+  Deno.test(`jit() matches eager matmul, linear and losses (${dtype})`, () => {
+    dz.random.seed(2);
+    parity((x, w) => F.sum(F.sigmoid(F.matmul(x, w))), inputs(dtype, [5, 3], [3, 4]), rtol);
+    parity(
+      (x, w, b) => F.sum(F.relu(F.linear(x, w, b).sub(1))),
+      inputs(dtype, [5, 3], [3, 4], [4]),
+      rtol,
+    );
+    parity((x, w) => F.sum(F.matmul(x, w)), inputs(dtype, [2, 5, 3], [2, 3, 4]), rtol);
+    const t = dz.array([0, 2, 1, 1, 0]);
+    parity((x) => F.softmaxCrossEntropy(x, t), inputs(dtype, [5, 3]), rtol);
+    parity(
+      (x, y) => F.sigmoidCrossEntropy(x.sub(1), y.sub(1).mul(2)),
+      inputs(dtype, [5, 1], [5, 1]),
+      rtol,
+    );
+  });
+}
+
+Deno.test("jit() compiles sum((sin(x) * 2 + exp(-x)) ** 2) forward+backward into at most 3 kernels", () => {
+  dz.random.seed(3);
+  const step = parity(
+    (x) => F.sum(F.pow(F.add(F.mul(F.sin(x), 2), F.exp(F.neg(x))), 2)),
+    inputs("float32", [50, 40]),
+    1e-5,
+  );
+  const s = step.stats();
+  assert.ok(s.kernels >= 1 && s.kernels <= 3, `kernels: ${s.kernels}`);
+  assert.equal(s.fallbacks, 0);
+  assert.ok(s.fusedOps >= 10);
+});
+
+Deno.test("jit() reads transposed matmul operands by flags (no transpose kernels)", () => {
+  dz.random.seed(4);
+  const step = parity((x, w) => F.sum(F.matmul(x, w)), inputs("float64", [6, 3], [3, 5]), 1e-9);
+  assert.match(step.source(), /transA/);
+  assert.match(step.source(), /transB/);
+  assert.doesNotMatch(step.source(), /fused: transpose/);
+});
+
+Deno.test("jit() retraces on a new shape and evicts the least recently used tape", () => {
+  const step = jit((x: V) => F.sum(F.exp(x)), { maxCache: 2 });
+  const at = (n: number) => new Variable(dz.ones([n]));
+  assertAllClose(step(at(2)).data.toArray(), 2 * Math.E);
+  assertAllClose(step(at(3)).data.toArray(), 3 * Math.E);
+  step(at(2));
+  assert.deepEqual([step.stats().traces, step.stats().cacheHits], [2, 1]);
+  step(at(4)); // evicts [3]
+  assertAllClose(step(at(3)).data.toArray(), 3 * Math.E);
+  assert.equal(step.stats().traces, 4);
+  assert.equal(step.stats().cached, 2);
+});
+
+Deno.test("jit() runs a value-dependent function eagerly and warns once", () => {
+  const warn = console.warn;
+  let warnings = 0;
+  console.warn = () => warnings++;
+  try {
+    const step = jit((x: V) => (x.data.item() > 0 ? F.exp(x) : F.neg(x)));
+    assertAllClose(step(new Variable(dz.array(1.5))).data.toArray(), Math.exp(1.5));
+    assertAllClose(step(new Variable(dz.array(-2.5))).data.toArray(), 2.5);
+    assertAllClose(step(new Variable(dz.array(0.5))).data.toArray(), Math.exp(0.5));
+    assert.equal(warnings, 1);
+    assert.equal(step.stats().eagerRuns, 2);
+  } finally {
+    console.warn = warn;
+  }
+});
+
+Deno.test("jit() trains Parameters with SGD and a changeable lr (hostScalar)", () => {
+  dz.random.seed(5);
+  const W0 = dz.random.randn(3, 2), b0 = dz.zeros([2]);
+  const x = new Variable(dz.random.rand(8, 3)), t = new Variable(dz.random.rand(8, 2));
+  const make = () => {
+    const W = new Parameter(W0.copy()), b = new Parameter(b0.copy());
+    const lr = { v: 0.1 };
+    const fn = (x: V, t: V) => {
+      W.cleargrad();
+      b.cleargrad();
+      const loss = F.meanSquaredError(F.linear(x, W, b), t);
+      loss.backward();
+      for (const p of [W, b]) p.data.isub(p.grad!.data.mul(hostScalar(() => lr.v)));
+      return loss;
+    };
+    return { W, b, lr, fn };
+  };
+  const e = make(), j = make();
+  const step = jit(j.fn);
+  for (let i = 0; i < 20; i++) {
+    if (i === 10) e.lr.v = j.lr.v = 0.5;
+    const le = e.fn(x, t), lj = step(x, t);
+    assertAllClose(lj.data.toArray(), le.data.toArray(), { rtol: 1e-9 });
+  }
+  assertAllClose(j.W.data.toArray(), e.W.data.toArray(), { rtol: 1e-9 });
+  assertAllClose(j.b.grad!.data.toArray(), e.b.grad!.data.toArray(), { rtol: 1e-9 });
+  assert.equal(step.stats().traces, 1);
+});
+
+Deno.test("jit() draws fresh dropout masks on each replay", () => {
+  dz.random.seed(6);
+  const step = jit((x: V) => F.dropout(x, 0.5));
+  const x = new Variable(dz.ones([200]));
+  step(x);
+  const a = step(x).data.toArray() as number[], b = step(x).data.toArray() as number[];
+  assert.notDeepEqual(a, b);
+  for (const v of [...a, ...b]) assert.ok(v === 0 || v === 2);
+});
+
+Deno.test("jit() counts fallback ops and computes them correctly", () => {
+  const t = dz.array([2, 0]);
+  const step = jit((x: V) => F.softmaxCrossEntropy(x, t));
+  const x = new Variable(dz.array([[1, 2, 3], [1, 1, 1]], { dtype: "float64" }));
+  step(x);
+  const y = step(x);
+  // -(log softmax([1,2,3])[2] + log softmax([1,1,1])[0]) / 2
+  const l0 = 3 - Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3));
+  assertAllClose(y.data.toArray(), -(l0 - Math.log(3)) / 2, { rtol: 1e-12 });
+  assert.ok(step.stats().fallbacks > 0);
+  assert.ok(step.stats().fallbackOps.includes("gather"));
+});
+
+Deno.test("jit() keeps hostile Variable names out of the generated code", () => {
+  const names = ["*/ throw 1 /*", "'\"`${x}`", "a\nb\r\u2028c", "</script>"];
+  const params = names.map((n) => new Parameter(dz.ones([2]), n));
+  const step = jit((x: V) => {
+    let y: V = x;
+    for (const p of params) y = y.mul(p);
+    const s = F.sum(y);
+    s.backward();
+    return s;
+  });
+  const x = new Variable(dz.array([1.0, 2.0]), "*/ throw 1 /*");
+  step(x);
+  assertAllClose(step(x).data.toArray(), 3);
+  for (const n of names) assert.ok(!step.source().includes(n));
+});
+
+Deno.test("jit() honours noGrad and testMode in the signature", () => {
+  const step = jit((x: V) => F.dropout(F.exp(x), 0.5));
+  const x = new Variable(dz.zeros([4]));
+  dz.testMode(() => step(x));
+  assertAllClose(dz.testMode(() => step(x)).data.toArray(), [1, 1, 1, 1]);
+  step(x);
+  assert.equal(step.stats().traces, 2);
+});

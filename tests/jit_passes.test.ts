@@ -1,0 +1,58 @@
+/** Tests of the JIT passes: dead-code elimination, fusion into steps, buffer planning. @module */
+import assert from "node:assert/strict";
+import * as dz from "../mod.ts";
+import { trace } from "../jit/trace.ts";
+import { dce } from "../jit/passes/dce.ts";
+import { fuse } from "../jit/passes/fusion.ts";
+import { plan } from "../jit/passes/plan.ts";
+
+const { F, Variable } = dz;
+
+Deno.test("dce() drops nodes whose results nothing needs", () => {
+  const x = new Variable(dz.ones([3]));
+  const { graph } = trace((x) => {
+    F.exp(x as dz.Variable); // dead
+    return F.sin(x as dz.Variable);
+  }, [x]);
+  assert.deepEqual(graph.nodes.map((n) => n.op), ["exp", "sin"]);
+  assert.deepEqual(dce(graph).nodes.map((n) => n.op), ["sin"]);
+});
+
+Deno.test("fuse() puts an elementwise chain and its reduction into one loop", () => {
+  const x = new Variable(dz.ones([4, 5]));
+  const { graph } = trace((x) => F.sum(F.exp(F.sin(x as dz.Variable)), 1), [x]);
+  const { steps } = fuse(dce(graph));
+  assert.equal(steps.length, 1);
+  assert.equal(steps[0].kind, "loop");
+  if (steps[0].kind === "loop") {
+    assert.deepEqual(steps[0].nodes.map((n) => n.op), ["sin", "exp", "sum"]);
+  }
+});
+
+Deno.test("fuse() never fuses a reduction with a consumer that broadcasts it back (softmax)", () => {
+  const x = new Variable(dz.ones([4, 5]));
+  const { graph } = trace((x) => F.softmax(x as dz.Variable, 1), [x]);
+  const steps = fuse(dce(graph)).steps;
+  assert.ok(steps.length >= 2);
+  for (const s of steps) {
+    if (s.kind === "loop") {
+      assert.ok(s.nodes.filter((n) => n.op === "max" || n.op === "sum").length <= 1);
+    }
+  }
+});
+
+Deno.test("plan() reuses a temporary buffer once its last reader has run", () => {
+  const x = new Variable(dz.ones([4, 5]));
+  const { graph } = trace((x) => {
+    const v = x as dz.Variable;
+    const a = F.sum(F.exp(v), 1, true); // temp [4,1]
+    const b = F.sum(F.sin(v.sub(a)), 1, true); // reads a; new temp [4,1]
+    const c = F.sum(F.cos(v.sub(b)), 1, true); // reads b; may reuse a's buffer
+    return F.sum(c);
+  }, [x]);
+  const g = dce(graph);
+  const p = plan(g, fuse(g));
+  const temps = p.slots.filter((s) => s.kind === "temp");
+  assert.ok(temps.length >= 1 && temps.length <= 2, `temps: ${temps.length}`);
+  assert.equal(p.slots.filter((s) => s.kind === "pinned").length, 1);
+});
