@@ -45,13 +45,14 @@ export class Unary extends Function {
   }
 }
 
-/** Gradient rule of a binary function: `(a, b, y, gy) => [ga, gb]`. */
-type BinaryGrad = (
-  a: Variable,
-  b: Variable,
-  y: Variable,
-  gy: Variable,
-) => [Variable | null, Variable | null];
+/** Gradient rule of one input of a binary function: `(a, b, y, gy) => g`. */
+type BinaryGradOf = (a: Variable, b: Variable, y: Variable, gy: Variable) => Variable;
+
+/** Gradient rules of a binary function: one per input, null when it has none. */
+type BinaryGrad = [BinaryGradOf, BinaryGradOf | null];
+
+/** Variables made from plain numbers by `operands`: constants that need no gradient. */
+const constants = new WeakSet<Variable>();
 
 /** A broadcasting binary function; gradients are summed back to each input's shape. */
 export class Binary extends Function {
@@ -69,11 +70,13 @@ export class Binary extends Function {
   /** Applies the gradient rule, then `sumTo` each input's shape. */
   backward(gy: Variable): (Variable | null)[] {
     const [a, b] = this.inputs;
-    const [ga, gb] = this.grad(a, b, this.outputs[0].deref(), gy);
-    return [
-      ga && !sameShape(ga.shape, a.shape) ? sumTo(ga, a.shape) : ga,
-      gb && !sameShape(gb.shape, b.shape) ? sumTo(gb, b.shape) : gb,
-    ];
+    const y = this.outputs[0].deref();
+    return this.inputs.map((x, i) => {
+      const rule = this.grad[i];
+      if (rule === null || constants.has(x)) return null;
+      const g = rule(a, b, y, gy);
+      return sameShape(g.shape, x.shape) ? g : sumTo(g, x.shape);
+    });
   }
   /** The op's display name (`Add`). */
   override get name(): string {
@@ -87,8 +90,14 @@ export class Binary extends Function {
  */
 export function operands(a: VariableLike, b: VariableLike): [Variable, Variable] {
   const dt = (v: VariableLike) => v instanceof Variable || v instanceof NDArray ? v.dtype : null;
-  if (typeof a === "number" && dt(b)) a = scalar(a, scalarDType(a, dt(b)!));
-  if (typeof b === "number" && dt(a)) b = scalar(b, scalarDType(b, dt(a)!));
+  const constant = (c: number, like: DType) => {
+    const v = new Variable(scalar(c, scalarDType(c, like)));
+    constants.add(v);
+    return v;
+  };
+  const da = dt(a), db = dt(b);
+  if (typeof a === "number" && db) a = constant(a, db);
+  if (typeof b === "number" && da) b = constant(b, da);
   return [asVariable(a), asVariable(b)];
 }
 
@@ -100,22 +109,22 @@ const binary = (op: string, grad: BinaryGrad) => (a: VariableLike, b: VariableLi
 /** `a + b` with broadcasting. */
 export const add: (a: VariableLike, b: VariableLike) => Variable = binary(
   "add",
-  (_a, _b, _y, gy) => [gy, gy],
+  [(_a, _b, _y, gy) => gy, (_a, _b, _y, gy) => gy],
 );
 /** `a - b` with broadcasting. */
 export const sub: (a: VariableLike, b: VariableLike) => Variable = binary(
   "sub",
-  (_a, _b, _y, gy) => [gy, neg(gy)],
+  [(_a, _b, _y, gy) => gy, (_a, _b, _y, gy) => neg(gy)],
 );
 /** `a * b` with broadcasting. */
 export const mul: (a: VariableLike, b: VariableLike) => Variable = binary(
   "mul",
-  (a, b, _y, gy) => [mul(gy, b), mul(gy, a)],
+  [(_a, b, _y, gy) => mul(gy, b), (a, _b, _y, gy) => mul(gy, a)],
 );
 /** `a / b` (true division) with broadcasting. */
 export const div: (a: VariableLike, b: VariableLike) => Variable = binary(
   "div",
-  (a, b, _y, gy) => [div(gy, b), mul(gy, div(neg(a), mul(b, b)))],
+  [(_a, b, _y, gy) => div(gy, b), (a, b, _y, gy) => mul(gy, div(neg(a), mul(b, b)))],
 );
 /** `-x`. */
 export const neg: (x: VariableLike) => Variable = unary("neg", (_x, _y, gy) => neg(gy));
@@ -127,14 +136,12 @@ export const neg: (x: VariableLike) => Variable = unary("neg", (_x, _y, gy) => n
 export function pow(x: VariableLike, c: VariableLike): Variable {
   if (typeof c === "number") {
     const [xv, cv] = operands(x, c);
-    return new Binary("pow", (a, _b, _y, gy) => [
-      mul(gy, mul(pow(a, c - 1), c)),
-      null,
-    ]).apply(xv, cv);
+    return new Binary("pow", [(a, _b, _y, gy) => mul(gy, mul(pow(a, c - 1), c)), null])
+      .apply(xv, cv);
   }
-  return new Binary("pow", (a, b, y, gy) => [
-    mul(gy, mul(b, pow(a, sub(b, 1)))),
-    mul(gy, mul(y, log(a))),
+  return new Binary("pow", [
+    (a, b, _y, gy) => mul(gy, mul(b, pow(a, sub(b, 1)))),
+    (a, _b, y, gy) => mul(gy, mul(y, log(a))),
   ]).apply(...operands(x, c));
 }
 
