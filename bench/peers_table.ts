@@ -1,0 +1,164 @@
+/**
+ * Runs bench/peers.ts eager and with `--jit` (or reads saved JSON lines given
+ * as arguments) and prints our figures beside the peers' figures of
+ * BASELINE.md as a markdown table. Run: `deno task bench:peers`.
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+
+/** One line of bench/peers.ts's output. */
+interface PeerLine {
+  peer: string;
+  results: Record<string, Record<string, number | string>>;
+}
+
+/** A table row: one of our result keys and the peers' figures for it. */
+interface Row {
+  figure: string;
+  workload: string;
+  key: string;
+  digits: number;
+  target: string;
+  /** numpy, DeZero, torch, tfjs-cpu, tfjs-wasm (BASELINE.md, median of passes or pass 1 / pass 2). */
+  peers: [string, string, string, string, string];
+}
+
+const ROWS: Row[] = [
+  {
+    figure: "W1 chain fwd+bwd, ms",
+    workload: "W1",
+    key: "ms",
+    digits: 1,
+    target: "<= 45 (jit)",
+    peers: ["22.8", "51.3", "22.5", "642.5", "174.6"],
+  },
+  ...([
+    [128, ["53.2 / 90.2", "65.4 / 72.9", "55.7 / 60.5", "0.4 / 0.6", "14.9 / 14.8"]],
+    [256, ["99.4 / 120.2", "80.9 / 117.2", "64.2 / 68.1", "0.4 / 0.4", "21.1 / 21.4"]],
+    [512, ["112.0 / 128.0", "79.0 / 121.0", "59.2 / 74.0", "0.5 / 0.4", "18.0 / 16.3"]],
+    [1024, ["44.7 / 131.3", "64.2 / 124.7", "64.4 / 62.8", "0.5 / 0.4", "17.5 / 17.1"]],
+  ] as const).map(([n, peers]): Row => ({
+    figure: `W2 matmul n=${n}, GFLOP/s`,
+    workload: "W2",
+    key: `n${n}_gflops`,
+    digits: 2,
+    target: n === 256 || n === 512 ? ">= 3" : "",
+    peers: [...peers],
+  })),
+  {
+    figure: "W3 spiral epoch, ms",
+    workload: "W3",
+    key: "ms_per_epoch",
+    digits: 3,
+    target: "<= 0.35 (jit)",
+    peers: ["1.40", "3.38", "3.87", "11.34", "9.66"],
+  },
+  {
+    figure: "W4 linreg run, ms",
+    workload: "W4",
+    key: "ms",
+    digits: 3,
+    target: "<= 0.6 (jit)",
+    peers: ["2.89", "31.74", "24.02", "37.45", "35.07"],
+  },
+  {
+    figure: "W5 MLP step, ms",
+    workload: "W5",
+    key: "ms",
+    digits: 1,
+    target: "<= 400 (jit)",
+    peers: ["9.4", "28.4", "14.3", "2048", "394.1"],
+  },
+  {
+    figure: "W6 tiny op, µs/op",
+    workload: "W6",
+    key: "us_per_op",
+    digits: 2,
+    target: "<= 2 / <= 0.3",
+    peers: ["3.8", "30.6", "20.5", "44.9", "66.1"],
+  },
+];
+
+/** Sanity values all peers agree on (BASELINE.md). */
+const SANITY: [string, string, string][] = [
+  ["W1", "y", "-16387.27"],
+  ["W1", "grad_sum", "974457.2"],
+  ["W3", "loss_epoch1", "1.09812"],
+  ["W3", "final_loss", "0.12085"],
+  ["W4", "W", "2.1181"],
+  ["W4", "b", "5.4661"],
+  ["W4", "final_loss", "0.07909"],
+  ["W5", "loss0", "2.40126"],
+  ["W6", "grad", "7.0"],
+];
+
+/** Runs bench/peers.ts in a fresh process; its progress goes to our stderr. */
+async function runPeers(jit: boolean): Promise<string> {
+  const script = fileURLToPath(new URL("./peers.ts", import.meta.url));
+  const args = ["run", "-A", script, ...(jit ? ["--jit"] : [])];
+  const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" })
+    .output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success) throw new Error(`peers.ts ${args.slice(3).join(" ")} exited ${out.code}`);
+  return text;
+}
+
+/** Our figure for `key` of `workload` in `line`, formatted. */
+function cell(line: PeerLine | undefined, workload: string, key: string, digits?: number): string {
+  const r = line?.results[workload];
+  if (r === undefined) return "-";
+  if ("error" in r) return `error: ${r.error}`;
+  const v = r[key];
+  if (typeof v !== "number") return "-";
+  return digits === undefined ? String(Number(v.toPrecision(8))) : v.toFixed(digits);
+}
+
+/** The markdown tables of figures and sanity values. */
+function tables(lines: PeerLine[]): string {
+  const eager = lines.find((l) => l.peer === "dezero.ts");
+  const jit = lines.find((l) => l.peer === "dezero.ts-jit");
+  const row = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  const out = [
+    row([
+      "figure",
+      "dezero.ts",
+      "dezero.ts-jit",
+      "target",
+      "numpy",
+      "DeZero",
+      "torch",
+      "tfjs-cpu",
+      "tfjs-wasm",
+    ]),
+    row(Array(9).fill("---")),
+    ...ROWS.map((r) =>
+      row([
+        r.figure,
+        cell(eager, r.workload, r.key, r.digits),
+        cell(jit, r.workload, r.key, r.digits),
+        r.target,
+        ...r.peers,
+      ])
+    ),
+    "",
+    row(["sanity", "dezero.ts", "dezero.ts-jit", "peers"]),
+    row(Array(4).fill("---")),
+    ...SANITY.map(([w, key, want]) =>
+      row([`${w} ${key}`, cell(eager, w, key), cell(jit, w, key), want])
+    ),
+  ];
+  return out.join("\n");
+}
+
+/** Collects the JSON lines (from the files given, else two fresh runs) and prints the tables. */
+async function main(): Promise<void> {
+  const texts = Deno.args.length
+    ? await Promise.all(Deno.args.map((f) => Deno.readTextFile(f)))
+    : [await runPeers(false), await runPeers(true)];
+  const lines = texts.flatMap((t) => t.split("\n")).filter((l) => l.trim().startsWith("{"))
+    .map((l) => JSON.parse(l) as PeerLine);
+  if (!Deno.args.length) { for (const l of lines) console.log(JSON.stringify(l)); }
+  console.log("\n" + tables(lines));
+}
+
+if (import.meta.main) await main();
