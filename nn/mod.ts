@@ -1,0 +1,13 @@
+/**
+ * Neural networks: layers (`L`), models, optimizers, datasets and the
+ * DataLoader, DeZero's `layers`/`models`/`optimizers`/`datasets`/`dataloaders`.
+ * `Layer` and `Dataset` are also exported on their own, as DeZero's package does.
+ * @module
+ */
+export * as L from "./layer.ts";
+export { Layer } from "./layer.ts";
+export { MLP, type MLPOptions, Model, Sequential } from "./model.ts";
+export * as optimizers from "./optimizers.ts";
+export * as datasets from "./datasets.ts";
+export { Dataset } from "./datasets.ts";
+export { DataLoader } from "./dataloader.ts";

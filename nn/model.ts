@@ -1,0 +1,73 @@
+/**
+ * Models, DeZero's `dezero.models`: the Model base class, Sequential and
+ * the multi-layer perceptron MLP.
+ * @module
+ */
+import type { Variable } from "../core/variable.ts";
+import { sigmoid } from "../ops/elementwise.ts";
+import { Layer, Linear } from "./layer.ts";
+
+/** Base class of whole networks (a Layer; subclass it and write `forward`). */
+export abstract class Model extends Layer {}
+
+/**
+ * Layers applied one after another. The layers are the fields `l0`, `l1`,
+ * ... (DeZero's names, so parameters are `l0.W`, `l0.b`, ...).
+ */
+export class Sequential extends Model {
+  #layers: Layer[];
+
+  /** A model applying `layers` in order. */
+  constructor(...layers: Layer[]) {
+    super();
+    this.#layers = layers;
+    layers.forEach((layer, i) => Object.assign(this, { [`l${i}`]: layer }));
+  }
+
+  /** The layers, in order. */
+  get layers(): readonly Layer[] {
+    return this.#layers;
+  }
+
+  /** Each layer applied to the previous one's output. */
+  forward(x: Variable): Variable {
+    return this.#layers.reduce((h, layer) => layer.apply(h), x);
+  }
+}
+
+/** Options of `MLP`. */
+export interface MLPOptions {
+  /** Activation between the Linear layers (default `F.sigmoid`). */
+  activation?: (x: Variable) => Variable;
+}
+
+/**
+ * Multi-layer perceptron: one Linear layer per entry of `fcOutputSizes`
+ * (input sizes inferred), `activation` after every layer but the last.
+ *
+ * @example
+ * ```ts
+ * import { F, MLP } from "./mod.ts";
+ * const model = new MLP([10, 3]); // 2 -> 10 -> 3 on a [N, 2] input
+ * const deep = new MLP([100, 100, 10], { activation: F.relu });
+ * ```
+ */
+export class MLP extends Sequential {
+  /** The activation between layers. */
+  readonly activation: (x: Variable) => Variable;
+
+  /** An MLP with the given layer output sizes. */
+  constructor(fcOutputSizes: readonly number[], { activation = sigmoid }: MLPOptions = {}) {
+    super(...fcOutputSizes.map((size) => new Linear(size)));
+    this.activation = activation;
+  }
+
+  /** `activation(l_i(x))` through all layers but the last, then the last layer. */
+  override forward(x: Variable): Variable {
+    const last = this.layers.length - 1;
+    return this.layers.reduce((h, layer, i) => {
+      const y = layer.apply(h);
+      return i < last ? this.activation(y) : y;
+    }, x);
+  }
+}

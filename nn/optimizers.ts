@@ -1,0 +1,292 @@
+/**
+ * `optimizers`: DeZero's `dezero.optimizers` — SGD, MomentumSGD, AdaGrad,
+ * AdaDelta, Adam and the hooks WeightDecay, ClipGrad, FreezeParam.
+ *
+ * Updates are in-place NDArray operations on `param.data` and on per-parameter
+ * state arrays that live across steps, so a JIT trace of `update()` replays
+ * them as kernels. Hyperparameters a user may change between steps (`lr`,
+ * rates) enter as `hostScalar`s, re-read on every replay; Adam's step count
+ * advances through `hostEffect`.
+ * @module
+ */
+import { dispatch, hostEffect, hostScalar } from "../core/dispatch.ts";
+import { type NDArray, scalar, zerosLike } from "../core/ndarray.ts";
+import type { Parameter } from "../core/variable.ts";
+
+/** Anything with parameters: a Layer or Model. */
+export interface Target {
+  /** The parameters to optimize. */
+  params(): Iterable<Parameter>;
+}
+
+/** A hook object run on the parameters (those with a gradient) before each update. */
+export interface Hook {
+  /** Adjusts the parameters or their gradients in place. */
+  run(params: Parameter[]): void;
+}
+
+/** A hook: a Hook object or a plain function of the parameters. */
+export type HookLike = Hook | ((params: Parameter[]) => void);
+
+/**
+ * `fn()` as a 0-d array of the dtype a number takes beside `like` (so
+ * `lr * grad` computes as numpy does), re-read on each JIT replay.
+ */
+function hyper(fn: () => number, like: NDArray): NDArray {
+  return hostScalar(fn, like.dtype === "int32" ? "float64" : like.dtype);
+}
+
+/** `sqrt(x)`, elementwise. */
+function sqrt(x: NDArray): NDArray {
+  return dispatch("sqrt", [x]);
+}
+
+/** The gradient array of a parameter that has one. */
+function gradOf(param: Parameter): NDArray {
+  return param.grad!.data;
+}
+
+/** Per-parameter state arrays (zeros at first use), kept across steps. */
+class State {
+  #arrays = new Map<Parameter, NDArray>();
+  /** The state array of `param`. */
+  of(param: Parameter): NDArray {
+    let s = this.#arrays.get(param);
+    if (s === undefined) {
+      s = zerosLike(param.data);
+      this.#arrays.set(param, s);
+    }
+    return s;
+  }
+}
+
+/** Base class of optimizers: `setup(model)`, then `update()` after each backward. */
+export abstract class Optimizer {
+  /** What `update` optimizes (set by `setup`). */
+  target: Target | null = null;
+  /** Hooks run before each update, in order. */
+  hooks: HookLike[] = [];
+
+  /** Sets the model to optimize; returns this. */
+  setup(target: Target): this {
+    this.target = target;
+    return this;
+  }
+
+  /**
+   * Runs the hooks on the parameters that have a gradient, then updates
+   * each parameter that still has one (a FreezeParam hook removes them).
+   */
+  update(): void {
+    if (this.target === null) {
+      throw new Error(`${this.constructor.name}.update: call setup(model) first`);
+    }
+    const params = [...this.target.params()].filter((p) => p.grad !== null);
+    for (const hook of this.hooks) {
+      if (typeof hook === "function") hook(params);
+      else hook.run(params);
+    }
+    for (const p of params) if (p.grad !== null) this.updateOne(p);
+  }
+
+  /** Updates one parameter from its gradient. */
+  abstract updateOne(param: Parameter): void;
+
+  /** Adds a hook run before each update. */
+  addHook(hook: HookLike): void {
+    this.hooks.push(hook);
+  }
+}
+
+/** Stochastic gradient descent: `param -= lr * grad`. */
+export class SGD extends Optimizer {
+  /**
+   * An SGD optimizer.
+   * @param lr learning rate (may be changed between steps)
+   */
+  constructor(public lr = 0.01) {
+    super();
+  }
+  /** `param -= lr * grad`. */
+  updateOne(param: Parameter): void {
+    const g = gradOf(param);
+    param.data.isub(g.mul(hyper(() => this.lr, g)));
+  }
+}
+
+/** SGD with momentum: `v = momentum * v - lr * grad; param += v`. */
+export class MomentumSGD extends Optimizer {
+  #vs = new State();
+  /**
+   * A momentum SGD optimizer.
+   * @param lr learning rate (may be changed between steps)
+   * @param momentum decay of the velocity
+   */
+  constructor(public lr = 0.01, readonly momentum = 0.9) {
+    super();
+  }
+  /** `v *= momentum; v -= lr * grad; param += v`. */
+  updateOne(param: Parameter): void {
+    const v = this.#vs.of(param);
+    v.imul(this.momentum);
+    const g = gradOf(param);
+    v.isub(g.mul(hyper(() => this.lr, g)));
+    param.data.iadd(v);
+  }
+}
+
+/** AdaGrad: `h += grad^2; param -= lr * grad / (sqrt(h) + eps)`. */
+export class AdaGrad extends Optimizer {
+  #hs = new State();
+  /**
+   * An AdaGrad optimizer.
+   * @param lr learning rate (may be changed between steps)
+   * @param eps added to the denominator
+   */
+  constructor(public lr = 0.001, readonly eps = 1e-8) {
+    super();
+  }
+  /** `h += grad * grad; param -= lr * grad / (sqrt(h) + eps)`. */
+  updateOne(param: Parameter): void {
+    const h = this.#hs.of(param);
+    const g = gradOf(param);
+    h.iadd(g.mul(g));
+    param.data.isub(g.mul(hyper(() => this.lr, g)).div(sqrt(h).add(this.eps)));
+  }
+}
+
+/**
+ * AdaDelta: running averages of squared gradients (`msg`) and squared
+ * updates (`msdx`); `dx = sqrt((msdx + eps) / (msg + eps)) * grad`.
+ */
+export class AdaDelta extends Optimizer {
+  #msg = new State();
+  #msdx = new State();
+  /**
+   * An AdaDelta optimizer.
+   * @param rho decay of the running averages
+   * @param eps smoothing term
+   */
+  constructor(readonly rho = 0.95, readonly eps = 1e-6) {
+    super();
+  }
+  /** DeZero's AdaDelta step. */
+  updateOne(param: Parameter): void {
+    const msg = this.#msg.of(param), msdx = this.#msdx.of(param);
+    const { rho, eps } = this;
+    const g = gradOf(param);
+    msg.imul(rho);
+    msg.iadd(g.mul(1 - rho).mul(g));
+    const dx = sqrt(msdx.add(eps).div(msg.add(eps))).mul(g);
+    msdx.imul(rho);
+    msdx.iadd(dx.mul(1 - rho).mul(dx));
+    param.data.isub(dx);
+  }
+}
+
+/**
+ * Adam with DeZero's bias correction folded into the rate:
+ * `lr = alpha * sqrt(1 - beta2^t) / (1 - beta1^t)`, `t` counting `update()`s.
+ */
+export class Adam extends Optimizer {
+  /** Number of `update()` calls so far. */
+  t = 0;
+  #ms = new State();
+  #vs = new State();
+  /**
+   * An Adam optimizer.
+   * @param alpha step size (may be changed between steps)
+   * @param beta1 decay of the first moment
+   * @param beta2 decay of the second moment
+   * @param eps added to the denominator
+   */
+  constructor(
+    public alpha = 0.001,
+    readonly beta1 = 0.9,
+    readonly beta2 = 0.999,
+    readonly eps = 1e-8,
+  ) {
+    super();
+  }
+
+  /** The bias-corrected learning rate of step `t`. */
+  get lr(): number {
+    const fix1 = 1 - Math.pow(this.beta1, this.t);
+    const fix2 = 1 - Math.pow(this.beta2, this.t);
+    return this.alpha * Math.sqrt(fix2) / fix1;
+  }
+
+  /** Advances `t`, then updates as every optimizer. */
+  override update(): void {
+    hostEffect(() => {
+      this.t += 1;
+    });
+    super.update();
+  }
+
+  /** `m += (1 - beta1)(g - m); v += (1 - beta2)(g^2 - v); param -= lr m / (sqrt(v) + eps)`. */
+  updateOne(param: Parameter): void {
+    const m = this.#ms.of(param), v = this.#vs.of(param);
+    const g = gradOf(param);
+    m.iadd(g.sub(m).mul(1 - this.beta1));
+    v.iadd(g.mul(g).sub(v).mul(1 - this.beta2));
+    param.data.isub(m.mul(hyper(() => this.lr, m)).div(sqrt(v).add(this.eps)));
+  }
+}
+
+/** Hook adding L2 weight decay to the gradients: `grad += rate * param`. */
+export class WeightDecay implements Hook {
+  /**
+   * A weight decay hook.
+   * @param rate decay rate (may be changed between steps)
+   */
+  constructor(public rate: number) {}
+  /** `grad += rate * param` for each parameter. */
+  run(params: Parameter[]): void {
+    for (const p of params) gradOf(p).iadd(p.data.mul(hyper(() => this.rate, p.data)));
+  }
+}
+
+/**
+ * Hook scaling all gradients by `maxNorm / (norm + 1e-6)` when that is
+ * below 1, `norm` being the L2 norm of all gradients together. The scale
+ * is computed as an array (`min(rate, 1)`), so no value is read back.
+ */
+export class ClipGrad implements Hook {
+  /**
+   * A gradient clipping hook.
+   * @param maxNorm the largest allowed gradient norm (may be changed between steps)
+   */
+  constructor(public maxNorm: number) {}
+  /** Scales the gradients in place when their norm exceeds `maxNorm`. */
+  run(params: Parameter[]): void {
+    if (params.length === 0) return;
+    const total = params
+      .map((p) => gradOf(p).mul(gradOf(p)).sum())
+      .reduce((a, b) => a.add(b))
+      .astype("float64");
+    const maxNorm = hostScalar(() => this.maxNorm);
+    const rate = maxNorm.div(sqrt(total).add(1e-6));
+    const scale = dispatch("minimum", [rate, scalar(1)]);
+    for (const p of params) gradOf(p).imul(scale.astype(gradOf(p).dtype));
+  }
+}
+
+/** Hook that drops the gradients of the given layers or parameters, so they stay fixed. */
+export class FreezeParam implements Hook {
+  /** The frozen parameters. */
+  readonly frozen: Set<Parameter>;
+  /**
+   * A hook freezing `targets`.
+   * @param targets layers (all their parameters) or single parameters
+   */
+  constructor(...targets: (Target | Parameter)[]) {
+    this.frozen = new Set(
+      targets.flatMap((t) => ("params" in t ? [...t.params()] : [t as Parameter])),
+    );
+  }
+  /** Sets the frozen parameters' `grad` to null. */
+  run(_params: Parameter[]): void {
+    for (const p of this.frozen) p.grad = null;
+  }
+}
