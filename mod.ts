@@ -20,9 +20,20 @@ installOps(F);
 export { F };
 export * as random from "./core/random.ts";
 export * as utils from "./core/utils.ts";
+export {
+  DataLoader,
+  Dataset,
+  datasets,
+  L,
+  Layer,
+  MLP,
+  Model,
+  optimizers,
+  Sequential,
+} from "./nn/mod.ts";
 export { Config, noGrad, testMode, usingConfig } from "./core/config.ts";
 export type { DType, TypedArray } from "./core/dtype.ts";
-export { Function } from "./core/function.ts";
+export { Function, VariableRef } from "./core/function.ts";
 export {
   arange,
   array,
@@ -47,3 +58,4 @@ export {
 } from "./core/variable.ts";
 export { type Index, type IndexComponent, type Slice, slice } from "./ops/indexing.ts";
 export type { Shape } from "./core/shape.ts";
+export { jit, type JitOptions, type JitStats, type Jitted } from "./jit/mod.ts";
