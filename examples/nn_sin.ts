@@ -13,8 +13,9 @@ import { savePlots } from "./plot.ts";
 const { F, L, Model, noGrad, optimizers, random } = dz;
 type Variable = dz.Variable;
 
-// `--eager` will choose eager execution over the JIT once the JIT is wired in.
-const mode = Deno.args.includes("--eager") ? "eager" : "eager (the JIT is not wired in yet)";
+// Training steps run under the JIT unless `--eager` is given.
+const eager = Deno.args.includes("--eager");
+const mode = eager ? "eager" : "jit";
 
 random.seed(0);
 const x = random.rand(100, 1);
@@ -39,13 +40,14 @@ const model = new TwoLayerNet(10, 1);
 const optimizer = new optimizers.SGD(lr).setup(model);
 
 /** One training iteration; returns the loss. */
-function step(x: dz.NDArray, y: dz.NDArray): Variable {
+function trainStep(x: dz.NDArray, y: dz.NDArray): Variable {
   const loss = F.meanSquaredError(y, model.apply(x));
   model.cleargrads();
   loss.backward();
   optimizer.update();
   return loss;
 }
+const step = eager ? trainStep : dz.jit(trainStep);
 
 console.log(`nn_sin: 1-10-1 sigmoid net, SGD lr ${lr}, ${maxIter} iterations, ${mode}`);
 let start = performance.now();
