@@ -70,7 +70,7 @@ export abstract class Function {
   applyAll(...inputs: VariableLike[]): Variable[] {
     const xs = inputs.map((x) => asVariable(x));
     const tracer = currentTracer();
-    if (tracer?.variable) for (const x of xs) tracer.variable(x);
+    if (tracer?.variable) { for (const x of xs) tracer.variable(x); }
     let ys = this.forward(...xs.map((x) => x.data));
     if (!Array.isArray(ys)) ys = [ys];
     const outputs = ys.map((y) => new Variable(y));

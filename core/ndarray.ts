@@ -266,7 +266,9 @@ export function array(x: ArrayLike, options: ArrayOptions = {}): NDArray {
   const walk = (v: NestedArray, d: number) => {
     if (d === shape.length) {
       if (typeof v !== "number") {
-        throw new TypeError(`array: ragged or non-numeric nested sequence (${typeof v} at depth ${d})`);
+        throw new TypeError(
+          `array: ragged or non-numeric nested sequence (${typeof v} at depth ${d})`,
+        );
       }
       flat.push(v);
       return;
@@ -280,11 +282,7 @@ export function array(x: ArrayLike, options: ArrayOptions = {}): NDArray {
   };
   walk(x, 0);
   const isInt = flat.every((v) => Number.isInteger(v) && Math.abs(v) <= 0x7fffffff);
-  const dtype = options.dtype
-    ? checkDType(options.dtype, "array")
-    : isInt
-    ? "int32"
-    : "float64";
+  const dtype = options.dtype ? checkDType(options.dtype, "array") : isInt ? "int32" : "float64";
   const data = allocate(dtype, flat.length);
   data.set(flat);
   return new NDArray(data, shape);

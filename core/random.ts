@@ -22,12 +22,20 @@ function shapeOf(dims: (number | readonly number[])[], op: string): number[] {
 
 /** Uniform draws in [0, 1) of shape `dims` (float64), as `np.random.rand`. */
 export function rand(...dims: (number | readonly number[])[]): NDArray {
-  return dispatch("random", [], { kind: "uniform", shape: shapeOf(dims, "rand"), dtype: "float64" });
+  return dispatch("random", [], {
+    kind: "uniform",
+    shape: shapeOf(dims, "rand"),
+    dtype: "float64",
+  });
 }
 
 /** Standard normal draws of shape `dims` (float64), as `np.random.randn`. */
 export function randn(...dims: (number | readonly number[])[]): NDArray {
-  return dispatch("random", [], { kind: "normal", shape: shapeOf(dims, "randn"), dtype: "float64" });
+  return dispatch("random", [], {
+    kind: "normal",
+    shape: shapeOf(dims, "randn"),
+    dtype: "float64",
+  });
 }
 
 /** Uniform draws of `dtype` (default float64) and `shape`. */
@@ -36,7 +44,11 @@ export function uniform(shape: readonly number[], dtype: DType = "float64"): NDA
 }
 
 /** Integers in [low, high) of `shape` (int32), as `np.random.randint`. */
-export function randint(low: number, high: number, shape: number | readonly number[] = []): NDArray {
+export function randint(
+  low: number,
+  high: number,
+  shape: number | readonly number[] = [],
+): NDArray {
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new RangeError(`random.randint: need integers low < high, got ${low}, ${high}`);
   }

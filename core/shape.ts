@@ -150,14 +150,18 @@ export function resolveShape(
     const known = sizeOf(shape.filter((d) => d !== -1));
     if (known === 0 || size % known !== 0) {
       throw new RangeError(
-        `${op}: cannot reshape array of shape ${fmtShape(from)} (size ${size}) into shape ${fmtShape(target)}`,
+        `${op}: cannot reshape array of shape ${fmtShape(from)} (size ${size}) into shape ${
+          fmtShape(target)
+        }`,
       );
     }
     shape[unknown] = size / known;
   }
   if (sizeOf(shape) !== size) {
     throw new RangeError(
-      `${op}: cannot reshape array of shape ${fmtShape(from)} (size ${size}) into shape ${fmtShape(target)}`,
+      `${op}: cannot reshape array of shape ${fmtShape(from)} (size ${size}) into shape ${
+        fmtShape(target)
+      }`,
     );
   }
   return shape;

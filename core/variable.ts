@@ -68,9 +68,7 @@ export class Variable {
    * `Variable(np.array(2.0))`).
    */
   constructor(data: ArrayLike, name: string | null = null) {
-    this.#data = typeof data === "number"
-      ? asArray(data, { dtype: "float64" })
-      : asArray(data);
+    this.#data = typeof data === "number" ? asArray(data, { dtype: "float64" }) : asArray(data);
     this.name = name;
   }
 
@@ -169,9 +167,9 @@ export class Variable {
           if (gx === null || gx === undefined) continue;
           if (!sameShape(gx.shape, x.shape)) {
             throw new Error(
-              `backward of ${f.name}: gradient shape ${fmtShape(gx.shape)} does not match input shape ${
-                fmtShape(x.shape)
-              }`,
+              `backward of ${f.name}: gradient shape ${
+                fmtShape(gx.shape)
+              } does not match input shape ${fmtShape(x.shape)}`,
             );
           }
           x.grad = x.grad === null ? gx : ops().add(x.grad, gx);
@@ -237,9 +235,7 @@ export class Variable {
   }
   /** Axes permuted: `transpose()`, `transpose(1, 0, 2)` or `transpose([1, 0, 2])`. */
   transpose(...axes: (number | readonly number[])[]): Variable {
-    const a = axes.length === 1 && Array.isArray(axes[0])
-      ? axes[0] as number[]
-      : axes as number[];
+    const a = axes.length === 1 && Array.isArray(axes[0]) ? axes[0] as number[] : axes as number[];
     return ops().transpose(this, a.length ? a : null);
   }
   /** The transpose. */

@@ -6,7 +6,7 @@
 import { Config } from "../core/config.ts";
 import { dispatch } from "../core/dispatch.ts";
 import { Function } from "../core/function.ts";
-import { arange, asArray, NDArray, scalar } from "../core/ndarray.ts";
+import { arange, asArray, type NDArray, scalar } from "../core/ndarray.ts";
 import { fmtShape } from "../core/shape.ts";
 import { asVariable, Variable, type VariableLike } from "../core/variable.ts";
 import { logSoftmaxArray, softmaxArray } from "./activation.ts";
@@ -100,7 +100,9 @@ export function sigmoidCrossEntropy(x: VariableLike, t: VariableLike): Variable 
   const tv = asVariable(t);
   if (xv.size !== tv.size) {
     throw new RangeError(
-      `sigmoidCrossEntropy: scores ${fmtShape(xv.shape)} and labels ${fmtShape(tv.shape)} differ in size`,
+      `sigmoidCrossEntropy: scores ${fmtShape(xv.shape)} and labels ${
+        fmtShape(tv.shape)
+      } differ in size`,
     );
   }
   const tt = tv.shape.join() === xv.shape.join() ? tv : new Variable(tv.data.reshape(xv.shape));
@@ -122,7 +124,9 @@ export function accuracy(y: VariableLike, t: VariableLike): Variable {
 /** Inverted dropout: in training, zeroes elements with probability `ratio` and scales the rest by `1 / (1 - ratio)`. */
 export function dropout(x: VariableLike, ratio = 0.5): Variable {
   const xv = asVariable(x);
-  if (!(ratio >= 0 && ratio < 1)) throw new RangeError(`dropout: ratio must be in [0, 1), got ${ratio}`);
+  if (!(ratio >= 0 && ratio < 1)) {
+    throw new RangeError(`dropout: ratio must be in [0, 1), got ${ratio}`);
+  }
   if (!Config.train) return xv;
   const r = dispatch("random", [], { kind: "uniform", shape: xv.shape, dtype: "float64" });
   const mask = dispatch("gt", [r, scalar(ratio)]);

@@ -7,7 +7,7 @@ import { dispatch } from "../core/dispatch.ts";
 import { Function } from "../core/function.ts";
 import type { NDArray } from "../core/ndarray.ts";
 import { fmtShape } from "../core/shape.ts";
-import { asVariable, Variable, type VariableLike } from "../core/variable.ts";
+import { asVariable, type Variable, type VariableLike } from "../core/variable.ts";
 import { add } from "./elementwise.ts";
 import { reshape, sumTo, transpose } from "./shape.ts";
 

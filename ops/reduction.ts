@@ -20,7 +20,11 @@ export class Reduce extends Function {
    * @param axes the normalized axes reduced
    * @param keepdims whether reduced axes stay as length 1
    */
-  constructor(readonly op: "sum" | "max" | "min", readonly axes: number[], readonly keepdims: boolean) {
+  constructor(
+    readonly op: "sum" | "max" | "min",
+    readonly axes: number[],
+    readonly keepdims: boolean,
+  ) {
     super();
   }
   /** Runs the reduction primitive. */
@@ -46,7 +50,12 @@ export class Reduce extends Function {
   }
 }
 
-function reduce(op: "sum" | "max" | "min", x: VariableLike, axis: Axis, keepdims: boolean): Variable {
+function reduce(
+  op: "sum" | "max" | "min",
+  x: VariableLike,
+  axis: Axis,
+  keepdims: boolean,
+): Variable {
   const v = asVariable(x);
   return new Reduce(op, normalizeAxes(axis, v.ndim, op), keepdims).apply(v);
 }

@@ -16,7 +16,7 @@ import {
   sameShape,
   type Shape,
 } from "../core/shape.ts";
-import { asVariable, Variable, type VariableLike } from "../core/variable.ts";
+import { asVariable, type Variable, type VariableLike } from "../core/variable.ts";
 
 /** Reshape to a fixed target shape. */
 export class Reshape extends Function {
