@@ -10,7 +10,7 @@ import { FASTMATH } from "../core/fastmath.ts";
 import { mergeAxes } from "../core/kernels.ts";
 import { ELEMENTWISE, REDUCTIONS } from "../core/primitives.ts";
 import { broadcastStrides, reducedShape, sizeOf, stridesOf } from "../core/shape.ts";
-import type { Graph, Node } from "./ir.ts";
+import { constantScalar, type Graph, type Node } from "./ir.ts";
 import type { LoopStep, MatmulStep } from "./passes/fusion.ts";
 
 /** Generated source of a kernel and the slot names it takes, in order. */
@@ -50,6 +50,8 @@ function round(expr: string, dtype: DType): string {
 /** The expression of an elementwise-like node over operand names. */
 function nodeExpr(n: Node, a: string, b: string, dtype: DType): string {
   if (n.op === "transpose" || n.op === "cast") return round(a, dtype);
+  if (n.op === "pow" && b === lit(2)) return round(`(${a} * ${a})`, dtype);
+  if (n.op === "pow" && b === lit(1)) return round(a, dtype);
   const spec = ELEMENTWISE[n.op] as typeof ELEMENTWISE[string] & { expr32?: string };
   const expr = dtype === "float32" && spec.expr32 ? spec.expr32 : spec.expr;
   const names: Record<string, string> = { a, b };
@@ -99,7 +101,11 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
     return r.local;
   };
   for (const n of step.nodes) {
-    const ops = n.inputs.map((u, k) => inside.get(u) ?? leaf(slot(u), readStrides(g, n, k, shape)));
+    const ops = n.inputs.map((u, k) => {
+      const c = constantScalar(g, u);
+      return inside.get(u) ??
+        (c === undefined ? leaf(slot(u), readStrides(g, n, k, shape)) : lit(c));
+    });
     const out = g.values[n.out];
     const name = `v${n.out}`;
     if (n.op in REDUCTIONS) {

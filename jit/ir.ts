@@ -93,3 +93,18 @@ export function liveOuts(g: Graph): Set<number> {
   for (const w of g.writebacks) if (w.value !== null) s.add(w.value);
   return s;
 }
+
+/**
+ * The value of `v` when it is a true constant scalar: a bound single-element
+ * array (not a host scalar, which is refreshed at replay) that no traced
+ * kernel writes into, or a reshape of one. Code generators bake it in as a
+ * literal.
+ */
+export function constantScalar(g: Graph, v: number): number | undefined {
+  const reshape = g.nodes.find((n) => n.out === v && n.op === "reshape");
+  if (reshape) return constantScalar(g, reshape.inputs[0]);
+  const x = g.values[v];
+  if (x.source?.kind !== "const" || x.source.array.size !== 1) return undefined;
+  if (g.values.some((w) => w.target === v)) return undefined;
+  return x.source.array.raw[0];
+}

@@ -66,13 +66,15 @@ export function jit<A extends unknown[], R>(
 ): Jitted<A, R> {
   const maxCache = options.maxCache ?? 8;
   const cache = new Map<string, Entry>();
+  const initialized = new Set<string>(); // signatures whose trace initialised parameters
   const counts = { traces: 0, cacheHits: 0, eagerRuns: 0 };
   let last: Tape | null = null;
   let warned = false;
   const step = (...args: A): R => {
     const key = signature(args);
     const hit = cache.get(key);
-    if (hit) {
+    if (hit && "tape" in hit && hit.tape.stale()) cache.delete(key);
+    else if (hit) {
       cache.delete(key);
       cache.set(key, hit);
       if ("eager" in hit) {
@@ -85,6 +87,10 @@ export function jit<A extends unknown[], R>(
     }
     counts.traces++;
     const t = trace(fn as (...xs: unknown[]) => R, args);
+    if (t.initializes && !initialized.has(key)) {
+      initialized.add(key); // trace again once the parameters exist
+      return t.returned;
+    }
     let entry: Entry;
     if (t.valueDependent) {
       if (!warned) {

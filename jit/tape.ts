@@ -13,7 +13,7 @@ import { gemm } from "../core/matmul.ts";
 import { draw } from "../core/rng.ts";
 import { Variable } from "../core/variable.ts";
 import { compile, type Kernel, loopKernel, matmulKernel, word } from "./codegen.ts";
-import type { Graph, Result } from "./ir.ts";
+import { constantScalar, type Graph, type Result } from "./ir.ts";
 import { dce } from "./passes/dce.ts";
 import { fuse } from "./passes/fusion.ts";
 import { type BufferPlan, plan } from "./passes/plan.ts";
@@ -38,6 +38,8 @@ export interface Tape {
   source: string;
   /** Kernel and fallback counts. */
   stats: TapeStats;
+  /** Whether a constant baked into the code has since been changed in place. */
+  stale(): boolean;
 }
 
 /** Compiles a traced graph into a tape. */
@@ -184,9 +186,14 @@ export function compileTape(traced: Graph): Tape {
       s.dtype === "float32" ? "Float32" : s.dtype === "float64" ? "Float64" : "Int32"
     }Array(${s.size}); // ${s.kind}`
   );
+  const baked = g.values.flatMap((v) => {
+    const c = constantScalar(g, v.id);
+    return c === undefined || v.source?.kind !== "const" ? [] : [{ array: v.source.array, c }];
+  });
   return {
     source: [...header, ...src].join("\n"),
     stats,
+    stale: () => baked.some((b) => !Object.is(b.array.raw[0], b.c)),
     replay(args) {
       bind(args);
       for (let i = 0; i < run.length; i++) run[i]();

@@ -16,6 +16,12 @@ export interface TraceResult<R> {
   returned: R;
   /** True when `fn` read array values on the JS side (not compilable). */
   valueDependent: boolean;
+  /**
+   * True when a Parameter was first used with data this trace computed (a
+   * lazily initialised layer drawing its weights): replaying would redraw
+   * them, so the next call should trace again.
+   */
+  initializes: boolean;
 }
 
 class Recorder implements Tracer {
@@ -24,6 +30,7 @@ class Recorder implements Tracer {
   readonly ids = new Map<NDArray, number>();
   readonly tracked = new Map<Variable, NDArray | null>(); // Variable -> grad array at first sight
   readValues = false;
+  initializes = false;
 
   source(x: NDArray, source: Source): number {
     const id = this.values.length;
@@ -40,7 +47,9 @@ class Recorder implements Tracer {
     if (this.tracked.has(v)) return;
     const g = v.grad?.data ?? null;
     this.tracked.set(v, g);
-    if (!this.ids.has(v.data)) this.source(v.data, { kind: "var", variable: v });
+    const d = this.ids.get(v.data);
+    if (d === undefined) this.source(v.data, { kind: "var", variable: v });
+    else if (this.values[d].source === undefined) this.initializes = true;
     if (g !== null && !this.ids.has(g)) this.source(g, { kind: "grad", variable: v });
   }
 
@@ -123,5 +132,5 @@ export function trace<R>(fn: (...args: unknown[]) => R, args: unknown[]): TraceR
     writebacks: rec.writebacks(),
     result: rec.mirror(returned),
   };
-  return { graph, returned, valueDependent: rec.readValues };
+  return { graph, returned, valueDependent: rec.readValues, initializes: rec.initializes };
 }

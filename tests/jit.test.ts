@@ -137,6 +137,20 @@ Deno.test("jit() compiles sum((sin(x) * 2 + exp(-x)) ** 2) forward+backward into
   assert.ok(s.kernels >= 1 && s.kernels <= 3, `kernels: ${s.kernels}`);
   assert.equal(s.fallbacks, 0);
   assert.ok(s.fusedOps >= 10);
+  // constants are literals and `** 2` a product: no constant buffer, no pow call
+  assert.doesNotMatch(step.source(), /\*\*|c\d+\[0\]/);
+});
+
+Deno.test("jit() bakes constant scalars and retraces when one is changed in place", () => {
+  const c = dz.array(2);
+  const step = jit((x: V) => F.mul(x, c));
+  const x = new Variable(dz.array([1, 2]));
+  step(x);
+  assertAllClose(step(x).data.toArray(), [2, 4]);
+  assert.match(step.source(), /\* \(2\)/);
+  c.iadd(dz.array(1));
+  assertAllClose(step(x).data.toArray(), [3, 6]);
+  assert.equal(step.stats().traces, 2);
 });
 
 Deno.test("jit() reads transposed matmul operands by flags (no transpose kernels)", () => {
