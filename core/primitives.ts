@@ -24,6 +24,12 @@ export interface ElementwiseSpec {
   readonly params: number;
   /** JavaScript expression computing the element from `a`, `b`, `p0`, `p1`. */
   readonly expr: string;
+  /**
+   * Faster expression for a float32 output, calling the fast-math functions
+   * of core/fastmath.ts by their `FASTMATH` names (e.g. `exp32(a)`); float64
+   * outputs use `expr`.
+   */
+  readonly expr32?: string;
   /** Output dtype rule. */
   readonly dtype: DTypeRule;
 }
@@ -46,7 +52,8 @@ const ew = (
   expr: string,
   dtype: DTypeRule = "promote",
   params = 0,
-): ElementwiseSpec => ({ name, arity, expr, dtype, params });
+  expr32?: string,
+): ElementwiseSpec => ({ name, arity, expr, dtype, params, expr32 });
 
 /** Elementwise primitives by name. */
 export const ELEMENTWISE: Readonly<Record<string, ElementwiseSpec>> = Object
@@ -57,13 +64,13 @@ export const ELEMENTWISE: Readonly<Record<string, ElementwiseSpec>> = Object
       ew("abs", 1, "Math.abs(a)"),
       ew("sign", 1, "(a > 0 ? 1 : a < 0 ? -1 : a)"),
       ew("square", 1, "a * a"),
-      ew("exp", 1, "Math.exp(a)", "float"),
-      ew("log", 1, "Math.log(a)", "float"),
-      ew("sin", 1, "Math.sin(a)", "float"),
-      ew("cos", 1, "Math.cos(a)", "float"),
-      ew("tanh", 1, "Math.tanh(a)", "float"),
+      ew("exp", 1, "Math.exp(a)", "float", 0, "exp32(a)"),
+      ew("log", 1, "Math.log(a)", "float", 0, "log32(a)"),
+      ew("sin", 1, "Math.sin(a)", "float", 0, "sin32(a)"),
+      ew("cos", 1, "Math.cos(a)", "float", 0, "cos32(a)"),
+      ew("tanh", 1, "Math.tanh(a)", "float", 0, "tanh32(a)"),
       ew("sqrt", 1, "Math.sqrt(a)", "float"),
-      ew("sigmoid", 1, "1 / (1 + Math.exp(-a))", "float"),
+      ew("sigmoid", 1, "1 / (1 + Math.exp(-a))", "float", 0, "sigmoid32(a)"),
       ew("relu", 1, "(a < 0 ? 0 : a)"),
       ew("leakyRelu", 1, "(a > 0 ? a : a * p0)", "promote", 1),
       ew("clip", 1, "(a < p0 ? p0 : a > p1 ? p1 : a)", "promote", 2),
