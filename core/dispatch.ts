@@ -99,10 +99,17 @@ function elementwise(spec: ElementwiseSpec): Kernel {
     const a = inputs[0];
     const b = spec.arity === 2 ? inputs[1] : null;
     if (b === undefined) throw new TypeError(`${spec.name}: needs two operands`);
+    // common layouts (same shapes, or a size-1 operand) skip the broadcast
+    // arithmetic: `null` strides tell the kernel an operand is plain
+    const plain = attrs.shape === undefined && attrs.strides === undefined &&
+      (b === null || sameShape(a.shape, b.shape) || (b.size === 1 && b.ndim <= a.ndim) ||
+        (a.size === 1 && a.ndim <= b.ndim));
     let shape: number[];
     if (attrs.shape) {
       shape = attrs.shape as number[];
       checkBroadcastTo(a.shape, shape, spec.name);
+    } else if (plain) {
+      shape = b !== null && a.ndim < b.ndim ? b.shape : a.shape;
     } else {
       shape = b ? broadcastShapes(a.shape, b.shape, spec.name) : a.shape;
     }
@@ -123,7 +130,7 @@ function elementwise(spec: ElementwiseSpec): Kernel {
       }
     }
     const o = out ?? new NDArray(allocate(dtype, sizeOf(shape)), shape);
-    const aStrides = (attrs.strides as number[] | undefined) ??
+    const aStrides = plain ? null : (attrs.strides as number[] | undefined) ??
       broadcastStrides(a.shape, shape);
     runElementwise(
       spec,
@@ -133,7 +140,7 @@ function elementwise(spec: ElementwiseSpec): Kernel {
       a.raw,
       aStrides,
       b ? b.raw : null,
-      b ? broadcastStrides(b.shape, shape) : null,
+      b && !plain ? broadcastStrides(b.shape, shape) : null,
       (attrs.p0 as number) ?? 0,
       (attrs.p1 as number) ?? 0,
     );

@@ -45,12 +45,13 @@ const FASTMATH_FNS = Object.values(FASTMATH);
  * Compiles `function (params) { body }` inside a factory whose parameters
  * are the `FASTMATH` names, so the loop calls them as constants V8 inlines.
  */
-function compile<T>(key: string, params: string[], body: string): T {
+/** The cached loop for `key`, generated from `body()` on the first request. */
+function compile<T>(key: string, params: string[], body: () => string): T {
   let fn = cache.get(key);
   if (!fn) {
     fn = new Function(
       ...FASTMATH_NAMES,
-      `return function (${params.join(", ")}) {\n${body}\n};`,
+      `return function (${params.join(", ")}) {\n${body()}\n};`,
     )(...FASTMATH_FNS);
     cache.set(key, fn);
   }
@@ -88,9 +89,7 @@ export function mergeAxes(
 function loopNest(rank: number, operands: string[], inner: string): string {
   let head = "";
   for (let d = 0; d < rank; d++) {
-    const init = operands.map((x) =>
-      `j${x}${d} = ${d === 0 ? "0" : `j${x}${d - 1}`}`
-    );
+    const init = operands.map((x) => `j${x}${d} = ${d === 0 ? "0" : `j${x}${d - 1}`}`);
     const step = operands.map((x) => `j${x}${d} += s${x}${d}`);
     head += `for (let i${d} = 0, ${init.join(", ")}; i${d} < n${d}; i${d}++, ${
       step.join(", ")
@@ -111,7 +110,8 @@ function unpack(rank: number, operands: [string, string][]): string {
 
 /**
  * Runs an elementwise op into `out` (contiguous, `outShape`), reading `a`
- * (and `b`) broadcast from their own shapes.
+ * (and `b`) through broadcast strides; `null` strides mean the operand is
+ * plain (of the output's size, or a single element).
  */
 export function runElementwise(
   spec: ElementwiseSpec,
@@ -119,48 +119,49 @@ export function runElementwise(
   outShape: Shape,
   outDtype: DType,
   a: TypedArray,
-  aStrides: number[],
+  aStrides: number[] | null,
   b: TypedArray | null,
   bStrides: number[] | null,
   p0: number,
   p1: number,
 ): void {
   const n = out.length;
-  const binary = spec.arity === 2 && b !== null && bStrides !== null;
+  const binary = spec.arity === 2 && b !== null;
   const dts = `${outDtype}:${tag(a)}${b === null ? "" : tag(b)}`;
   const expr = outDtype === "float32" && spec.expr32 ? spec.expr32 : spec.expr;
   const read = (x: string, idx: string) => `const ${x} = ${x.toUpperCase()}[${idx}];`;
   // contiguous / hoisted-scalar fast paths
-  const aFull = a.length === n && isPlain(aStrides, outShape);
-  const bFull = binary && b!.length === n && isPlain(bStrides!, outShape);
+  const aFull = a.length === n && (aStrides === null || isPlain(aStrides, outShape));
+  const bFull = binary && b!.length === n && (bStrides === null || isPlain(bStrides, outShape));
   const aOne = a.length === 1;
   const bOne = binary && b!.length === 1;
   if ((aFull || aOne) && (!binary || bFull || bOne)) {
     const layout = `${aOne ? "s" : "c"}${binary ? (bOne ? "s" : "c") : ""}`;
-    const key = `ew|${spec.name}|${dts}|${layout}`;
-    const pre = (aOne ? read("a", "0") : "") + (binary && bOne ? read("b", "0") : "");
-    const inner = (aOne ? "" : read("a", "i")) +
-      (binary && !bOne ? read("b", "i") : "");
     const fn = compile<ElementwiseFn>(
-      key,
+      `ew|${spec.name}|${dts}|${layout}`,
       ["O", "A", "B", "p0", "p1", "n"],
-      `"use strict"; ${pre}\nfor (let i = 0; i < n; i++) { ${inner} O[i] = ${expr}; }`,
+      () => {
+        const pre = (aOne ? read("a", "0") : "") + (binary && bOne ? read("b", "0") : "");
+        const inner = (aOne ? "" : read("a", "i")) + (binary && !bOne ? read("b", "i") : "");
+        return `"use strict"; ${pre}\nfor (let i = 0; i < n; i++) { ${inner} O[i] = ${expr}; }`;
+      },
     );
     fn(out, a, b, p0, p1, n, [], [], []);
     return;
   }
-  const strides = binary ? [aStrides, bStrides!] : [aStrides];
+  const strides = binary ? [aStrides!, bStrides!] : [aStrides!];
   const m = mergeAxes(outShape, strides);
   const rank = m.shape.length;
   const ops = binary ? ["a", "b"] : ["a"];
-  const key = `ew|${spec.name}|${dts}|r${rank}`;
-  const inner = ops.map((x) => read(x, `j${x}${rank - 1}`)).join(" ") +
-    ` O[o++] = ${expr};`;
   const fn = compile<ElementwiseFn>(
-    key,
+    `ew|${spec.name}|${dts}|r${rank}`,
     ["O", "A", "B", "p0", "p1", "n", "shape", "sa", "sb"],
-    `"use strict"; ${unpack(rank, ops.map((x) => [x, `s${x}`]))}let o = 0;\n` +
-      loopNest(rank, ops, inner),
+    () => {
+      const inner = ops.map((x) => read(x, `j${x}${rank - 1}`)).join(" ") +
+        ` O[o++] = ${expr};`;
+      return `"use strict"; ${unpack(rank, ops.map((x) => [x, `s${x}`]))}let o = 0;\n` +
+        loopNest(rank, ops, inner);
+    },
   );
   fn(out, a, b, p0, p1, n, m.shape, m.strides[0], m.strides[1] ?? []);
 }
@@ -200,30 +201,28 @@ export function runReduction(
   const dts = `${tag(acc)}${tag(a)}`;
   const innerReduced = m.strides[1][rank - 1] === 0;
   const key = `red|${spec.name}|${dts}|r${rank}|${innerReduced}`;
-  const c = spec.combine;
-  let body: string;
-  if (innerReduced) {
-    // local accumulator over the innermost (reduced) axis
-    const outer = rank - 1;
-    const head = outer > 0
-      ? loopNest(outer, ["a", "o"], "%")
-      : "%";
-    const init = outer > 0 ? `ja${outer - 1}` : "0";
-    const oi = outer > 0 ? `jo${outer - 1}` : "0";
-    const inner =
-      `let acc = ACC[${oi}]; for (let i = 0, k = ${init}; i < n${outer}; i++, k += sa${outer}) { const a = A[k]; acc = ${c}; } ACC[${oi}] = acc;`;
-    body = head.replace("%", inner);
-  } else {
-    const inner = `const a = A[ja${rank - 1}]; const acc = ACC[jo${
-      rank - 1
-    }]; ACC[jo${rank - 1}] = ${c};`;
-    body = loopNest(rank, ["a", "o"], inner);
-  }
-  const fn = compile<ReductionFn>(
-    key,
-    ["ACC", "A", "shape", "sa", "so"],
-    `"use strict"; ${unpack(rank, [["a", "sa"], ["o", "so"]])}${body}`,
-  );
+  const fn = compile<ReductionFn>(key, ["ACC", "A", "shape", "sa", "so"], () => {
+    const c = spec.combine;
+    let body: string;
+    if (innerReduced) {
+      // local accumulator over the innermost (reduced) axis
+      const outer = rank - 1;
+      const head = outer > 0 ? loopNest(outer, ["a", "o"], "%") : "%";
+      const init = outer > 0 ? `ja${outer - 1}` : "0";
+      const oi = outer > 0 ? `jo${outer - 1}` : "0";
+      const inner =
+        `let acc = ACC[${oi}]; for (let i = 0, k = ${init}; i < n${outer}; i++, k += sa${outer}) { const a = A[k]; acc = ${c}; } ACC[${oi}] = acc;`;
+      body = head.replace("%", inner);
+    } else {
+      const j = `jo${rank - 1}`;
+      body = loopNest(
+        rank,
+        ["a", "o"],
+        `const a = A[ja${rank - 1}]; const acc = ACC[${j}]; ACC[${j}] = ${c};`,
+      );
+    }
+    return `"use strict"; ${unpack(rank, [["a", "sa"], ["o", "so"]])}${body}`;
+  });
   fn(acc, a, m.shape, m.strides[0], m.strides[1]);
 }
 
@@ -231,6 +230,6 @@ function combineOnce(spec: ReductionSpec, acc: number, a: number): number {
   return compile<(acc: number, a: number) => number>(
     `once|${spec.name}`,
     ["acc", "a"],
-    `return ${spec.combine};`,
+    () => `return ${spec.combine};`,
   )(acc, a);
 }
