@@ -19,9 +19,9 @@ import { asVariable, Variable, type VariableLike } from "./variable.ts";
  * pin every step's activations for a whole training loop.
  */
 export class VariableRef {
-  /** @param value the output Variable */
+  /** Refers to `value`. */
   constructor(private readonly value: Variable) {}
-  /** The output Variable. */
+  /** The referenced Variable. */
   deref(): Variable {
     return this.value;
   }
