@@ -7,16 +7,13 @@
  */
 import assert from "node:assert/strict";
 import * as dz from "../mod.ts";
-import { assertAllClose } from "./assert.ts";
+import { assertAllClose, GRAD_TOL } from "./assert.ts";
 
 const { F, Variable, utils } = dz;
 type Variable = dz.Variable;
 type FloatDType = "float64" | "float32";
 
-const TOL = {
-  float64: { rtol: 1e-6, atol: 1e-8 },
-  float32: { rtol: 1e-3, atol: 1e-4 },
-};
+const TOL = GRAD_TOL;
 const ROWS = [[0.5, -1.2, 2.0, 0.1], [-0.3, 1.5, -2.5, 3.0], [1.0, 0.0, -0.7, 0.25]];
 
 function input(dtype: FloatDType, rows: number[][] = ROWS): Variable {

@@ -48,3 +48,9 @@ export function assertAllClose(
     }
   }
 }
+
+/** Tolerances for numeric-gradient checks, by dtype. */
+export const GRAD_TOL = {
+  float64: { rtol: 1e-6, atol: 1e-8 },
+  float32: { rtol: 1e-3, atol: 1e-4 },
+} as const;

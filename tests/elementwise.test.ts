@@ -7,17 +7,14 @@
  */
 import assert from "node:assert/strict";
 import * as dz from "../mod.ts";
-import { assertAllClose } from "./assert.ts";
+import { assertAllClose, GRAD_TOL } from "./assert.ts";
 
 const { F, Variable, utils } = dz;
 type Variable = dz.Variable;
 type FloatDType = "float64" | "float32";
 
 /** Tolerances of a gradient/value check per dtype. */
-const TOL = {
-  float64: { rtol: 1e-6, atol: 1e-8 },
-  float32: { rtol: 1e-3, atol: 1e-4 },
-};
+const TOL = GRAD_TOL;
 
 /** A variable of `shape` filled by `gen(i)` for the flat index i. */
 function mk(shape: number[], dtype: FloatDType, gen: (i: number) => number): Variable {

@@ -7,16 +7,13 @@
  */
 import assert from "node:assert/strict";
 import * as dz from "../mod.ts";
-import { assertAllClose } from "./assert.ts";
+import { assertAllClose, GRAD_TOL } from "./assert.ts";
 
 const { F, Variable, utils } = dz;
 type Variable = dz.Variable;
 type FloatDType = "float64" | "float32";
 
-const TOL = {
-  float64: { rtol: 1e-6, atol: 1e-8 },
-  float32: { rtol: 1e-3, atol: 1e-4 },
-};
+const TOL = GRAD_TOL;
 
 function mk(shape: number[], dtype: FloatDType = "float64", seed = 0): Variable {
   const n = shape.reduce((a, b) => a * b, 1);
