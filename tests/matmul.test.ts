@@ -216,7 +216,11 @@ Deno.test("matmul() keeps int32 @ int32 in int32 (wrapping as numpy) and promote
     const out = check(make([3, 4], da), make([4, 2], db, 1));
     assert.equal(out.dtype, expected);
   }
-  const withBias = dispatch("matmul", [make([2, 3], "int32"), make([3, 2], "int32"), make([2], "float32")]);
+  const withBias = dispatch("matmul", [
+    make([2, 3], "int32"),
+    make([3, 2], "int32"),
+    make([2], "float32"),
+  ]);
   assert.equal(withBias.dtype, "float64");
 });
 
@@ -260,7 +264,11 @@ Deno.test("matmul() errors name the op and the shapes", () => {
     [[f([]), f([3])], {}, /^matmul: operands must be at least 1-D, got \[\] and \[3\]$/],
     [[f([2, 2, 3]), f([3, 3, 4])], {}, /^matmul: cannot broadcast shapes \[2\] and \[3\]$/],
     [[f([3]), f([3, 4])], { transA: true }, /matmul: a transposed operand must be at least 2-D/],
-    [[f([2, 3]), f([3, 4]), f([3])], {}, /matmul: bias of shape \[3\] does not broadcast .* \[2,4\]/],
+    [
+      [f([2, 3]), f([3, 4]), f([3])],
+      {},
+      /matmul: bias of shape \[3\] does not broadcast .* \[2,4\]/,
+    ],
     [[f([2, 3]), f([3, 4]), f([2, 4])], {}, /bias of shape \[2,4\]/],
     [[f([3]), f([3, 4]), f([1, 4])], {}, /bias of shape \[1,4\] .* result \[4\]/],
     [[f([2, 3]), f([3, 4])], { activation: "tanh" }, /matmul: unknown activation 'tanh'/],
