@@ -98,8 +98,22 @@ const SC = new Float64Array(2); // [sin(y), cos(y)] scratch, selected by quadran
  */
 export function sin32(x: number): number {
   if (!(Math.abs(x) < SINCOS_LIMIT)) return Math.sin(x);
-  const i = (x * TWO_OVER_PI + (SINCOS_OFF + 0.5)) | 0; // n + SINCOS_OFF
-  const n = i - SINCOS_OFF;
+  return sinQuadrant(x, 0);
+}
+
+/** `cos(x)` as `sin32` with the quadrant shifted by one: `cos(y)`, `-sin(y)`, `-cos(y)`, `sin(y)`. */
+export function cos32(x: number): number {
+  if (!(Math.abs(x) < SINCOS_LIMIT)) return Math.cos(x);
+  return sinQuadrant(x, 1);
+}
+
+/**
+ * `sin(x + shift * pi/2)` for |x| < SINCOS_LIMIT: Cody-Waite reduction to
+ * `y` in [-pi/4, pi/4], both polynomials, then the quadrant picks one.
+ */
+function sinQuadrant(x: number, shift: number): number {
+  const i = (x * TWO_OVER_PI + (SINCOS_OFF + shift + 0.5)) | 0; // n + shift + SINCOS_OFF
+  const n = i - (SINCOS_OFF + shift);
   const y = (x - n * PIO2_1) - n * PIO2_1T;
   const z = y * y;
   SC[0] = y * (1 + z * (-0.16666654605910536 +
@@ -107,20 +121,6 @@ export function sin32(x: number): number {
   SC[1] = 1 + z * (-0.4999999969435035 +
         z * (0.04166662034293148 + z * (-0.0013886681198984013 + z * 2.438352501894499e-05)));
   return SC[i & 1] * (1 - (i & 2)); // quadrant: sin, cos, -sin, -cos
-}
-
-/** `cos(x)` as `sin32` with the quadrant shifted by one: `cos(y)`, `-sin(y)`, `-cos(y)`, `sin(y)`. */
-export function cos32(x: number): number {
-  if (!(Math.abs(x) < SINCOS_LIMIT)) return Math.cos(x);
-  const i = (x * TWO_OVER_PI + (SINCOS_OFF + 1.5)) | 0; // n + 1 + SINCOS_OFF
-  const n = i - (SINCOS_OFF + 1);
-  const y = (x - n * PIO2_1) - n * PIO2_1T;
-  const z = y * y;
-  SC[0] = y * (1 + z * (-0.16666654605910536 +
-        z * (0.00833216052675533 + z * -0.00019515250638454235)));
-  SC[1] = 1 + z * (-0.4999999969435035 +
-        z * (0.04166662034293148 + z * (-0.0013886681198984013 + z * 2.438352501894499e-05)));
-  return SC[i & 1] * (1 - (i & 2));
 }
 
 /**
