@@ -32,6 +32,11 @@ export interface ElementwiseSpec {
   readonly expr32?: string;
   /** Output dtype rule. */
   readonly dtype: DTypeRule;
+  /**
+   * Whether the result is exactly representable in the operands' dtype (a
+   * sign change, a selection, 0/1), so a fused loop need not round it.
+   */
+  readonly exact: boolean;
 }
 
 /** A reduction primitive over a set of axes. */
@@ -53,7 +58,23 @@ const ew = (
   dtype: DTypeRule = "promote",
   params = 0,
   expr32?: string,
-): ElementwiseSpec => ({ name, arity, expr, dtype, params, expr32 });
+): ElementwiseSpec => ({ name, arity, expr, dtype, params, expr32, exact: EXACT.has(name) });
+
+/** Ops whose result is one of their operands, its negation, or 0/1. */
+const EXACT = new Set([
+  "copy",
+  "neg",
+  "abs",
+  "sign",
+  "relu",
+  "maximum",
+  "minimum",
+  "gt",
+  "ge",
+  "lt",
+  "le",
+  "eq",
+]);
 
 /** Elementwise primitives by name. */
 export const ELEMENTWISE: Readonly<Record<string, ElementwiseSpec>> = Object

@@ -47,11 +47,15 @@ function round(expr: string, dtype: DType): string {
   return expr;
 }
 
-/** The expression of an elementwise-like node over operand names. */
-function nodeExpr(n: Node, a: string, b: string, dtype: DType): string {
-  if (n.op === "transpose" || n.op === "cast") return round(a, dtype);
+/**
+ * The expression of an elementwise-like node over operand names; `same`:
+ * whether the operands already have the output dtype (an exact op's result
+ * then needs no rounding).
+ */
+function nodeExpr(n: Node, a: string, b: string, dtype: DType, same: boolean): string {
+  if (n.op === "transpose" || n.op === "cast") return same ? a : round(a, dtype);
   if (n.op === "pow" && b === lit(2)) return round(`(${a} * ${a})`, dtype);
-  if (n.op === "pow" && b === lit(1)) return round(a, dtype);
+  if (n.op === "pow" && b === lit(1)) return same ? a : round(a, dtype);
   const spec = ELEMENTWISE[n.op] as typeof ELEMENTWISE[string] & { expr32?: string };
   const expr = dtype === "float32" && spec.expr32 ? spec.expr32 : spec.expr;
   const names: Record<string, string> = { a, b };
@@ -59,7 +63,8 @@ function nodeExpr(n: Node, a: string, b: string, dtype: DType): string {
   if (n.attrs.p1 !== undefined) names.p1 = lit(n.attrs.p1);
   if (spec.params > 0 && names.p0 === undefined) names.p0 = "0";
   if (spec.params > 1 && names.p1 === undefined) names.p1 = "0";
-  return round(`(${subst(expr, names)})`, dtype);
+  const e = `(${subst(expr, names)})`;
+  return spec.exact && same ? e : round(e, dtype);
 }
 
 /** Strides (over the node's iteration shape) of input `k`'s flat index. */
@@ -111,7 +116,8 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
     if (n.op in REDUCTIONS) {
       body.push(`  $RED(${ops[0]});`);
     } else {
-      body.push(`  const ${name} = ${nodeExpr(n, ops[0], ops[1] ?? "0", out.dtype)};`);
+      const same = n.inputs.every((u) => g.values[u].dtype === out.dtype);
+      body.push(`  const ${name} = ${nodeExpr(n, ops[0], ops[1] ?? "0", out.dtype, same)};`);
       inside.set(n.out, name);
     }
   }

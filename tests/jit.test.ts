@@ -141,6 +141,15 @@ Deno.test("jit() compiles sum((sin(x) * 2 + exp(-x)) ** 2) forward+backward into
   assert.doesNotMatch(step.source(), /\*\*|c\d+\[0\]/);
 });
 
+Deno.test("jit() rounds a float32 loop's inexact steps to float32 and leaves exact ones alone", () => {
+  dz.random.seed(5);
+  const step = parity((x) => F.relu(F.neg(F.exp(x))), inputs("float32", [4, 3]), 1e-6);
+  const src = step.source();
+  assert.match(src, /Math\.fround\(\(exp32\(l0\)\)\)/); // exp rounds
+  assert.match(src, /= \(-v\d+\);/); // negation of a float32 is a float32
+  assert.match(src, /= \(\(v\d+ < 0 \? 0 : v\d+\)\);/); // so is relu
+});
+
 Deno.test("jit() bakes constant scalars and retraces when one is changed in place", () => {
   const c = dz.array(2);
   const step = jit((x: V) => F.mul(x, c));
