@@ -4,7 +4,8 @@
  * JIT's tracer uses to record a straight-line program of kernel calls.
  * @module
  */
-import { allocate, checkDType, type DType, isFloat } from "./dtype.ts";
+import { allocate } from "./alloc.ts";
+import { checkDType, type DType, isFloat } from "./dtype.ts";
 import { runElementwise, runReduction } from "./kernels.ts";
 import { type MatmulAttrs, matmulKernel } from "./matmul.ts";
 import { NDArray } from "./ndarray.ts";
@@ -161,7 +162,7 @@ function reduction(spec: ReductionSpec): Kernel {
     }
     // float32/int32 results accumulate in float64, for numpy-like accuracy
     const o = allocate(x.dtype, size);
-    const acc = o instanceof Float64Array ? o : new Float64Array(size);
+    const acc = o instanceof Float64Array ? o : allocate("float64", size);
     acc.fill(Number(spec.identity));
     const outStrides = stridesOf(reducedShape(x.shape, axes, true)).map((
       s,

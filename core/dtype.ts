@@ -27,11 +27,6 @@ export function arrayCtor(
   throw new TypeError(`unknown dtype '${dtype}' (use ${DTYPES.join(", ")})`);
 }
 
-/** A zero-filled typed array of `dtype` with `size` elements. */
-export function allocate(dtype: DType, size: number): TypedArray {
-  return new (arrayCtor(dtype))(size);
-}
-
 /** Throws unless `dtype` is one of DTYPES. */
 export function checkDType(dtype: string, op = "dtype"): DType {
   if (!(DTYPES as readonly string[]).includes(dtype)) {

@@ -68,19 +68,26 @@ export abstract class Function {
 
   /** Like `apply`, returning every output. */
   applyAll(...inputs: VariableLike[]): Variable[] {
-    const xs = inputs.map((x) => asVariable(x));
+    const xs: Variable[] = [], arrays: NDArray[] = [];
+    for (const input of inputs) {
+      const x = asVariable(input);
+      xs.push(x);
+      arrays.push(x.data);
+    }
     const tracer = currentTracer();
     if (tracer?.variable) { for (const x of xs) tracer.variable(x); }
-    let ys = this.forward(...xs.map((x) => x.data));
-    if (!Array.isArray(ys)) ys = [ys];
-    const outputs = ys.map((y) => new Variable(y));
+    const ys = this.forward(...arrays);
+    const outputs = Array.isArray(ys) ? ys.map((y) => new Variable(y)) : [new Variable(ys)];
     if (Config.enableBackprop) {
       let gen = 0;
       for (const x of xs) if (x.generation > gen) gen = x.generation;
       this.generation = gen;
-      for (const y of outputs) y.setCreator(this);
       this.inputs = xs;
-      this.outputs = outputs.map((y) => new VariableRef(y));
+      this.outputs = [];
+      for (const y of outputs) {
+        y.setCreator(this);
+        this.outputs.push(new VariableRef(y));
+      }
     }
     return outputs;
   }

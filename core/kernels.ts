@@ -37,23 +37,36 @@ type ReductionFn = (
   so: number[],
 ) => void;
 
-const cache = new Map<string, unknown>();
+/** Compiled loops by op name, then by a numeric code of dtypes and layout. */
+type Cache = Map<string, Map<number, unknown>>;
+const ewCache: Cache = new Map();
+const redCache: Cache = new Map();
 const FASTMATH_NAMES = Object.keys(FASTMATH);
 const FASTMATH_FNS = Object.values(FASTMATH);
 
 /**
- * Compiles `function (params) { body }` inside a factory whose parameters
+ * The cached loop of `name` and `code`, generated from `body()` on the first
+ * request: `function (params) { body }` inside a factory whose parameters
  * are the `FASTMATH` names, so the loop calls them as constants V8 inlines.
+ * Keys are an interned name and a number because building a string key per
+ * call cost more than a whole small op.
  */
-/** The cached loop for `key`, generated from `body()` on the first request. */
-function compile<T>(key: string, params: string[], body: () => string): T {
-  let fn = cache.get(key);
+function compile<T>(
+  cache: Cache,
+  name: string,
+  code: number,
+  params: string[],
+  body: () => string,
+): T {
+  let byCode = cache.get(name);
+  if (!byCode) cache.set(name, byCode = new Map());
+  let fn = byCode.get(code);
   if (!fn) {
     fn = new Function(
       ...FASTMATH_NAMES,
       `return function (${params.join(", ")}) {\n${body()}\n};`,
     )(...FASTMATH_FNS);
-    cache.set(key, fn);
+    byCode.set(code, fn);
   }
   return fn as T;
 }
@@ -127,7 +140,8 @@ export function runElementwise(
 ): void {
   const n = out.length;
   const binary = spec.arity === 2 && b !== null;
-  const dts = `${outDtype}:${tag(a)}${b === null ? "" : tag(b)}`;
+  const dts = ((outDtype === "float32" ? 0 : outDtype === "float64" ? 1 : 2) * 3 + tag(a)) * 4 +
+    (b === null ? 3 : tag(b));
   const expr = outDtype === "float32" && spec.expr32 ? spec.expr32 : spec.expr;
   const read = (x: string, idx: string) => `const ${x} = ${x.toUpperCase()}[${idx}];`;
   // contiguous / hoisted-scalar fast paths
@@ -136,9 +150,11 @@ export function runElementwise(
   const aOne = a.length === 1;
   const bOne = binary && b!.length === 1;
   if ((aFull || aOne) && (!binary || bFull || bOne)) {
-    const layout = `${aOne ? "s" : "c"}${binary ? (bOne ? "s" : "c") : ""}`;
+    const layout = (aOne ? 1 : 0) + (binary ? (bOne ? 2 : 4) : 0); // 0..5
     const fn = compile<ElementwiseFn>(
-      `ew|${spec.name}|${dts}|${layout}`,
+      ewCache,
+      spec.name,
+      dts * 64 + layout,
       ["O", "A", "B", "p0", "p1", "n"],
       () => {
         const pre = (aOne ? read("a", "0") : "") + (binary && bOne ? read("b", "0") : "");
@@ -154,7 +170,9 @@ export function runElementwise(
   const rank = m.shape.length;
   const ops = binary ? ["a", "b"] : ["a"];
   const fn = compile<ElementwiseFn>(
-    `ew|${spec.name}|${dts}|r${rank}`,
+    ewCache,
+    spec.name,
+    dts * 64 + 8 + rank,
     ["O", "A", "B", "p0", "p1", "n", "shape", "sa", "sb"],
     () => {
       const inner = ops.map((x) => read(x, `j${x}${rank - 1}`)).join(" ") +
@@ -166,9 +184,9 @@ export function runElementwise(
   fn(out, a, b, p0, p1, n, m.shape, m.strides[0], m.strides[1] ?? []);
 }
 
-/** A one-letter tag of a typed array's element type, for kernel cache keys. */
-function tag(x: TypedArray): string {
-  return x instanceof Float32Array ? "f" : x instanceof Float64Array ? "d" : "i";
+/** A code of a typed array's element type (0, 1, 2), for kernel cache keys. */
+function tag(x: TypedArray): number {
+  return x instanceof Float32Array ? 0 : x instanceof Float64Array ? 1 : 2;
 }
 
 function isPlain(strides: number[], shape: Shape): boolean {
@@ -198,37 +216,44 @@ export function runReduction(
     if (a.length) acc[0] = combineOnce(spec, acc[0], a[0]);
     return;
   }
-  const dts = `${tag(acc)}${tag(a)}`;
   const innerReduced = m.strides[1][rank - 1] === 0;
-  const key = `red|${spec.name}|${dts}|r${rank}|${innerReduced}`;
-  const fn = compile<ReductionFn>(key, ["ACC", "A", "shape", "sa", "so"], () => {
-    const c = spec.combine;
-    let body: string;
-    if (innerReduced) {
-      // local accumulator over the innermost (reduced) axis
-      const outer = rank - 1;
-      const head = outer > 0 ? loopNest(outer, ["a", "o"], "%") : "%";
-      const init = outer > 0 ? `ja${outer - 1}` : "0";
-      const oi = outer > 0 ? `jo${outer - 1}` : "0";
-      const inner =
-        `let acc = ACC[${oi}]; for (let i = 0, k = ${init}; i < n${outer}; i++, k += sa${outer}) { const a = A[k]; acc = ${c}; } ACC[${oi}] = acc;`;
-      body = head.replace("%", inner);
-    } else {
-      const j = `jo${rank - 1}`;
-      body = loopNest(
-        rank,
-        ["a", "o"],
-        `const a = A[ja${rank - 1}]; const acc = ACC[${j}]; ACC[${j}] = ${c};`,
-      );
-    }
-    return `"use strict"; ${unpack(rank, [["a", "sa"], ["o", "so"]])}${body}`;
-  });
+  const code = ((tag(acc) * 3 + tag(a)) * 64 + rank) * 2 + (innerReduced ? 1 : 0);
+  const fn = compile<ReductionFn>(
+    redCache,
+    spec.name,
+    code,
+    ["ACC", "A", "shape", "sa", "so"],
+    () => {
+      const c = spec.combine;
+      let body: string;
+      if (innerReduced) {
+        // local accumulator over the innermost (reduced) axis
+        const outer = rank - 1;
+        const head = outer > 0 ? loopNest(outer, ["a", "o"], "%") : "%";
+        const init = outer > 0 ? `ja${outer - 1}` : "0";
+        const oi = outer > 0 ? `jo${outer - 1}` : "0";
+        const inner =
+          `let acc = ACC[${oi}]; for (let i = 0, k = ${init}; i < n${outer}; i++, k += sa${outer}) { const a = A[k]; acc = ${c}; } ACC[${oi}] = acc;`;
+        body = head.replace("%", inner);
+      } else {
+        const j = `jo${rank - 1}`;
+        body = loopNest(
+          rank,
+          ["a", "o"],
+          `const a = A[ja${rank - 1}]; const acc = ACC[${j}]; ACC[${j}] = ${c};`,
+        );
+      }
+      return `"use strict"; ${unpack(rank, [["a", "sa"], ["o", "so"]])}${body}`;
+    },
+  );
   fn(acc, a, m.shape, m.strides[0], m.strides[1]);
 }
 
 function combineOnce(spec: ReductionSpec, acc: number, a: number): number {
   return compile<(acc: number, a: number) => number>(
-    `once|${spec.name}`,
+    redCache,
+    spec.name,
+    -1,
     ["acc", "a"],
     () => `return ${spec.combine};`,
   )(acc, a);

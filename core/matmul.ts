@@ -14,7 +14,8 @@
  *   in float64 over a whole k-panel in one `ai < end` loop, and stores once.
  * @module
  */
-import { allocate, isFloat, promote, type TypedArray } from "./dtype.ts";
+import { allocate, sharesMemory } from "./alloc.ts";
+import { isFloat, promote, type TypedArray } from "./dtype.ts";
 import { NDArray } from "./ndarray.ts";
 import { broadcastShapes, fmtShape, sameShape, sizeOf } from "./shape.ts";
 
@@ -209,7 +210,7 @@ export function matmulKernel(
         } into a ${out.dtype} out of shape ${fmtShape(out.shape)}`,
       );
     }
-    if ([a, b, bias].some((x) => x !== null && x.raw.buffer === out.raw.buffer)) {
+    if ([a, b, bias].some((x) => x !== null && sharesMemory(x.raw, out.raw))) {
       throw new RangeError("matmul: out must not share storage with an operand");
     }
   }

@@ -5,14 +5,8 @@
  * @module
  */
 import { dispatch } from "./dispatch.ts";
-import {
-  allocate,
-  checkDType,
-  type DType,
-  dtypeOf,
-  scalarDType,
-  type TypedArray,
-} from "./dtype.ts";
+import { allocate } from "./alloc.ts";
+import { checkDType, type DType, dtypeOf, scalarDType, type TypedArray } from "./dtype.ts";
 import { formatArray } from "./print.ts";
 import {
   fmtShape,

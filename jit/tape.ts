@@ -6,7 +6,8 @@
  * @module
  */
 import { KERNELS } from "../core/dispatch.ts";
-import { allocate, type TypedArray } from "../core/dtype.ts";
+import { allocate } from "../core/alloc.ts";
+import { dtypeOf, type TypedArray } from "../core/dtype.ts";
 import { NDArray } from "../core/ndarray.ts";
 import { sizeOf } from "../core/shape.ts";
 import { gemm } from "../core/matmul.ts";
@@ -147,7 +148,12 @@ export function compileTape(traced: Graph): Tape {
     }
     return x;
   };
-  const fresh = (v: number) => new NDArray(B[slotIndex(v)].slice(), g.values[v].shape);
+  const fresh = (v: number) => {
+    const b = B[slotIndex(v)];
+    const copy = allocate(dtypeOf(b), b.length);
+    copy.set(b);
+    return new NDArray(copy, g.values[v].shape);
+  };
   const mirror = (r: Result): unknown => {
     switch (r.kind) {
       case "variable":

@@ -2,7 +2,7 @@
  * DataLoader: mini-batches of a Dataset, DeZero's `DataLoader`.
  * @module
  */
-import { allocate } from "../core/dtype.ts";
+import { allocate } from "../core/alloc.ts";
 import { arange, NDArray } from "../core/ndarray.ts";
 import { permutation } from "../core/random.ts";
 import { fmtShape, sameShape } from "../core/shape.ts";

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { dispatch } from "../core/dispatch.ts";
-import { allocate, type DType } from "../core/dtype.ts";
+import { allocate } from "../core/alloc.ts";
+import type { DType } from "../core/dtype.ts";
 import { NDArray } from "../core/ndarray.ts";
 import { assertAllClose } from "./assert.ts";
 
