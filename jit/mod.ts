@@ -57,6 +57,51 @@ function signature(args: unknown[]): string {
   return `${parts.join("|")}|bp${+Config.enableBackprop}|tr${+Config.train}`;
 }
 
+/** A signature's parts, kept to recognise the next call without building its string. */
+interface Seen {
+  key: string;
+  /** Per argument: "V"/"A" with dtype and shape, or the primitive itself. */
+  args: { kind: unknown; dtype?: string; shape?: number[] }[];
+  backprop: boolean;
+  train: boolean;
+}
+
+function remember(key: string, args: unknown[]): Seen {
+  return {
+    key,
+    args: args.map((a) =>
+      a instanceof Variable || a instanceof NDArray
+        ? { kind: a instanceof Variable ? "V" : "A", dtype: a.dtype, shape: [...a.shape] }
+        : { kind: a }
+    ),
+    backprop: Config.enableBackprop,
+    train: Config.train,
+  };
+}
+
+/** Whether `args` have the signature `seen` was made from (allocates nothing). */
+function sameAsSeen(seen: Seen, args: unknown[]): boolean {
+  if (
+    args.length !== seen.args.length || seen.backprop !== Config.enableBackprop ||
+    seen.train !== Config.train
+  ) return false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i], want = seen.args[i];
+    if (want.shape === undefined) {
+      if (!Object.is(a, want.kind)) return false;
+      continue;
+    }
+    const kind = a instanceof Variable ? "V" : a instanceof NDArray ? "A" : null;
+    if (kind !== want.kind) return false;
+    const x = a as Variable | NDArray;
+    if (x.dtype !== want.dtype) return false;
+    const s = x.shape;
+    if (s.length !== want.shape.length) return false;
+    for (let d = 0; d < s.length; d++) if (s[d] !== want.shape[d]) return false;
+  }
+  return true;
+}
+
 type Entry = { tape: Tape } | { eager: true };
 
 /** Compiles `fn` into a traced, fused, replayed version with the same results. */
@@ -69,14 +114,24 @@ export function jit<A extends unknown[], R>(
   const initialized = new Set<string>(); // signatures whose trace initialised parameters
   const counts = { traces: 0, cacheHits: 0, eagerRuns: 0 };
   let last: Tape | null = null;
+  let lastEntry: Entry | null = null;
   let warned = false;
+  let seen: Seen | null = null; // the most recent call's signature
   const step = (...args: A): R => {
-    const key = signature(args);
+    let key: string;
+    if (seen !== null && sameAsSeen(seen, args)) key = seen.key;
+    else {
+      key = signature(args);
+      seen = remember(key, args);
+    }
     const hit = cache.get(key);
     if (hit && "tape" in hit && hit.tape.stale()) cache.delete(key);
     else if (hit) {
-      cache.delete(key);
-      cache.set(key, hit);
+      if (hit !== lastEntry) { // keep the LRU order: most recently used last
+        cache.delete(key);
+        cache.set(key, hit);
+        lastEntry = hit;
+      }
       if ("eager" in hit) {
         counts.eagerRuns++;
         return fn(...args);
@@ -103,6 +158,7 @@ export function jit<A extends unknown[], R>(
       entry = { tape: last };
     }
     cache.set(key, entry);
+    lastEntry = entry;
     while (cache.size > maxCache) cache.delete(cache.keys().next().value!);
     return t.returned;
   };
