@@ -183,6 +183,19 @@ Deno.test("jit() retraces on a new shape and evicts the least recently used tape
   assert.equal(step.stats().cached, 2);
 });
 
+Deno.test("jit() tells signatures apart when the same Variable changes dtype or shape", () => {
+  const step = jit((x: V, k: number) => F.mul(F.sum(F.exp(x)), k));
+  const x = new Variable(dz.ones([2]));
+  assertAllClose(step(x, 1).data.toArray(), 2 * Math.E);
+  assert.equal(step(x, 1).dtype, "float64");
+  x.data = dz.ones([2], { dtype: "float32" }); // same shape, new dtype
+  assert.equal(step(x, 1).dtype, "float32");
+  x.data = dz.ones([3], { dtype: "float32" }); // new shape
+  assertAllClose(step(x, 1).data.toArray(), 3 * Math.E, { rtol: 1e-6 });
+  assertAllClose(step(x, 2).data.toArray(), 6 * Math.E, { rtol: 1e-6 }); // a number argument is keyed
+  assert.deepEqual([step.stats().traces, step.stats().cacheHits], [4, 1]);
+});
+
 Deno.test("jit() runs a value-dependent function eagerly and warns once", () => {
   const warn = console.warn;
   let warnings = 0;
