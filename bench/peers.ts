@@ -54,12 +54,16 @@ export function initWeight(seed: number, fanIn: number, fanOut: number): Float32
 
 /** W3's batch order of epoch `e`: the stable argsort of `u32(100 + e, i)`, i < n. */
 export function spiralPerm(epoch: number, n = 300): Int32Array {
+  if (n > 2048) throw new RangeError("spiralPerm: n must fit in 11 bits");
+  // sort key * 2048 + i (exact below 2^43): ties keep index order, so the
+  // native numeric sort is a stable argsort
   const h = hash32(100 + epoch);
-  const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) keys[i] = hash32(h + i);
-  const idx = Array.from({ length: n }, (_, i) => i);
-  idx.sort((a, b) => keys[a] - keys[b] || a - b);
-  return Int32Array.from(idx);
+  const keyed = new Float64Array(n);
+  for (let i = 0; i < n; i++) keyed[i] = hash32(h + i) * 2048 + i;
+  keyed.sort();
+  const perm = new Int32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = keyed[i] % 2048;
+  return perm;
 }
 
 /** W5's batch: `x = float32(uniform(51, i))` [256, 784], `t = u32(52, i) mod 10`. */

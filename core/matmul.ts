@@ -21,6 +21,15 @@ import { broadcastShapes, fmtShape, sameShape, sizeOf } from "./shape.ts";
 
 const MR = 4, NR = 4; // register tile of C (written out in `micro`)
 const MC = 64, KC = 256, NC = 1024; // A block stays in L2, B block in L3 (timings are flat around these)
+
+/**
+ * Whether `gemm` computes an m x k x n product with plain loops (small
+ * products, where packing costs more than it saves): one k-panel, so the
+ * summation order, and the result, are those of the blocked path.
+ */
+export function isSmallGemm(m: number, n: number, k: number): boolean {
+  return m * n * k <= 32768 && k <= KC;
+}
 const packA = new Float64Array(MC * KC);
 const packB = new Float64Array(KC * NC);
 const tile = new Float64Array(MR * NR);
@@ -108,6 +117,23 @@ export function gemm(
   // element (i, p) of op(A) is A[aOff + i*ars + p*acs]; (p, j) of op(B) is B[bOff + p*brs + j*bcs]
   const ars = transA ? 1 : k, acs = transA ? m : 1;
   const brs = transB ? 1 : n, bcs = transB ? k : 1;
+  if (isSmallGemm(m, n, k)) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let v = 0;
+        for (
+          let p = 0, ai = aOff + i * ars, bi = bOff + j * bcs;
+          p < k;
+          p++, ai += acs, bi += brs
+        ) {
+          v += A[ai] * B[bi];
+        }
+        if (bias !== null) v += bias[j * bStep];
+        C[cOff + i * n + j] = relu && v < 0 ? 0 : v;
+      }
+    }
+    return;
+  }
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {

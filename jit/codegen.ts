@@ -7,6 +7,7 @@
  */
 import type { DType } from "../core/dtype.ts";
 import { FASTMATH } from "../core/fastmath.ts";
+import { isSmallGemm } from "../core/matmul.ts";
 import { mergeAxes } from "../core/kernels.ts";
 import { ELEMENTWISE, REDUCTIONS } from "../core/primitives.ts";
 import { broadcastStrides, reducedShape, sizeOf, stridesOf } from "../core/shape.ts";
@@ -199,21 +200,64 @@ export function matmulKernel(g: Graph, step: MatmulStep, slot: (v: number) => st
   const nb = sizeOf(out.shape.slice(0, -2));
   const aBatch = A.length > 2 ? m * k : 0, bBatch = B.length > 2 ? k * n : 0;
   const bias = step.node.inputs.length > 2;
+  const biasStep = bias && sizeOf(g.values[step.node.inputs[2]].shape) > 1 ? 1 : 0;
   const relu = step.node.attrs.activation === "relu";
-  const lines = [
+  const head = [
     `"use strict";`,
     `// matmul [${m}x${k}] @ [${k}x${n}]${step.transA ? " transA" : ""}${
       step.transB ? " transB" : ""
     }${bias ? " +bias" : ""}${relu ? " relu" : ""}`,
-    `for (let t = 0; t < ${nb}; t++) {`,
-    `  gemm(${m}, ${n}, ${k}, A, t * ${aBatch}, ${step.transA}, B, t * ${bBatch}, ${step.transB}, C, t * ${
-      m * n
-    }, ${bias ? "D" : "null"}, ${relu});`,
-    `}`,
   ];
+  const lines = isSmallGemm(m, n, k)
+    ? [...head, ...smallProduct(m, n, k, nb, aBatch, bBatch, step, bias ? biasStep : -1, relu)]
+    : [
+      ...head,
+      `for (let t = 0; t < ${nb}; t++) {`,
+      `  gemm(${m}, ${n}, ${k}, A, t * ${aBatch}, ${step.transA}, B, t * ${bBatch}, ${step.transB}, C, t * ${
+        m * n
+      }, ${bias ? "D" : "null"}, ${relu});`,
+      `}`,
+    ];
   const params = [slot(step.a), slot(step.b), slot(step.node.out)];
   if (bias) params.push(slot(step.node.inputs[2]));
   return { body: lines.join("\n"), params, scratch: 0 };
+}
+
+/**
+ * A small product as plain loops with sizes and strides baked in (k
+ * unrolled up to 16): `gemm`'s small-product loop, same summation order,
+ * so the same results. `biasStep` is -1 without a bias.
+ */
+function smallProduct(
+  m: number,
+  n: number,
+  k: number,
+  nb: number,
+  aBatch: number,
+  bBatch: number,
+  step: MatmulStep,
+  biasStep: number,
+  relu: boolean,
+): string[] {
+  const ars = step.transA ? 1 : k, acs = step.transA ? m : 1;
+  const brs = step.transB ? 1 : n, bcs = step.transB ? k : 1;
+  const dot = k <= 16
+    ? Array.from({ length: k }, (_, p) => `    v += A[ai + ${p * acs}] * B[bj + ${p * brs}];`)
+    : [`    for (let p = 0; p < ${k}; p++) v += A[ai + p * ${acs}] * B[bj + p * ${brs}];`];
+  const store = relu ? "v < 0 ? 0 : v" : "v";
+  return [
+    `for (let t = 0; t < ${nb}; t++) {`,
+    `for (let i = 0; i < ${m}; i++) {`,
+    `  const ai = t * ${aBatch} + i * ${ars};`,
+    `  for (let j = 0; j < ${n}; j++) {`,
+    `    const bj = t * ${bBatch} + j * ${bcs};`,
+    `    let v = 0;`,
+    ...dot,
+    ...(biasStep < 0 ? [] : [`    v += D[j * ${biasStep}];`]),
+    `    C[t * ${m * n} + i * ${n} + j] = ${store};`,
+    `  }`,
+    `}}`,
+  ];
 }
 
 const compiled = new Map<string, (...xs: unknown[]) => void>();

@@ -13,7 +13,7 @@ import { sizeOf } from "../core/shape.ts";
 import { gemm } from "../core/matmul.ts";
 import { draw } from "../core/rng.ts";
 import { Variable } from "../core/variable.ts";
-import { compile, type Kernel, loopKernel, matmulKernel, word } from "./codegen.ts";
+import { compile, loopKernel, matmulKernel, word } from "./codegen.ts";
 import { constantScalar, type Graph, type Result } from "./ir.ts";
 import { dce } from "./passes/dce.ts";
 import { fuse } from "./passes/fusion.ts";
@@ -62,55 +62,49 @@ export function compileTape(traced: Graph): Tape {
   };
   const slotName = (v: number) => bp.slots[slotIndex(v)].name;
   const byName = new Map(bp.slots.map((s, i) => [s.name, i]));
-  const run: (() => void)[] = [];
+  // the replay is one generated driver calling each step with its buffers;
+  // kernels, host closures and scratch arrays are its closure constants
+  const names: string[] = [];
+  const values: unknown[] = [];
+  const constant = (name: string, value: unknown) => {
+    names.push(name);
+    values.push(value);
+    return name;
+  };
+  const calls: string[] = [];
   const src: string[] = [];
   const stats: TapeStats = { kernels: 0, fusedOps: 0, fallbacks: 0, fallbackOps: [] };
-  const emitKernel = (k: Kernel, names: string[], extra: TypedArray | null) => {
-    const fn = compile(names, k.body);
-    const idx = k.params.filter((p) => p !== "racc").map((p) => byName.get(p)!);
-    const id = stats.kernels++;
-    src.push(`function k${id}(${names.join(", ")}) {\n${k.body}\n}`);
-    src.push(`k${id}(${k.params.join(", ")});`);
-    if (extra) run.push(() => fn(...idx.map((i) => B[i]), extra));
-    else run.push(() => fn(...idx.map((i) => B[i])));
-  };
+  const host = (fn: () => void) => calls.push(`${constant(`h${calls.length}`, fn)}();`);
   for (const step of fused.steps) {
-    if (step.kind === "loop") {
-      const k = loopKernel(g, step, slotName);
-      const extra = k.scratch > 0 ? new Float64Array(k.scratch) : null;
-      emitKernel(k, k.params, extra);
-      stats.fusedOps += step.nodes.length;
-      continue;
-    }
-    if (step.kind === "matmul") {
-      const k = matmulKernel(g, step, slotName);
-      const names = ["A", "B", "C", "D", "gemm"].slice(0, k.params.length);
-      const fn = compile([...names, "gemm"], k.body);
-      const [ia, ib, ic, id2] = k.params.map((p) => byName.get(p)!);
+    if (step.kind === "loop" || step.kind === "matmul") {
+      const loop = step.kind === "loop";
+      const k = loop ? loopKernel(g, step, slotName) : matmulKernel(g, step, slotName);
+      const params = loop ? k.params : ["A", "B", "C", "D"].slice(0, k.params.length);
+      const args = k.params.filter((p) => p !== "racc").map((p) => `B[${byName.get(p)!}]`);
       const id = stats.kernels++;
-      src.push(`function k${id}(${names.join(", ")}, gemm) {\n${k.body}\n}`);
-      src.push(`k${id}(${k.params.join(", ")}, gemm);`);
-      if (id2 === undefined) run.push(() => fn(B[ia], B[ib], B[ic], gemm));
-      else run.push(() => fn(B[ia], B[ib], B[ic], B[id2], gemm));
-      stats.fusedOps += 1;
+      if (k.scratch > 0) args.push(constant(`x${id}`, new Float64Array(k.scratch)));
+      if (!loop) params.push("gemm"), args.push("gemm");
+      calls.push(`${constant(`k${id}`, compile(params, k.body))}(${args.join(", ")});`);
+      src.push(`function k${id}(${params.join(", ")}) {\n${k.body}\n}`);
+      src.push(`k${id}(${[...k.params, ...(loop ? [] : ["gemm"])].join(", ")});`);
+      stats.fusedOps += loop ? step.nodes.length : 1;
       continue;
     }
     const n = step.node;
     if (n.op === "$effect") {
-      const fn = n.fn!;
-      run.push(fn);
+      host(n.fn!);
       src.push(`host.effect();`);
     } else if (n.op === "$scalar") {
       const source = g.values[n.out].source;
       if (source?.kind !== "scalar") throw new Error("jit: bad host scalar");
       const i = slotIndex(n.out);
       const fn = source.fn;
-      run.push(() => (B[i][0] = fn()));
+      host(() => (B[i][0] = fn()));
       src.push(`${bp.slots[i].name}[0] = host.scalar();`);
     } else if (n.op === "random") {
       const i = slotIndex(n.out);
       const kind = n.attrs.kind as "uniform" | "normal";
-      run.push(() => draw(kind, B[i]));
+      host(() => draw(kind, B[i]));
       src.push(`random.${kind === "normal" ? "normal" : "uniform"}(${bp.slots[i].name});`);
     } else {
       const kernel = KERNELS[n.op];
@@ -120,7 +114,7 @@ export function compileTape(traced: Graph): Tape {
       const out = wrap(n.out);
       const inPlace = g.values[n.out].target !== undefined;
       const { attrs } = n;
-      run.push(() => {
+      host(() => {
         for (let k = 0; k < ins.length; k++) xs[k].raw = B[ins[k]];
         out.raw = B[o];
         const r = kernel(xs, attrs, inPlace ? out : undefined);
@@ -133,6 +127,11 @@ export function compileTape(traced: Graph): Tape {
       );
     }
   }
+  const driver = new Function(
+    ...names,
+    "gemm",
+    `"use strict";\nreturn function replay(B) {\n${calls.join("\n")}\n};`,
+  )(...values, gemm) as (b: TypedArray[]) => void;
   const bound = bp.slots.flatMap((s, i) => (s.kind === "bound" ? [i] : []));
   const pinned = new Set(bp.slots.flatMap((s, i) => (s.kind === "pinned" ? [B[i]] : [])));
   const scratch = bound.map((i) => allocate(bp.slots[i].dtype, bp.slots[i].size));
@@ -202,7 +201,7 @@ export function compileTape(traced: Graph): Tape {
     stale: () => baked.some((b) => !Object.is(b.array.raw[0], b.c)),
     replay(args) {
       bind(args);
-      for (let i = 0; i < run.length; i++) run[i]();
+      driver(B);
       for (const w of g.writebacks) {
         if (w.field === "data") {
           w.variable.data = w.value === null ? w.variable.data : view(w.value);

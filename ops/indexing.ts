@@ -3,6 +3,7 @@
  * with a scatter-add gradient (DeZero's GetItem / GetItemGrad).
  * @module
  */
+import { allocate } from "../core/alloc.ts";
 import { dispatch } from "../core/dispatch.ts";
 import { Function } from "../core/function.ts";
 import { array, NDArray, type NestedArray, scalar } from "../core/ndarray.ts";
@@ -165,28 +166,22 @@ function indexOffsets(xShape: number[], index: Index): { offsets: NDArray; shape
   const shape = basic.map((b) => b.len);
   if (hasFancy) shape.splice(fancyAt, 0, ...fancyShape);
   for (const b of basic) if (b.len === 1) base += b.first;
-  let offsets = scalar(base, "int32");
+  // offsets = base + each basic axis's progression + each index array's offsets
+  let offsets: NDArray | null = base === 0 ? null : scalar(base, "int32");
+  const plus = (o: NDArray) => (offsets = offsets === null ? o : dispatch("add", [offsets, o]));
   basic.forEach((b, i) => {
     if (b.len === 1) return;
     const p = hasFancy && i >= fancyAt ? i + fancyShape.length : i;
-    offsets = dispatch("add", [offsets, progression(b, axisShape(shape.length, p, [b.len]))]);
+    plus(progression(b, axisShape(shape.length, p, [b.len])));
   });
   for (const f of fancy) {
     const lead = new Array<number>(fancyShape.length - f.idx.ndim).fill(1);
     const idx = dispatch("reshape", [f.idx], {
       shape: axisShape(shape.length, fancyAt, [...lead, ...f.idx.shape]),
     });
-    // idx * stride, plus size * stride where idx is negative
-    const wrap = dispatch("mul", [
-      dispatch("lt", [idx, scalar(0, "int32")]),
-      scalar(f.size * f.stride, "int32"),
-    ]);
-    offsets = dispatch("add", [
-      offsets,
-      dispatch("add", [dispatch("mul", [idx, scalar(f.stride, "int32")]), wrap]),
-    ]);
+    plus(dispatch("indexOffset", [idx], { p0: f.size, p1: f.stride }));
   }
-  return { offsets, shape };
+  return { offsets: offsets ?? scalar(0, "int32"), shape };
 }
 
 /** True for the components that index with an array (fancy indexing). */
@@ -247,14 +242,14 @@ function sliceRange(s: Partial<Slice>, len: number): [number, number, number] {
 
 /** `[1, ..., 1, ...dims, 1, ..., 1]` of rank `rank` with `dims` starting at axis `at`. */
 function axisShape(rank: number, at: number, dims: number[]): number[] {
-  const s = new Array<number>(rank).fill(1);
-  s.splice(at, dims.length, ...dims);
+  const s: number[] = [];
+  for (let d = 0; d < rank; d++) s.push(d >= at && d < at + dims.length ? dims[d - at] : 1);
   return s;
 }
 
 /** The int32 offsets `first + i * step` of a basic axis, shaped `shape`. */
 function progression(b: BasicAxis, shape: number[]): NDArray {
-  const data = new Int32Array(b.len);
+  const data = allocate("int32", b.len);
   for (let i = 0; i < b.len; i++) data[i] = b.first + i * b.step;
   return new NDArray(data, shape);
 }
