@@ -88,7 +88,8 @@ function micro(kc: number, aOff: number, bOff: number): void {
  * `C[m, n] = op(A) @ op(B) (+ bias) (then ReLU)` for row-major matrices at the
  * given offsets, where `op(X)` is X or, with its flag set, X transposed (A
  * stored [k, m], B stored [n, k]). `bias` holds n values (or 1, broadcast),
- * added before the ReLU. C must not overlap A, B or bias. Sums run in float64;
+ * added to the product rounded to C's type (exactly what a separate `add`
+ * would give), before the ReLU. C must not overlap A, B or bias. Sums run in float64;
  * an int32 C is exact while they stay below 2^53 (and wraps as numpy's).
  */
 export function gemm(
@@ -107,6 +108,7 @@ export function gemm(
   relu = false,
 ): void {
   const bStep = bias !== null && bias.length > 1 ? 1 : 0;
+  const f32 = C instanceof Float32Array; // the product is rounded before the bias, as an unfused add
   if (k === 0) {
     for (let i = 0; i < m * n; i++) {
       const v = bias === null ? 0 : bias[(i % n) * bStep];
@@ -128,7 +130,7 @@ export function gemm(
         ) {
           v += A[ai] * B[bi];
         }
-        if (bias !== null) v += bias[j * bStep];
+        if (bias !== null) v = (f32 ? Math.fround(v) : v) + bias[j * bStep];
         C[cOff + i * n + j] = relu && v < 0 ? 0 : v;
       }
     }
@@ -147,14 +149,16 @@ export function gemm(
           const nr = Math.min(NR, nc - j);
           for (let i = 0; i < mc; i += MR) {
             micro(kc, i * kc, j * kc);
-            // epilogue: the first k-panel adds the bias, the last applies the ReLU
+            // epilogue: the last k-panel adds the bias and applies the ReLU
             const mr = Math.min(MR, mc - i);
             for (let r = 0; r < mr; r++) {
               const row = cOff + (ic + i + r) * n + jc + j;
               for (let c = 0; c < nr; c++) {
                 let v = tile[r * NR + c];
                 if (!first) v += C[row + c];
-                else if (bias !== null) v += bias[(jc + j + c) * bStep];
+                if (last && bias !== null) {
+                  v = (f32 ? Math.fround(v) : v) + bias[(jc + j + c) * bStep];
+                }
                 C[row + c] = last && relu && v < 0 ? 0 : v;
               }
             }

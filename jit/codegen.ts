@@ -193,15 +193,15 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
  * reads transposed operands by flags.
  */
 export function matmulKernel(g: Graph, step: MatmulStep, slot: (v: number) => string): Kernel {
-  const out = g.values[step.node.out];
+  const out = g.values[step.out];
   const A = g.values[step.a].shape, B = g.values[step.b].shape;
   const [m, n] = out.shape.slice(-2);
   const k = step.transA ? A[A.length - 2] : A[A.length - 1];
   const nb = sizeOf(out.shape.slice(0, -2));
   const aBatch = A.length > 2 ? m * k : 0, bBatch = B.length > 2 ? k * n : 0;
-  const bias = step.node.inputs.length > 2;
-  const biasStep = bias && sizeOf(g.values[step.node.inputs[2]].shape) > 1 ? 1 : 0;
-  const relu = step.node.attrs.activation === "relu";
+  const bias = step.bias !== null;
+  const biasStep = bias && sizeOf(g.values[step.bias!].shape) > 1 ? 1 : 0;
+  const relu = step.relu;
   const head = [
     `"use strict";`,
     `// matmul [${m}x${k}] @ [${k}x${n}]${step.transA ? " transA" : ""}${
@@ -209,7 +209,10 @@ export function matmulKernel(g: Graph, step: MatmulStep, slot: (v: number) => st
     }${bias ? " +bias" : ""}${relu ? " relu" : ""}`,
   ];
   const lines = isSmallGemm(m, n, k)
-    ? [...head, ...smallProduct(m, n, k, nb, aBatch, bBatch, step, bias ? biasStep : -1, relu)]
+    ? [
+      ...head,
+      ...smallProduct(m, n, k, nb, aBatch, bBatch, step, bias ? biasStep : -1, relu, out.dtype),
+    ]
     : [
       ...head,
       `for (let t = 0; t < ${nb}; t++) {`,
@@ -218,15 +221,15 @@ export function matmulKernel(g: Graph, step: MatmulStep, slot: (v: number) => st
       }, ${bias ? "D" : "null"}, ${relu});`,
       `}`,
     ];
-  const params = [slot(step.a), slot(step.b), slot(step.node.out)];
-  if (bias) params.push(slot(step.node.inputs[2]));
+  const params = [slot(step.a), slot(step.b), slot(step.out)];
+  if (bias) params.push(slot(step.bias!));
   return { body: lines.join("\n"), params, scratch: 0 };
 }
 
 /**
  * A small product as plain loops with sizes and strides baked in (k
- * unrolled up to 16): `gemm`'s small-product loop, same summation order,
- * so the same results. `biasStep` is -1 without a bias.
+ * unrolled up to 16): `gemm`'s small-product loop, same summation order
+ * and bias rounding, so the same results. `biasStep` is -1 without a bias.
  */
 function smallProduct(
   m: number,
@@ -238,6 +241,7 @@ function smallProduct(
   step: MatmulStep,
   biasStep: number,
   relu: boolean,
+  dtype: DType,
 ): string[] {
   const ars = step.transA ? 1 : k, acs = step.transA ? m : 1;
   const brs = step.transB ? 1 : n, bcs = step.transB ? k : 1;
@@ -253,7 +257,9 @@ function smallProduct(
     `    const bj = t * ${bBatch} + j * ${bcs};`,
     `    let v = 0;`,
     ...dot,
-    ...(biasStep < 0 ? [] : [`    v += D[j * ${biasStep}];`]),
+    ...(biasStep < 0 ? [] : [
+      `    v = ${dtype === "float32" ? "Math.fround(v)" : "v"} + D[j * ${biasStep}];`,
+    ]),
     `    C[t * ${m * n} + i * ${n} + j] = ${store};`,
     `  }`,
     `}}`,

@@ -116,6 +116,15 @@ for (const dtype of ["float64", "float32"] as const) {
       rtol,
     );
     parity((x, w) => F.sum(F.matmul(x, w)), inputs(dtype, [2, 5, 3], [2, 3, 4]), rtol);
+    // relu(linear) fuses into the product's store: small (k unrolled), small
+    // with a k loop, and large enough for the blocked gemm
+    for (const [m, k, n] of [[5, 3, 4], [3, 20, 4], [40, 30, 41]]) {
+      parity(
+        (x, w, b) => F.sum(F.relu(F.linear(x, w, b)).mul(x.sum())),
+        inputs(dtype, [m, k], [k, n], [n]),
+        rtol,
+      );
+    }
     const t = dz.array([0, 2, 1, 1, 0]);
     parity((x) => F.softmaxCrossEntropy(x, t), inputs(dtype, [5, 3]), rtol);
     parity(
@@ -148,6 +157,20 @@ Deno.test("jit() rounds a float32 loop's inexact steps to float32 and leaves exa
   assert.match(src, /Math\.fround\(\(exp32\(l0\)\)\)/); // exp rounds
   assert.match(src, /= \(-v\d+\);/); // negation of a float32 is a float32
   assert.match(src, /= \(\(v\d+ < 0 \? 0 : v\d+\)\);/); // so is relu
+});
+
+Deno.test("jit() inference relu(x @ W + b) with the add and ReLU in the store equals eager bit for bit", () => {
+  dz.random.seed(6);
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const [m, k, n] of [[5, 3, 4], [3, 20, 4], [40, 30, 41], [70, 300, 9]]) {
+      const [x, w, b] = inputs(dtype, [m, k], [k, n], [n]).map((a) => new Variable(a.sub(1)));
+      const f = (x: V, w: V, b: V) => F.relu(F.linear(x, w, b));
+      const step = jit(f);
+      const got = dz.noGrad(() => (step(x, w, b), step(x, w, b)));
+      assert.match(step.source(), /\+bias relu/);
+      assert.deepEqual(got.data.toArray(), dz.noGrad(() => f(x, w, b)).data.toArray());
+    }
+  }
 });
 
 Deno.test("jit() bakes constant scalars and retraces when one is changed in place", () => {

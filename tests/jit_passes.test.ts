@@ -7,6 +7,7 @@ import { fuse } from "../jit/passes/fusion.ts";
 import { plan } from "../jit/passes/plan.ts";
 
 const { F, Variable } = dz;
+type V = dz.Variable;
 
 Deno.test("dce() drops nodes whose results nothing needs", () => {
   const x = new Variable(dz.ones([3]));
@@ -39,6 +40,41 @@ Deno.test("fuse() never fuses a reduction with a consumer that broadcasts it bac
       assert.ok(s.nodes.filter((n) => n.op === "max" || n.op === "sum").length <= 1);
     }
   }
+});
+
+Deno.test("fuse() absorbs a bias add and a ReLU into the product's store (inference)", () => {
+  const x = new Variable(dz.ones([4, 3])), w = new Variable(dz.ones([3, 5]));
+  const b = new Variable(dz.ones([5]));
+  const { graph } = dz.noGrad(() =>
+    trace((x, w, b) => F.relu(F.linear(x as V, w as V, b as V)), [x, w, b])
+  );
+  const { steps } = fuse(dce(graph));
+  assert.equal(steps.length, 1);
+  const s = steps[0];
+  assert.ok(
+    s.kind === "matmul" && s.relu &&
+      s.bias === graph.values.find((v) => v.source?.kind === "arg" && v.source.index === 2)!.id,
+  );
+});
+
+Deno.test("fuse() keeps a product's own store when something else reads it", () => {
+  const x = new Variable(dz.ones([4, 3])), w = new Variable(dz.ones([3, 5]));
+  const b = new Variable(dz.ones([5]));
+  const { graph } = dz.noGrad(() =>
+    trace((x, w, b) => {
+      const y = F.matmul(x as V, w as V);
+      return F.add(F.add(y, b as V), F.exp(y)); // y read twice
+    }, [x, w, b])
+  );
+  const { steps } = fuse(dce(graph));
+  const s = steps[0];
+  assert.ok(s.kind === "matmul" && s.bias === null && !s.relu && s.out === s.node.out);
+  // a row-broadcast [4, 1] operand is not a bias along the last axis
+  const { graph: g2 } = dz.noGrad(() =>
+    trace((x, w) => F.add(F.matmul(x as V, w as V), F.sum(x as V, 1, true)), [x, w])
+  );
+  const s2 = fuse(dce(g2)).steps.find((st) => st.kind === "matmul")!;
+  assert.ok(s2.kind === "matmul" && s2.bias === null);
 });
 
 Deno.test("plan() reuses a temporary buffer once its last reader has run", () => {

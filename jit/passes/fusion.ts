@@ -2,7 +2,8 @@
  * Fusion: groups a straight-line graph into steps. Consecutive elementwise
  * nodes over one shape (views included, as strided reads) and at most one
  * reduction over that shape share one loop; reshapes become buffer aliases;
- * a transpose feeding only matmuls becomes a flag of the matmul; every other
+ * a transpose feeding only matmuls becomes a flag of the matmul; a bias add
+ * and a ReLU that alone read a product's result join its store; every other
  * node is a step of its own (host steps, random draws, eager fallbacks).
  * @module
  */
@@ -21,7 +22,10 @@ export interface LoopStep {
   stores: number[];
 }
 
-/** A matrix product, reading transposed operands by flags. */
+/**
+ * A matrix product, reading transposed operands by flags, with the bias add
+ * and ReLU that follow it absorbed into its store.
+ */
 export interface MatmulStep {
   kind: "matmul";
   /** The matmul node. */
@@ -32,6 +36,12 @@ export interface MatmulStep {
   /** Whether each operand is read transposed. */
   transA: boolean;
   transB: boolean;
+  /** The bias vector added along the last axis, or null. */
+  bias: number | null;
+  /** Whether a ReLU is applied in the store. */
+  relu: boolean;
+  /** The value the step writes: the product, or the absorbed add / ReLU's output. */
+  out: number;
 }
 
 /** A node run on its own: host scalar/effect, random draw or eager fallback. */
@@ -125,12 +135,35 @@ export function fuse(g: Graph): Fused {
     const t = g.values[n.out].target;
     return t === undefined || !strided.has(t);
   };
+  const live = liveOuts(g);
+  /** The product step whose store can absorb `n` (a bias add or a ReLU of its sole result). */
+  const epilogueOf = (n: Node): MatmulStep | null => {
+    const s = steps[steps.length - 1];
+    if (loop !== null || s?.kind !== "matmul" || s.relu) return null;
+    if (!n.inputs.includes(s.out) || (consumers.get(s.out) ?? []).length !== 1) return null;
+    const out = g.values[n.out], prod = g.values[s.out];
+    if (live.has(s.out) || out.target !== undefined || !sameShape(out.shape, prod.shape)) {
+      return null;
+    }
+    if (n.op === "relu") return s;
+    if (n.op !== "add" || s.bias !== null || n.inputs[0] === n.inputs[1]) return null;
+    const b = g.values[n.inputs[0] === s.out ? n.inputs[1] : n.inputs[0]];
+    const cols = prod.shape[prod.shape.length - 1];
+    return b.dtype === out.dtype && b.shape.length === 1 && (b.shape[0] === cols) ? s : null;
+  };
   for (const n of g.nodes) {
     if (n.op === "reshape") {
       alias.set(n.out, base(n.inputs[0]));
       continue;
     }
     if (transView.has(n.out)) continue;
+    const product = epilogueOf(n);
+    if (product !== null) {
+      if (n.op === "relu") product.relu = true;
+      else product.bias = n.inputs[0] === product.out ? n.inputs[1] : n.inputs[0];
+      product.out = n.out;
+      continue;
+    }
     const reduction = n.op in REDUCTIONS;
     if (isLoopOp(n.op) || reduction) {
       const shape = g.values[reduction ? n.inputs[0] : n.out].shape;
@@ -160,6 +193,9 @@ export function fuse(g: Graph): Fused {
         b: transView.get(b) ?? b,
         transA: transView.has(a) !== !!n.attrs.transA,
         transB: transView.has(b) !== !!n.attrs.transB,
+        bias: n.inputs[2] ?? null,
+        relu: n.attrs.activation === "relu",
+        out: n.out,
       });
     } else steps.push({ kind: "node", node: n });
   }
@@ -179,7 +215,7 @@ function markStores(g: Graph, steps: Step[], alias: Map<number, number>): void {
     const reads = s.kind === "loop"
       ? s.nodes.flatMap((n) => n.inputs)
       : s.kind === "matmul"
-      ? [s.a, s.b, ...s.node.inputs.slice(2)]
+      ? [s.a, s.b, ...(s.bias === null ? [] : [s.bias])]
       : s.node.inputs;
     for (const u of reads) if (owner.get(u) !== s) need.add(alias.get(u) ?? u);
   }

@@ -34,6 +34,7 @@ export interface BufferPlan {
 /** Values each step writes into buffers. */
 export function stepOutputs(s: Step): number[] {
   if (s.kind === "loop") return s.stores;
+  if (s.kind === "matmul") return [s.out];
   return s.node.out >= 0 ? [s.node.out] : [];
 }
 
@@ -43,7 +44,7 @@ export function stepInputs(s: Step): number[] {
     const inside = new Set(s.nodes.map((n) => n.out));
     return s.nodes.flatMap((n) => n.inputs).filter((u) => !inside.has(u));
   }
-  if (s.kind === "matmul") return [s.a, s.b, ...s.node.inputs.slice(2)];
+  if (s.kind === "matmul") return [s.a, s.b, ...(s.bias === null ? [] : [s.bias])];
   return s.node.inputs;
 }
 
