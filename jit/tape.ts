@@ -43,6 +43,8 @@ export interface Tape {
   stale(): boolean;
 }
 
+let tapes = 0; // numbers each driver's source, so no two share V8 type feedback
+
 /** Compiles a traced graph into a tape. */
 export function compileTape(traced: Graph): Tape {
   const g = dce(traced);
@@ -80,11 +82,16 @@ export function compileTape(traced: Graph): Tape {
       const loop = step.kind === "loop";
       const k = loop ? loopKernel(g, step, slotName) : matmulKernel(g, step, slotName);
       const params = loop ? k.params : ["A", "B", "C", "D"].slice(0, k.params.length);
-      const args = k.params.filter((p) => p !== "racc").map((p) => `B[${byName.get(p)!}]`);
+      const slots = k.params.filter((p) => p !== "scratch").map((p) => byName.get(p)!);
+      const args = slots.map((i) => `B[${i}]`);
+      const types = slots.map((i) => bp.slots[i].dtype as string);
       const id = stats.kernels++;
-      if (k.scratch > 0) args.push(constant(`x${id}`, new Float64Array(k.scratch)));
+      if (k.scratch > 0) {
+        args.push(constant(`x${id}`, new Float64Array(k.scratch)));
+        types.push("float64");
+      }
       if (!loop) params.push("gemm"), args.push("gemm");
-      calls.push(`${constant(`k${id}`, compile(params, k.body))}(${args.join(", ")});`);
+      calls.push(`${constant(`k${id}`, compile(params, k.body, types))}(${args.join(", ")});`);
       src.push(`function k${id}(${params.join(", ")}) {\n${k.body}\n}`);
       src.push(`k${id}(${[...k.params, ...(loop ? [] : ["gemm"])].join(", ")});`);
       stats.fusedOps += loop ? step.nodes.length : 1;
@@ -130,7 +137,7 @@ export function compileTape(traced: Graph): Tape {
   const driver = new Function(
     ...names,
     "gemm",
-    `"use strict";\nreturn function replay(B) {\n${calls.join("\n")}\n};`,
+    `"use strict";\nreturn function replay(B) {\n// tape ${++tapes}\n${calls.join("\n")}\n};`,
   )(...values, gemm) as (b: TypedArray[]) => void;
   const bound = bp.slots.flatMap((s, i) => (s.kind === "bound" ? [i] : []));
   const pinned = new Set(bp.slots.flatMap((s, i) => (s.kind === "pinned" ? [B[i]] : [])));
