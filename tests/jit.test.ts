@@ -92,6 +92,19 @@ for (const dtype of ["float64", "float32"] as const) {
       }
     }
   });
+  Deno.test(`jit() matches eager in staged (tiled) loops of transcendental functions (${dtype})`, () => {
+    dz.random.seed(7);
+    // 2103 elements: 8 full tiles and a short one; calls feeding calls, a
+    // stored call result (read by the backward), a full reduction
+    const [x] = inputs(dtype, [3, 701]);
+    const step = parity(
+      (x) => F.sum(F.tanh(F.exp(x.neg())).mul(F.sin(x)).add(F.sigmoid(F.log(x)))),
+      [x],
+      rtol,
+    );
+    assert.match(step.source(), /b \+= 256/);
+    parity((x) => F.cos(F.exp(x)).mul(2), [x], rtol); // no reduction
+  });
   Deno.test(`jit() matches eager binary F functions, broadcasting both ways (${dtype})`, () => {
     dz.random.seed(1);
     for (const [name, f] of binary) {
