@@ -159,8 +159,10 @@ export class Variable {
     try {
       while (funcs.length) {
         const f = funcs.pop()!;
-        const gys = f.outputs.map((o) => o.deref().grad);
-        const r = f.backward(...(gys as Variable[]));
+        const outs = f.outputs;
+        const r = outs.length === 1
+          ? f.backward(outs[0].deref().grad!)
+          : f.backward(...outs.map((o) => o.deref().grad!));
         const gxs = Array.isArray(r) ? r : [r];
         for (let i = 0; i < f.inputs.length; i++) {
           const x = f.inputs[i], gx = gxs[i];

@@ -71,12 +71,14 @@ export class Binary extends Function {
   backward(gy: Variable): (Variable | null)[] {
     const [a, b] = this.inputs;
     const y = this.outputs[0].deref();
-    return this.inputs.map((x, i) => {
-      const rule = this.grad[i];
-      if (rule === null || constants.has(x)) return null;
+    const gxs: (Variable | null)[] = [null, null];
+    for (let i = 0; i < 2; i++) {
+      const x = this.inputs[i], rule = this.grad[i];
+      if (rule === null || constants.has(x)) continue;
       const g = rule(a, b, y, gy);
-      return sameShape(g.shape, x.shape) ? g : sumTo(g, x.shape);
-    });
+      gxs[i] = sameShape(g.shape, x.shape) ? g : sumTo(g, x.shape);
+    }
+    return gxs;
   }
   /** The op's display name (`Add`). */
   override get name(): string {
@@ -89,16 +91,25 @@ export class Binary extends Function {
  * beside the other operand (numpy's weak scalars: `x32 * 2` stays float32).
  */
 export function operands(a: VariableLike, b: VariableLike): [Variable, Variable] {
-  const dt = (v: VariableLike) => v instanceof Variable || v instanceof NDArray ? v.dtype : null;
-  const constant = (c: number, like: DType) => {
-    const v = new Variable(scalar(c, scalarDType(c, like)));
-    constants.add(v);
-    return v;
-  };
-  const da = dt(a), db = dt(b);
-  if (typeof a === "number" && db) a = constant(a, db);
-  if (typeof b === "number" && da) b = constant(b, da);
+  if (typeof a === "number") {
+    const db = dtypeOfOperand(b);
+    if (db) a = constant(a, db);
+  } else if (typeof b === "number") {
+    const da = dtypeOfOperand(a);
+    if (da) b = constant(b, da);
+  }
   return [asVariable(a), asVariable(b)];
+}
+
+function dtypeOfOperand(v: VariableLike): DType | null {
+  return v instanceof Variable || v instanceof NDArray ? v.dtype : null;
+}
+
+/** A number as a constant Variable of the dtype it takes beside `like`. */
+function constant(c: number, like: DType): Variable {
+  const v = new Variable(scalar(c, scalarDType(c, like)));
+  constants.add(v);
+  return v;
 }
 
 const unary = (op: string, grad: UnaryGrad) => (x: VariableLike): Variable =>
