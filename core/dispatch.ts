@@ -44,6 +44,8 @@ export interface Tracer {
   effect(fn: () => void): void;
   /** Optional: called with each Variable an autograd Function reads. */
   variable?(v: unknown): void;
+  /** Optional: called with each Variable whose gradient is cleared. */
+  cleared?(v: unknown): void;
 }
 
 let tracer: Tracer | null = null;

@@ -4,6 +4,7 @@
  * @module
  */
 import { Config } from "./config.ts";
+import { currentTracer } from "./dispatch.ts";
 import type { Function } from "./function.ts";
 import { type ArrayLike, asArray, NDArray, onesLike } from "./ndarray.ts";
 import { formatArray } from "./print.ts";
@@ -114,6 +115,7 @@ export class Variable {
   /** Forgets the gradient (DeZero's `cleargrad`). */
   cleargrad(): void {
     this.grad = null;
+    currentTracer()?.cleared?.(this);
   }
 
   /** Cuts the link to the creator. */

@@ -199,7 +199,9 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
   }
   const all = [...stmts, ...stores];
   let loops: string;
-  if (rank === 1 && full && m.shape[0] >= 2 * TILE && stmts.some((x) => x.heavy)) {
+  // staging re-reads inputs in later stages: not when the loop writes one in place
+  const inPlace = step.stores.some((v) => reads.some((r) => r.buf === slot(v)));
+  if (rank === 1 && full && !inPlace && m.shape[0] >= 2 * TILE && stmts.some((x) => x.heavy)) {
     const staged = stagedLoop(m.shape[0], all, loads, param);
     loops = staged.source;
     scratch = staged.scratch;

@@ -15,8 +15,8 @@ export type Source =
   | { kind: "arg"; index: number }
   /** A tracked Variable's (Parameter's) current data. */
   | { kind: "var"; variable: Variable }
-  /** A tracked Variable's current gradient data. */
-  | { kind: "grad"; variable: Variable }
+  /** A tracked Variable's current gradient data (argument `arg`'s, for an argument). */
+  | { kind: "grad"; variable: Variable; arg?: number }
   /** An array bound by reference (constants, optimizer state). */
   | { kind: "const"; array: NDArray }
   /** A host scalar: the 0-d `array`, refreshed from `fn` at replay. */
@@ -52,8 +52,10 @@ export interface Node {
 
 /** What a replay writes back into a tracked Variable. */
 export interface Writeback {
-  /** The Variable. */
+  /** The Variable (for an argument, the traced one: replays use `arg`). */
   variable: Variable;
+  /** For an argument Variable: its index in the call's arguments. */
+  arg?: number;
   /** `data` (reassigned) or `grad`. */
   field: "data" | "grad";
   /** The value it ends up holding (null: no gradient). */
@@ -68,8 +70,24 @@ export type Result =
   | { kind: "none" }
   | { kind: "list"; items: Result[] };
 
+/**
+ * A Variable whose gradient the trace read or built on without clearing it
+ * first: a replay is only valid when its gradient is present (or absent)
+ * at the call as it was during the trace.
+ */
+export interface GradGuard {
+  /** The Variable (for an argument, the traced one: replays use `arg`). */
+  variable: Variable;
+  /** For an argument Variable: its index in the call's arguments. */
+  arg?: number;
+  /** Whether the gradient was present. */
+  present: boolean;
+}
+
 /** A traced program. */
 export interface Graph {
+  /** Gradient states the program depends on. */
+  guards: GradGuard[];
   /** Every value. */
   values: Value[];
   /** Kernel calls in execution order. */

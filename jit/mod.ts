@@ -125,7 +125,7 @@ export function jit<A extends unknown[], R>(
       seen = remember(key, args);
     }
     const hit = cache.get(key);
-    if (hit && "tape" in hit && hit.tape.stale()) cache.delete(key);
+    if (hit && "tape" in hit && hit.tape.stale(args)) cache.delete(key);
     else if (hit) {
       if (hit !== lastEntry) { // keep the LRU order: most recently used last
         cache.delete(key);

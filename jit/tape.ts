@@ -14,7 +14,7 @@ import { gemm } from "../core/matmul.ts";
 import { draw } from "../core/rng.ts";
 import { Variable } from "../core/variable.ts";
 import { compile, loopKernel, matmulKernel, word } from "./codegen.ts";
-import { constantScalar, type Graph, type Result } from "./ir.ts";
+import { constantScalar, type Graph, liveOuts, type Result, type Source } from "./ir.ts";
 import { dce } from "./passes/dce.ts";
 import { fuse } from "./passes/fusion.ts";
 import { type BufferPlan, plan } from "./passes/plan.ts";
@@ -39,8 +39,12 @@ export interface Tape {
   source: string;
   /** Kernel and fallback counts. */
   stats: TapeStats;
-  /** Whether a constant baked into the code has since been changed in place. */
-  stale(): boolean;
+  /**
+   * Whether this call's state invalidates the tape: a constant baked into the
+   * code changed in place, a gradient the program depends on appeared or went,
+   * or a parameter's array changed size or dtype.
+   */
+  stale(args: unknown[]): boolean;
 }
 
 let tapes = 0; // numbers each driver's source, so no two share V8 type feedback
@@ -139,7 +143,9 @@ export function compileTape(traced: Graph): Tape {
     "gemm",
     `"use strict";\nreturn function replay(B) {\n// tape ${++tapes}\n${calls.join("\n")}\n};`,
   )(...values, gemm) as (b: TypedArray[]) => void;
-  const bound = bp.slots.flatMap((s, i) => (s.kind === "bound" ? [i] : []));
+  // bound slots some step, result or writeback reads (a source fn never used is not bound)
+  const used = new Set([...g.nodes.flatMap((n) => n.inputs), ...liveOuts(g)]);
+  const bound = bp.slots.flatMap((s, i) => (s.kind === "bound" && used.has(s.value!) ? [i] : []));
   const pinned = new Set(bp.slots.flatMap((s, i) => (s.kind === "pinned" ? [B[i]] : [])));
   const scratch = bound.map((i) => allocate(bp.slots[i].dtype, bp.slots[i].size));
   const views = new Map<number, NDArray>();
@@ -174,25 +180,37 @@ export function compileTape(traced: Graph): Tape {
         return r.items.map(mirror);
     }
   };
-  const bind = (args: unknown[]) => {
-    bound.forEach((i, k) => {
-      const s = g.values[bp.slots[i].value!].source!;
-      let raw: TypedArray;
-      if (s.kind === "arg") {
+  /** The array a bound source refers to on this call (null: a gradient that is gone). */
+  const sourceArray = (s: Source, args: unknown[]): NDArray | null => {
+    switch (s.kind) {
+      case "arg": {
         const a = args[s.index];
-        raw = a instanceof Variable ? a.data.raw : (a as NDArray).raw;
-      } else if (s.kind === "var") raw = s.variable.data.raw;
-      else if (s.kind === "grad") {
-        if (s.variable.grad === null) throw new Error("jit: a traced gradient is gone");
-        raw = s.variable.grad.data.raw;
-      } else raw = s.array.raw;
+        return a instanceof Variable ? a.data : a as NDArray;
+      }
+      case "var":
+        return s.variable.data;
+      case "grad": {
+        const v = s.arg === undefined ? s.variable : args[s.arg] as Variable;
+        return v.grad?.data ?? null;
+      }
+      default:
+        return s.array;
+    }
+  };
+  const sources = bound.map((i) => g.values[bp.slots[i].value!].source!);
+  const bind = (args: unknown[]) => {
+    for (let k = 0; k < bound.length; k++) {
+      let raw = sourceArray(sources[k], args)!.raw;
       if (pinned.has(raw)) {
         scratch[k].set(raw);
         raw = scratch[k];
       }
-      B[i] = raw;
-    });
+      B[bound[k]] = raw;
+    }
   };
+  /** The Variable a writeback or guard names on this call. */
+  const target = (w: { variable: Variable; arg?: number }, args: unknown[]) =>
+    w.arg === undefined ? w.variable : args[w.arg] as Variable;
   const header = bp.slots.filter((s) => s.kind !== "bound").map((s) =>
     `const ${s.name} = new ${
       s.dtype === "float32" ? "Float32" : s.dtype === "float64" ? "Float64" : "Int32"
@@ -205,14 +223,23 @@ export function compileTape(traced: Graph): Tape {
   return {
     source: [...header, ...src].join("\n"),
     stats,
-    stale: () => baked.some((b) => !Object.is(b.array.raw[0], b.c)),
+    stale(args) {
+      if (baked.some((b) => !Object.is(b.array.raw[0], b.c))) return true;
+      for (const guard of g.guards) {
+        if ((target(guard, args).grad !== null) !== guard.present) return true;
+      }
+      return bound.some((i, k) => {
+        const a = sourceArray(sources[k], args);
+        return a === null || a.dtype !== bp.slots[i].dtype || a.size !== bp.slots[i].size;
+      });
+    },
     replay(args) {
       bind(args);
       driver(B);
       for (const w of g.writebacks) {
-        if (w.field === "data") {
-          w.variable.data = w.value === null ? w.variable.data : view(w.value);
-        } else w.variable.grad = w.value === null ? null : new Variable(view(w.value));
+        const v = target(w, args);
+        if (w.field === "data") v.data = w.value === null ? v.data : view(w.value);
+        else v.grad = w.value === null ? null : new Variable(view(w.value));
       }
       return mirror(g.result);
     },

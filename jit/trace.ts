@@ -6,7 +6,7 @@
 import { type Attrs, setTracer, type Tracer } from "../core/dispatch.ts";
 import { NDArray, setReadHook } from "../core/ndarray.ts";
 import { Parameter, Variable } from "../core/variable.ts";
-import type { Graph, Node, Result, Source, Value, Writeback } from "./ir.ts";
+import type { GradGuard, Graph, Node, Result, Source, Value, Writeback } from "./ir.ts";
 
 /** The outcome of a trace: the graph, fn's real result, and whether JS read values. */
 export interface TraceResult<R> {
@@ -29,6 +29,8 @@ class Recorder implements Tracer {
   readonly nodes: Node[] = [];
   readonly ids = new Map<NDArray, number>();
   readonly tracked = new Map<Variable, NDArray | null>(); // Variable -> grad array at first sight
+  readonly args = new Map<Variable, number>(); // argument Variable -> its index
+  readonly clearedSet = new Set<Variable>(); // Variables whose gradient fn cleared
   readValues = false;
   initializes = false;
 
@@ -50,7 +52,12 @@ class Recorder implements Tracer {
     const d = this.ids.get(v.data);
     if (d === undefined) this.source(v.data, { kind: "var", variable: v });
     else if (this.values[d].source === undefined) this.initializes = true;
-    if (g !== null && !this.ids.has(g)) this.source(g, { kind: "grad", variable: v });
+    if (g !== null && !this.ids.has(g)) this.source(g, this.gradSource(v));
+  }
+
+  gradSource(v: Variable): Source {
+    const arg = this.args.get(v);
+    return arg === undefined ? { kind: "grad", variable: v } : { kind: "grad", variable: v, arg };
   }
 
   record(op: string, inputs: NDArray[], attrs: Attrs, out: NDArray): void {
@@ -81,6 +88,10 @@ class Recorder implements Tracer {
     if (v instanceof Parameter) this.track(v);
   }
 
+  cleared(v: unknown): void {
+    if (v instanceof Variable) this.clearedSet.add(v);
+  }
+
   mirror(r: unknown): Result {
     if (r instanceof Variable) return { kind: "variable", value: this.idOf(r.data) };
     if (r instanceof NDArray) return { kind: "array", value: this.idOf(r) };
@@ -93,14 +104,27 @@ class Recorder implements Tracer {
   writebacks(): Writeback[] {
     const out: Writeback[] = [];
     for (const [v] of this.tracked) {
+      const arg = this.args.get(v);
+      const at = arg === undefined ? {} : { arg };
       const d = this.ids.get(v.data);
       if (d === undefined || this.values[d].source === undefined) {
-        out.push({ variable: v, field: "data", value: this.idOf(v.data) });
+        out.push({ variable: v, ...at, field: "data", value: this.idOf(v.data) });
       }
       const g = v.grad === null ? null : this.idOf(v.grad.data);
       if (g === null || this.values[g].source?.kind !== "grad") {
-        out.push({ variable: v, field: "grad", value: g });
+        out.push({ variable: v, ...at, field: "grad", value: g });
       }
+    }
+    return out;
+  }
+
+  /** Tracked Variables not cleared during the trace, with their gradient state at first sight. */
+  guards(): GradGuard[] {
+    const out: GradGuard[] = [];
+    for (const [v, g] of this.tracked) {
+      if (this.clearedSet.has(v)) continue;
+      const arg = this.args.get(v);
+      out.push({ variable: v, ...(arg === undefined ? {} : { arg }), present: g !== null });
     }
     return out;
   }
@@ -112,10 +136,13 @@ export function trace<R>(fn: (...args: unknown[]) => R, args: unknown[]): TraceR
   args.forEach((a, index) => {
     const x = a instanceof Variable ? a.data : a instanceof NDArray ? a : null;
     if (x !== null && !rec.ids.has(x)) rec.source(x, { kind: "arg", index });
-    if (a instanceof Variable) rec.tracked.set(a, a.grad?.data ?? null);
+    if (a instanceof Variable && !rec.args.has(a)) {
+      rec.args.set(a, index);
+      rec.tracked.set(a, a.grad?.data ?? null);
+    }
   });
   for (const [v, g] of rec.tracked) {
-    if (g !== null && !rec.ids.has(g)) rec.source(g, { kind: "grad", variable: v });
+    if (g !== null && !rec.ids.has(g)) rec.source(g, rec.gradSource(v));
   }
   const prevTracer = setTracer(rec);
   const prevHook = setReadHook(() => (rec.readValues = true));
@@ -127,6 +154,7 @@ export function trace<R>(fn: (...args: unknown[]) => R, args: unknown[]): TraceR
     setReadHook(prevHook);
   }
   const graph: Graph = {
+    guards: rec.guards(),
     values: rec.values,
     nodes: rec.nodes,
     writebacks: rec.writebacks(),

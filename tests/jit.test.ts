@@ -186,6 +186,68 @@ Deno.test("jit() inference relu(x @ W + b) with the add and ReLU in the store eq
   }
 });
 
+Deno.test("jit() keeps a value read before an in-place write of its array (staged loop)", () => {
+  const f = (x: V) => {
+    const a = F.exp(x); // reads x before the in-place update below
+    x.data.imul(dz.array(2));
+    return F.mul(a, 3);
+  };
+  const make = () => {
+    dz.random.seed(8);
+    return new Variable(dz.random.rand(600).astype("float32"));
+  };
+  const step = jit(f);
+  step(make());
+  const [xe, xj] = [make(), make()];
+  const want = f(xe), got = step(xj);
+  assert.deepEqual(got.data.toArray(), want.data.toArray());
+  assert.deepEqual(xj.data.toArray(), xe.data.toArray());
+});
+
+Deno.test("jit() writes gradients into the Variables of each call, not the traced ones", () => {
+  const step = jit((x: V) => {
+    const y = F.sum(F.mul(x, x));
+    y.backward();
+    return y;
+  });
+  for (let k = 1; k <= 3; k++) {
+    const x = new Variable(dz.array([1, 2, 3]).mul(k));
+    step(x);
+    assertAllClose(x.grad!.data.toArray(), [2 * k, 4 * k, 6 * k]);
+  }
+  assert.equal(step.stats().traces, 1);
+});
+
+Deno.test("jit() accumulates gradients across calls as eager does when they are not cleared", () => {
+  const f = (x: V) => {
+    const y = F.sum(F.exp(x));
+    y.backward();
+    return y;
+  };
+  const step = jit(f);
+  const xe = new Variable(dz.array([0, 1])), xj = new Variable(dz.array([0, 1]));
+  for (let k = 0; k < 4; k++) {
+    f(xe);
+    step(xj);
+    assertAllClose(xj.grad!.data.toArray(), xe.grad!.data.toArray(), { rtol: 1e-12 });
+  }
+  assertAllClose(xj.grad!.data.toArray(), [4, 4 * Math.E], { rtol: 1e-12 });
+  xj.cleargrad(); // back to the first state (traced again)
+  step(xj);
+  assertAllClose(xj.grad!.data.toArray(), [1, Math.E], { rtol: 1e-12 });
+});
+
+Deno.test("jit() retraces when a parameter's array changes shape", () => {
+  const p = new Parameter(dz.ones([2]));
+  const step = jit((x: V) => F.sum(F.mul(x, p)));
+  const x = new Variable(dz.ones([2]));
+  step(x);
+  assertAllClose(step(x).data.toArray(), 2);
+  p.data = dz.ones([1]).mul(5); // broadcasts against x now
+  assertAllClose(step(x).data.toArray(), 10);
+  assert.equal(step.stats().traces, 2);
+});
+
 Deno.test("jit() bakes constant scalars and retraces when one is changed in place", () => {
   const c = dz.array(2);
   const step = jit((x: V) => F.mul(x, c));
