@@ -62,11 +62,13 @@ export function currentTracer(): Tracer | null {
   return tracer;
 }
 
+const NO_ATTRS: Attrs = Object.freeze({});
+
 /** Runs primitive `op` on `inputs`; writes into `out` when given (in place). */
 export function dispatch(
   op: string,
   inputs: NDArray[],
-  attrs: Attrs = {},
+  attrs: Attrs = NO_ATTRS,
   out?: NDArray,
 ): NDArray {
   const kernel = KERNELS[op];
@@ -117,7 +119,7 @@ function elementwise(spec: ElementwiseSpec): Kernel {
       shape = b ? broadcastShapes(a.shape, b.shape, spec.name) : a.shape;
     }
     const dtype = (attrs.dtype as DType | undefined) ??
-      elementwiseDType(spec, b ? [a.dtype, b.dtype] : [a.dtype]);
+      elementwiseDType(spec, a.dtype, b ? b.dtype : null);
     if (out) {
       if (!sameShape(out.shape, shape)) {
         throw new RangeError(

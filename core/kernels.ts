@@ -146,7 +146,6 @@ export function runElementwise(
   const dts = ((outDtype === "float32" ? 0 : outDtype === "float64" ? 1 : 2) * 3 + tag(a)) * 4 +
     (b === null ? 3 : tag(b));
   const expr = outDtype === "float32" && spec.expr32 ? spec.expr32 : spec.expr;
-  const read = (x: string, idx: string) => `const ${x} = ${x.toUpperCase()}[${idx}];`;
   // contiguous / hoisted-scalar fast paths
   const aFull = a.length === n && (aStrides === null || isPlain(aStrides, outShape));
   const bFull = binary && b!.length === n && (bStrides === null || isPlain(bStrides, outShape));
@@ -185,6 +184,11 @@ export function runElementwise(
     },
   );
   fn(out, a, b, p0, p1, n, m.shape, m.strides[0], m.strides[1] ?? []);
+}
+
+/** Source of `const a = A[idx];`. */
+function read(x: string, idx: string): string {
+  return `const ${x} = ${x.toUpperCase()}[${idx}];`;
 }
 
 /** A code of a typed array's element type (0, 1, 2), for kernel cache keys. */

@@ -129,8 +129,8 @@ export const REDUCTIONS: Readonly<Record<string, ReductionSpec>> = {
   },
 };
 
-/** Output dtype of an elementwise op applied to operands of `dtypes`. */
-export function elementwiseDType(spec: ElementwiseSpec, dtypes: DType[]): DType {
-  const d = dtypes.length === 2 ? promote(dtypes[0], dtypes[1]) : dtypes[0];
+/** Output dtype of an elementwise op applied to operands of dtype `a` (and `b`). */
+export function elementwiseDType(spec: ElementwiseSpec, a: DType, b: DType | null = null): DType {
+  const d = b === null ? a : promote(a, b);
   return spec.dtype === "float" ? toFloat(d) : d;
 }
