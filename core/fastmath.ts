@@ -104,33 +104,61 @@ const SC = new Float64Array(2); // [sin(y), cos(y)], selected by the quadrant
  */
 export function sin32(x: number): number {
   if (!(Math.abs(x) < SINCOS_LIMIT)) return Math.sin(x);
-  return sinQuadrant(x, 0);
+  return quadrant(reduce(x));
 }
 
 /** `cos(x)` as `sin32` with the quadrant shifted by one: `cos(y)`, `-sin(y)`, `-cos(y)`, `sin(y)`. */
 export function cos32(x: number): number {
   if (!(Math.abs(x) < SINCOS_LIMIT)) return Math.cos(x);
-  return sinQuadrant(x, 1);
+  return quadrant(reduce(x) + 1);
+}
+
+const LAST_COS = new Float64Array(1);
+
+/**
+ * `sin32(x)`, leaving `cos32(x)` for `lastCos32()`: one reduction and one
+ * pair of polynomials for both (a fused loop that needs sin and cos of one
+ * value, as sin's gradient does, calls this), bit-identical to the two.
+ */
+export function sincos32(x: number): number {
+  if (!(Math.abs(x) < SINCOS_LIMIT)) {
+    LAST_COS[0] = Math.cos(x);
+    return Math.sin(x);
+  }
+  const i = reduce(x);
+  LAST_COS[0] = quadrant(i + 1);
+  return quadrant(i);
+}
+
+/** The cosine computed by the latest `sincos32` call. */
+export function lastCos32(): number {
+  return LAST_COS[0];
 }
 
 /**
- * `sin(x + shift * pi/2)` for |x| < SINCOS_LIMIT: Cody-Waite reduction to
- * `y` in [-pi/4, pi/4], both polynomials, then the quadrant picks one.
+ * Cody-Waite reduction of |x| < SINCOS_LIMIT to `y` in [-pi/4, pi/4]:
+ * leaves `[sin(y), cos(y)]` in SC and returns the quadrant index
+ * `n + SINCOS_OFF` (a multiple of 4 apart from n, so its low bits are n's).
  */
-function sinQuadrant(x: number, shift: number): number {
-  const i = (x * TWO_OVER_PI + (SINCOS_OFF + shift + 0.5)) | 0; // n + shift + SINCOS_OFF
-  const n = i - (SINCOS_OFF + shift);
+function reduce(x: number): number {
+  const i = (x * TWO_OVER_PI + (SINCOS_OFF + 0.5)) | 0;
+  const n = i - SINCOS_OFF;
   const y = (x - n * PIO2_1) - n * PIO2_1T;
   const z = y * y;
-  const s = y * (1 + z * (-0.16666654605910536 +
+  SC[0] = y * (1 + z * (-0.16666654605910536 +
         z * (0.00833216052675533 + z * -0.00019515250638454235)));
-  const c = 1 + z * (-0.4999999969435035 +
+  SC[1] = 1 + z * (-0.4999999969435035 +
         z * (0.04166662034293148 + z * (-0.0013886681198984013 + z * 2.438352501894499e-05)));
-  // quadrant: sin, cos, -sin, -cos, selected without branching (a branch on
-  // the quadrant mispredicts on spread inputs: 2x slower there)
-  SC[0] = s;
-  SC[1] = c;
-  return SC[i & 1] * (1 - (i & 2));
+  return i;
+}
+
+/**
+ * `sin(y + q pi/2)` from SC: sin, cos, -sin, -cos by `q mod 4`, selected
+ * without branching (a branch on the quadrant mispredicts on spread inputs:
+ * 2x slower there).
+ */
+function quadrant(q: number): number {
+  return SC[q & 1] * (1 - (q & 2));
 }
 
 /**
@@ -162,6 +190,8 @@ export const FASTMATH: Readonly<Record<string, (x: number) => number>> = Object.
   log32,
   sin32,
   cos32,
+  sincos32,
+  lastCos32,
   tanh32,
   sigmoid32,
 });

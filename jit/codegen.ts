@@ -87,14 +87,47 @@ const TILE = 256;
 
 /** One statement of a fused loop body. */
 interface Stmt {
-  /** The name it defines ("" for the reduction's combine). */
+  /** The name it defines ("" for the reduction's combine and stores). */
   name: string;
+  /** A second name it defines (sin and cos of one value, computed together). */
+  also?: string;
   /** Its line of code. */
   code: string;
   /** Loop-local names (values `v…`, loads `l…`) it reads. */
   deps: string[];
   /** Whether it calls a transcendental function (exp, log, sin...). */
   heavy: boolean;
+}
+
+/** The names a statement defines. */
+function defs(x: Stmt): string[] {
+  return x.also ? [x.name, x.also] : x.name ? [x.name] : [];
+}
+
+/**
+ * Merges each float32 `sin(u)` with a `cos(u)` of the same operand into one
+ * `sincos32` call (one reduction, one pair of polynomials; same values).
+ */
+function shareSinCos(stmts: Stmt[], trig: { op: string; operand: string; at: number }[]): Stmt[] {
+  const drop = new Set<number>(), paired = new Set<number>();
+  for (const s of trig) {
+    if (s.op !== "sin") continue;
+    const c = trig.find((t) => t.op === "cos" && t.operand === s.operand && !paired.has(t.at));
+    if (c === undefined) continue;
+    paired.add(c.at);
+    const first = Math.min(s.at, c.at);
+    const [sin, cos] = [stmts[s.at].name, stmts[c.at].name];
+    stmts[first] = {
+      name: sin,
+      also: cos,
+      code:
+        `const ${sin} = Math.fround(sincos32(${s.operand})); const ${cos} = Math.fround(lastCos32());`,
+      deps: stmts[s.at].deps,
+      heavy: true,
+    };
+    drop.add(Math.max(s.at, c.at));
+  }
+  return stmts.filter((_, k) => !drop.has(k));
 }
 
 /** Source of a fused loop step; `slot(v)` names the buffer of value `v`. */
@@ -107,7 +140,7 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
     return name;
   };
   const reads: { buf: string; strides: number[]; local: string }[] = [];
-  const stmts: Stmt[] = [];
+  let stmts: Stmt[] = [];
   const red = step.nodes.find((n) => n.op in REDUCTIONS);
   const redStrides = red
     ? (() => {
@@ -125,6 +158,7 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
     return r.local;
   };
   const local = (x: string) => /^[vl]\d+$/.test(x);
+  const trig: { op: string; operand: string; at: number }[] = [];
   let reduced = ""; // the operand of the reduction
   for (const n of step.nodes) {
     const ops = n.inputs.map((u, k) => {
@@ -139,6 +173,9 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
     const out = g.values[n.out];
     const name = `v${n.out}`;
     const same = n.inputs.every((u) => g.values[u].dtype === out.dtype);
+    if ((n.op === "sin" || n.op === "cos") && out.dtype === "float32") {
+      trig.push({ op: n.op, operand: ops[0], at: stmts.length });
+    }
     stmts.push({
       name,
       code: `const ${name} = ${nodeExpr(n, ops[0], ops[1] ?? "0", out.dtype, same)};`,
@@ -147,6 +184,7 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
     });
     inside.set(n.out, name);
   }
+  stmts = shareSinCos(stmts, trig);
   const contiguous = stridesOf(shape);
   const m = mergeAxes(shape, [contiguous, redStrides, ...reads.map((r) => r.strides)]);
   const rank = m.shape.length;
@@ -251,7 +289,7 @@ function stagedLoop(
   const plainAt = new Map<number, number>(); // stage -> segment of stores/reduction
   for (const x of all) {
     const d = Math.max(0, ...x.deps.map((n) => depth.get(n) ?? 0)) + (x.heavy ? 1 : 0);
-    if (x.name) depth.set(x.name, d);
+    for (const n of defs(x)) depth.set(n, d);
     if (x.heavy) seg.set(x, segments.push({ stage: 2 * d - 1, stmts: [] }) - 1);
     else if (!x.name) {
       if (!plainAt.has(2 * d)) plainAt.set(2 * d, segments.push({ stage: 2 * d, stmts: [] }) - 1);
@@ -274,7 +312,7 @@ function stagedLoop(
   }
   for (const x of all) segments[seg.get(x)!].stmts.push(x);
   const home = new Map<string, number>(); // name -> segment index
-  for (const x of all) if (x.name) home.set(x.name, seg.get(x)!);
+  for (const x of all) for (const n of defs(x)) home.set(n, seg.get(x)!);
   const order = segments.map((_, k) => k).sort((a, b) => (runsBefore(a, b) ? -1 : 1));
   // names read outside their segment get a tile of the scratch buffer
   const tileOf = new Map<string, number>();
@@ -297,7 +335,7 @@ function stagedLoop(
         `const ${n} = ${at(n)};`
       ),
       ...s.stmts.map((x) => x.code),
-      ...s.stmts.filter((x) => tileOf.has(x.name)).map((x) => `${at(x.name)} = ${x.name};`),
+      ...s.stmts.flatMap(defs).filter((n) => tileOf.has(n)).map((n) => `${at(n)} = ${n};`),
     ];
     return `  for (let j = 0; j < n; j++) {\n    const i = b + j;\n    ${
       lines.join("\n    ")

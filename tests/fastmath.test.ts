@@ -17,9 +17,11 @@ import {
   cos32,
   exp32,
   FASTMATH,
+  lastCos32,
   log32,
   sigmoid32,
   sin32,
+  sincos32,
   SINCOS_LIMIT,
   tanh32,
 } from "../core/fastmath.ts";
@@ -190,6 +192,26 @@ for (const [name, f, ref] of [["sin", sin32, Math.sin], ["cos", cos32, Math.cos]
   });
 }
 
+Deno.test("sincos32 and lastCos32 equal sin32 and cos32 bit for bit", () => {
+  const xs = [
+    ...stratified(400, [0, 1], 8),
+    ...nearHalfPiMultiples(halfPiMultiples.slice(0, 2000), 2),
+    ...grid(-10, 10, 20_000),
+    ...around(SINCOS_LIMIT, 100),
+    NaN,
+    Infinity,
+    -Infinity,
+    0,
+    -0,
+  ];
+  for (const x of xs) {
+    const s = sincos32(x), c = lastCos32();
+    if (!Object.is(s, sin32(x)) || !Object.is(c, cos32(x))) {
+      assert.fail(`sincos32(${x}) = [${s}, ${c}], sin32/cos32 = [${sin32(x)}, ${cos32(x)}]`);
+    }
+  }
+});
+
 Deno.test("tanh32: within 2 ulp of Math.tanh over float32", () => {
   check("tanh", tanh32, Math.tanh, [
     ...stratified(2000, [0, 1], 6),
@@ -295,9 +317,11 @@ Deno.test("FASTMATH names every fast function", () => {
   assert.deepEqual(Object.keys(FASTMATH).sort(), [
     "cos32",
     "exp32",
+    "lastCos32",
     "log32",
     "sigmoid32",
     "sin32",
+    "sincos32",
     "tanh32",
   ]);
   for (const [name, fn] of Object.entries(FASTMATH)) assert.equal(fn.name, name);

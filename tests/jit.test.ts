@@ -161,6 +161,8 @@ Deno.test("jit() compiles sum((sin(x) * 2 + exp(-x)) ** 2) forward+backward into
   assert.ok(s.fusedOps >= 10);
   // constants are literals and `** 2` a product: no constant buffer, no pow call
   assert.doesNotMatch(step.source(), /\*\*|c\d+\[0\]/);
+  // sin (forward) and cos (its gradient) of x share one reduction
+  assert.match(step.source(), /sincos32\(l0\)\); const v\d+ = Math\.fround\(lastCos32\(\)\)/);
 });
 
 Deno.test("jit() rounds a float32 loop's inexact steps to float32 and leaves exact ones alone", () => {
