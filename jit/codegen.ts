@@ -351,6 +351,26 @@ function stagedLoop(
 }
 
 /**
+ * Source of a gather (`out[i] = x[offsets[i]]`) or scatter-add (zeros, then
+ * `out[offsets[i]] += g[i]`), the kernels behind getItem and its gradient,
+ * as the eager kernels compute them; null for other ops.
+ */
+export function indexKernel(g: Graph, n: Node, slot: (v: number) => string): Kernel | null {
+  if (n.op !== "gather" && n.op !== "scatterAdd") return null;
+  const [x, offsets] = n.inputs.map(slot);
+  const out = slot(n.out);
+  const len = sizeOf(g.values[n.op === "gather" ? n.out : n.inputs[0]].shape);
+  const loop = n.op === "gather"
+    ? `for (let i = 0; i < ${len}; i++) ${out}[i] = ${x}[${offsets}[i]];`
+    : `${out}.fill(0);\nfor (let i = 0; i < ${len}; i++) ${out}[${offsets}[i]] += ${x}[i];`;
+  return {
+    body: [`"use strict";`, `// ${n.op}`, loop].join("\n"),
+    params: [x, offsets, out],
+    scratch: 0,
+  };
+}
+
+/**
  * Source of a matrix product `C = op(A) @ op(B) (+ bias) (relu)`, batched
  * over equal batch axes: a call per batch of the blocked `gemm` of
  * core/matmul.ts (the eager kernel's loop, so results match eager), which

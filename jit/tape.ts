@@ -13,8 +13,8 @@ import { sizeOf } from "../core/shape.ts";
 import { gemm } from "../core/matmul.ts";
 import { draw } from "../core/rng.ts";
 import { Variable } from "../core/variable.ts";
-import { compile, loopKernel, matmulKernel, word } from "./codegen.ts";
-import { constantScalar, type Graph, liveOuts, type Result, type Source } from "./ir.ts";
+import { compile, indexKernel, type Kernel, loopKernel, matmulKernel, word } from "./codegen.ts";
+import { constantScalar, type Graph, liveOuts, type Node, type Result, type Source } from "./ir.ts";
 import { dce } from "./passes/dce.ts";
 import { fuse } from "./passes/fusion.ts";
 import { type BufferPlan, plan } from "./passes/plan.ts";
@@ -81,27 +81,28 @@ export function compileTape(traced: Graph): Tape {
   const src: string[] = [];
   const stats: TapeStats = { kernels: 0, fusedOps: 0, fallbacks: 0, fallbackOps: [] };
   const host = (fn: () => void) => calls.push(`${constant(`h${calls.length}`, fn)}();`);
-  for (const step of fused.steps) {
-    if (step.kind === "loop" || step.kind === "matmul") {
-      const loop = step.kind === "loop";
-      const k = loop ? loopKernel(g, step, slotName) : matmulKernel(g, step, slotName);
-      const params = loop ? k.params : ["A", "B", "C", "D"].slice(0, k.params.length);
-      const slots = k.params.filter((p) => p !== "scratch").map((p) => byName.get(p)!);
-      const args = slots.map((i) => `B[${i}]`);
-      const types = slots.map((i) => bp.slots[i].dtype as string);
-      const id = stats.kernels++;
-      if (k.scratch > 0) {
-        args.push(constant(`x${id}`, new Float64Array(k.scratch)));
-        types.push("float64");
-      }
-      if (!loop) params.push("gemm"), args.push("gemm");
-      calls.push(`${constant(`k${id}`, compile(params, k.body, types))}(${args.join(", ")});`);
-      src.push(`function k${id}(${params.join(", ")}) {\n${k.body}\n}`);
-      src.push(`k${id}(${[...k.params, ...(loop ? [] : ["gemm"])].join(", ")});`);
-      stats.fusedOps += loop ? step.nodes.length : 1;
-      continue;
+  /** Emits a generated kernel: a call in the driver and its source. */
+  const emit = (k: Kernel, matmul: boolean, fused: number) => {
+    const params = matmul ? ["A", "B", "C", "D"].slice(0, k.params.length) : k.params;
+    const slots = k.params.filter((p) => p !== "scratch").map((p) => byName.get(p)!);
+    const args = slots.map((i) => `B[${i}]`);
+    const types = slots.map((i) => bp.slots[i].dtype as string);
+    const id = stats.kernels++;
+    if (k.scratch > 0) {
+      args.push(constant(`x${id}`, new Float64Array(k.scratch)));
+      types.push("float64");
     }
-    const n = step.node;
+    if (matmul) {
+      params.push("gemm");
+      args.push("gemm");
+    }
+    calls.push(`${constant(`k${id}`, compile(params, k.body, types))}(${args.join(", ")});`);
+    src.push(`function k${id}(${params.join(", ")}) {\n${k.body}\n}`);
+    src.push(`k${id}(${[...k.params, ...(matmul ? ["gemm"] : [])].join(", ")});`);
+    stats.fusedOps += fused;
+  };
+  /** Emits a node without a generator: a host step, a random draw or an eager fallback. */
+  const hostStep = (n: Node) => {
     if (n.op === "$effect") {
       host(n.fn!);
       src.push(`host.effect();`);
@@ -136,6 +137,15 @@ export function compileTape(traced: Graph): Tape {
       src.push(
         `eager.${word(n.op)}(${n.inputs.map(slotName).join(", ")}) -> ${slotName(n.out)};`,
       );
+    }
+  };
+  for (const step of fused.steps) {
+    if (step.kind === "loop") emit(loopKernel(g, step, slotName), false, step.nodes.length);
+    else if (step.kind === "matmul") emit(matmulKernel(g, step, slotName), true, 1);
+    else {
+      const k = indexKernel(g, step.node, slotName);
+      if (k === null) hostStep(step.node);
+      else emit(k, false, 1);
     }
   }
   const driver = new Function(

@@ -58,6 +58,9 @@ const unary: [string, (x: V) => V][] = [
   ["transpose", (x) => F.transpose(x)],
   ["expandDims", (x) => F.expandDims(x, 1)],
   ["flatten", (x) => F.flatten(x)],
+  ["getItem slice", (x) => F.getItem(x, [dz.slice(0, 2), dz.slice(null, null, -2)])],
+  ["getItem fancy, repeated", (x) => F.getItem(x, [[2, 0, 2], [-1, 1, 3]])],
+  ["getItem rows", (x) => F.getItem(x, [dz.array([1, 1, 0], { dtype: "int32" })])],
   ["broadcastTo", (x) => F.broadcastTo(x, [2, 3, 4])],
   ["sumTo", (x) => F.sumTo(x, [1, 4])],
   ["softmax", (x) => F.softmax(x, 1)],
@@ -351,17 +354,39 @@ Deno.test("jit() draws fresh dropout masks on each replay", () => {
   for (const v of [...a, ...b]) assert.ok(v === 0 || v === 2);
 });
 
-Deno.test("jit() counts fallback ops and computes them correctly", () => {
+Deno.test("jit() generates the gather and scatter-add of getItem (softmax cross entropy)", () => {
   const t = dz.array([2, 0]);
-  const step = jit((x: V) => F.softmaxCrossEntropy(x, t));
+  const step = jit((x: V) => {
+    const y = F.softmaxCrossEntropy(x, t);
+    y.backward();
+    return y;
+  });
   const x = new Variable(dz.array([[1, 2, 3], [1, 1, 1]], { dtype: "float64" }));
   step(x);
+  x.cleargrad();
   const y = step(x);
   // -(log softmax([1,2,3])[2] + log softmax([1,1,1])[0]) / 2
   const l0 = 3 - Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3));
   assertAllClose(y.data.toArray(), -(l0 - Math.log(3)) / 2, { rtol: 1e-12 });
-  assert.ok(step.stats().fallbacks > 0);
-  assert.ok(step.stats().fallbackOps.includes("gather"));
+  // gradient: (softmax(x) - onehot(t)) / 2
+  const e = [1, 2, 3].map(Math.exp), s = e[0] + e[1] + e[2];
+  assertAllClose(x.grad!.data.toArray(), [
+    [e[0] / s / 2, e[1] / s / 2, (e[2] / s - 1) / 2],
+    [(1 / 3 - 1) / 2, 1 / 6, 1 / 6],
+  ], { rtol: 1e-12 });
+  assert.equal(step.stats().fallbacks, 0);
+  assert.match(step.source(), /\/\/ gather/);
+  assert.match(step.source(), /\/\/ scatterAdd/);
+});
+
+Deno.test("jit() counts fallback ops and computes them correctly", () => {
+  const step = jit((x: V) => F.mul(x, 2).data.argmax(1)); // argmax has no generator
+  const x = new Variable(dz.array([[1, 5, 3], [7, 1, 1]]));
+  step(x);
+  assert.deepEqual(step(x).toArray(), [1, 0]);
+  assert.deepEqual(step(new Variable(dz.array([[0, 0, 9], [1, 2, 3]]))).toArray(), [2, 2]);
+  assert.equal(step.stats().fallbacks, 1);
+  assert.deepEqual(step.stats().fallbackOps, ["argmax"]);
 });
 
 Deno.test("jit() keeps hostile Variable names out of the generated code", () => {
