@@ -64,6 +64,9 @@ export function currentTracer(): Tracer | null {
 
 const NO_ATTRS: Attrs = Object.freeze({});
 
+/** The error of a gather or scatter-add offset outside its array (NaN: an index out of bounds). */
+export const OUT_OF_BOUNDS = "getItem: an index is out of bounds";
+
 /** Runs primitive `op` on `inputs`; writes into `out` when given (in place). */
 export function dispatch(
   op: string,
@@ -209,16 +212,24 @@ export const KERNELS: Record<string, Kernel> = {
   gather: ([x, offsets], attrs) => {
     const shape = attrs.shape as number[];
     const o = allocate(x.dtype, sizeOf(shape));
-    const src = x.raw, idx = offsets.raw;
-    for (let i = 0; i < o.length; i++) o[i] = src[idx[i]];
+    const src = x.raw, idx = offsets.raw, n = src.length;
+    for (let i = 0; i < o.length; i++) {
+      const k = idx[i];
+      if (!(k >= 0 && k < n)) throw new RangeError(OUT_OF_BOUNDS);
+      o[i] = src[k];
+    }
     return new NDArray(o, shape);
   },
   /** Zeros of `shape` with `g[i]` added at `offsets[i]`: getItem's gradient. */
   scatterAdd: ([g, offsets], attrs) => {
     const shape = attrs.shape as number[];
     const o = allocate(g.dtype, sizeOf(shape));
-    const src = g.raw, idx = offsets.raw;
-    for (let i = 0; i < src.length; i++) o[idx[i]] += src[i];
+    const src = g.raw, idx = offsets.raw, n = o.length;
+    for (let i = 0; i < src.length; i++) {
+      const k = idx[i];
+      if (!(k >= 0 && k < n)) throw new RangeError(OUT_OF_BOUNDS);
+      o[k] += src[i];
+    }
     return new NDArray(o, shape);
   },
   /** Index of the maximum along `axis` (int32), first one on ties. */

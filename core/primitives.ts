@@ -107,8 +107,9 @@ export const ELEMENTWISE: Readonly<Record<string, ElementwiseSpec>> = Object
       ew("lt", 2, "(a < b ? 1 : 0)"),
       ew("le", 2, "(a <= b ? 1 : 0)"),
       ew("eq", 2, "(a === b ? 1 : 0)"),
-      // an index in [-p0, p0) wrapped to [0, p0), times the stride p1
-      ew("indexOffset", 1, "(a < 0 ? a + p0 : a) * p1", "promote", 2),
+      // an index in [-p0, p0) wrapped to [0, p0), times the stride p1; NaN
+      // out of bounds (NaN survives the offset sums; the gather reports it)
+      ew("indexOffset", 1, "(a >= -p0 && a < p0 ? (a < 0 ? a + p0 : a) * p1 : NaN)", "float", 2),
     ].map((s) => [s.name, s]),
   );
 

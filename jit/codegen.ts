@@ -5,6 +5,7 @@
  * JIT makes reach the source; op names appear in comments sanitised.
  * @module
  */
+import { OUT_OF_BOUNDS } from "../core/dispatch.ts";
 import type { DType } from "../core/dtype.ts";
 import { FASTMATH } from "../core/fastmath.ts";
 import { isSmallGemm } from "../core/matmul.ts";
@@ -360,9 +361,13 @@ export function indexKernel(g: Graph, n: Node, slot: (v: number) => string): Ker
   const [x, offsets] = n.inputs.map(slot);
   const out = slot(n.out);
   const len = sizeOf(g.values[n.op === "gather" ? n.out : n.inputs[0]].shape);
+  const bound = sizeOf(g.values[n.op === "gather" ? n.inputs[0] : n.out].shape);
+  const check = `const k = ${offsets}[i]; if (!(k >= 0 && k < ${bound})) throw new RangeError(${
+    JSON.stringify(OUT_OF_BOUNDS)
+  });`;
   const loop = n.op === "gather"
-    ? `for (let i = 0; i < ${len}; i++) ${out}[i] = ${x}[${offsets}[i]];`
-    : `${out}.fill(0);\nfor (let i = 0; i < ${len}; i++) ${out}[${offsets}[i]] += ${x}[i];`;
+    ? `for (let i = 0; i < ${len}; i++) { ${check} ${out}[i] = ${x}[k]; }`
+    : `${out}.fill(0);\nfor (let i = 0; i < ${len}; i++) { ${check} ${out}[k] += ${x}[i]; }`;
   return {
     body: [`"use strict";`, `// ${n.op}`, loop].join("\n"),
     params: [x, offsets, out],

@@ -43,7 +43,7 @@ export type Index = IndexComponent | readonly IndexComponent[];
 export class GetItem extends Function {
   /**
    * A gather fixed by its offsets.
-   * @param offsets int32 flat offsets into the input, one per output element
+   * @param offsets float64 flat offsets into the input, one per output element
    * @param shape the output shape
    */
   constructor(readonly offsets: NDArray, readonly shape: number[]) {
@@ -167,7 +167,7 @@ function indexOffsets(xShape: number[], index: Index): { offsets: NDArray; shape
   if (hasFancy) shape.splice(fancyAt, 0, ...fancyShape);
   for (const b of basic) if (b.len === 1) base += b.first;
   // offsets = base + each basic axis's progression + each index array's offsets
-  let offsets: NDArray | null = base === 0 ? null : scalar(base, "int32");
+  let offsets: NDArray | null = base === 0 ? null : scalar(base, "float64");
   const plus = (o: NDArray) => (offsets = offsets === null ? o : dispatch("add", [offsets, o]));
   basic.forEach((b, i) => {
     if (b.len === 1) return;
@@ -181,7 +181,7 @@ function indexOffsets(xShape: number[], index: Index): { offsets: NDArray; shape
     });
     plus(dispatch("indexOffset", [idx], { p0: f.size, p1: f.stride }));
   }
-  return { offsets: offsets ?? scalar(0, "int32"), shape };
+  return { offsets: offsets ?? scalar(0, "float64"), shape };
 }
 
 /** True for the components that index with an array (fancy indexing). */
@@ -247,9 +247,9 @@ function axisShape(rank: number, at: number, dims: number[]): number[] {
   return s;
 }
 
-/** The int32 offsets `first + i * step` of a basic axis, shaped `shape`. */
+/** The offsets `first + i * step` of a basic axis, shaped `shape`. */
 function progression(b: BasicAxis, shape: number[]): NDArray {
-  const data = allocate("int32", b.len);
+  const data = allocate("float64", b.len);
   for (let i = 0; i < b.len; i++) data[i] = b.first + i * b.step;
   return new NDArray(data, shape);
 }

@@ -379,6 +379,17 @@ Deno.test("jit() generates the gather and scatter-add of getItem (softmax cross 
   assert.match(step.source(), /\/\/ scatterAdd/);
 });
 
+Deno.test("jit() replays check index arrays: out of bounds throws, negative wraps", () => {
+  const x = new Variable(dz.array([[1, 2, 3], [4, 5, 6]]));
+  const step = jit((x: V, i: dz.NDArray) => F.sum(F.getItem(x, [dz.slice(), i])));
+  const idx = (a: number[]) => dz.array(a, { dtype: "int32" });
+  assertAllClose(step(x, idx([0, 2])).data.toArray(), 1 + 3 + 4 + 6);
+  assertAllClose(step(x, idx([-1, 1])).data.toArray(), 3 + 2 + 6 + 5); // replayed
+  assert.throws(() => step(x, idx([0, 3])), /out of bounds/);
+  assert.throws(() => step(x, idx([-4, 0])), /out of bounds/);
+  assert.equal(step.stats().traces, 1);
+});
+
 Deno.test("jit() counts fallback ops and computes them correctly", () => {
   const step = jit((x: V) => F.mul(x, 2).data.argmax(1)); // argmax has no generator
   const x = new Variable(dz.array([[1, 5, 3], [7, 1, 1]]));
