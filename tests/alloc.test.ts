@@ -13,7 +13,7 @@ Deno.test("allocate: zero-filled, disjoint, aligned arrays of every dtype and si
   const arrays: TypedArray[] = [];
   for (let k = 0; k < 3000; k++) {
     const dtype = (["float32", "float64", "int32"] as const)[k % 3];
-    const size = k % 70; // 0..69 elements: both sides of the slab threshold
+    const size = k % 300; // 0..299 elements: both slab classes and beyond
     const a = allocate(dtype, size);
     assert.equal(a.length, size);
     assert.equal(a.byteOffset % 8, 0);
