@@ -100,6 +100,38 @@ interface Stmt {
   heavy: boolean;
 }
 
+/**
+ * After a loop reducing to one value (in `acc`): the value rounded to its
+ * dtype, stored if anything reads it, and the loop's epilogue nodes on it.
+ */
+function finish(
+  g: Graph,
+  step: LoopStep,
+  red: Node,
+  slot: (v: number) => string,
+  param: (name: string) => string,
+): string {
+  const dtype = g.values[red.out].dtype;
+  const names = new Map([[red.out, `v${red.out}`]]);
+  const lines = [`const v${red.out} = ${round("acc", dtype)};`];
+  const store = (v: number) => {
+    if (step.stores.includes(v)) lines.push(`${param(slot(v))}[0] = v${v};`);
+  };
+  store(red.out);
+  for (const n of step.epilogue) {
+    const ops = n.inputs.map((u) => {
+      const c = constantScalar(g, u);
+      return names.get(u) ?? (c === undefined ? `${param(slot(u))}[0]` : lit(c));
+    });
+    const out = g.values[n.out].dtype;
+    const same = n.inputs.every((u) => g.values[u].dtype === out);
+    lines.push(`const v${n.out} = ${nodeExpr(n, ops[0], ops[1] ?? "0", out, same)};`);
+    names.set(n.out, `v${n.out}`);
+    store(n.out);
+  }
+  return lines.join("\n");
+}
+
 /** The names a statement defines. */
 function defs(x: Stmt): string[] {
   return x.also ? [x.name, x.also] : x.name ? [x.name] : [];
@@ -212,7 +244,6 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
   let full = true;
   if (red) {
     const spec = REDUCTIONS[red.op];
-    const out = param(slot(red.out));
     full = m.strides[1].every((s) => s === 0);
     const deps = local(reduced) ? [reduced] : [];
     if (full) {
@@ -223,8 +254,9 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
         deps,
         heavy: false,
       });
-      post = `${out}[0] = acc;`;
+      post = finish(g, step, red, slot, param);
     } else {
+      const out = param(slot(red.out));
       const size = sizeOf(g.values[red.out].shape);
       const acc = g.values[red.out].dtype === "float64" ? out : param("scratch");
       scratch = acc === out ? 0 : size;
@@ -258,7 +290,9 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
       loops += inner + "\n" + "}".repeat(rank);
     }
   }
-  const comment = `// fused: ${step.nodes.map((n) => word(n.op)).join(", ")}`;
+  const comment = `// fused: ${
+    [...step.nodes, ...step.epilogue].map((n) => word(n.op)).join(", ")
+  }`;
   return {
     body: [`"use strict";`, comment, ...pre, loops, post].filter(Boolean).join("\n"),
     params,

@@ -16,6 +16,7 @@ import { Variable } from "../core/variable.ts";
 import { compile, indexKernel, type Kernel, loopKernel, matmulKernel, word } from "./codegen.ts";
 import { constantScalar, type Graph, liveOuts, type Node, type Result, type Source } from "./ir.ts";
 import { dce } from "./passes/dce.ts";
+import { fold } from "./passes/fold.ts";
 import { fuse } from "./passes/fusion.ts";
 import { type BufferPlan, plan } from "./passes/plan.ts";
 
@@ -51,7 +52,7 @@ let tapes = 0; // numbers each driver's source, so no two share V8 type feedback
 
 /** Compiles a traced graph into a tape. */
 export function compileTape(traced: Graph): Tape {
-  const g = dce(traced);
+  const g = dce(fold(traced));
   const fused = fuse(g);
   const bp: BufferPlan = plan(g, fused);
   const B: TypedArray[] = bp.slots.map((s) =>

@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import * as dz from "../mod.ts";
 import { trace } from "../jit/trace.ts";
+import { constantScalar } from "../jit/ir.ts";
 import { dce } from "../jit/passes/dce.ts";
+import { fold } from "../jit/passes/fold.ts";
 import { fuse } from "../jit/passes/fusion.ts";
 import { plan } from "../jit/passes/plan.ts";
 
@@ -75,6 +77,28 @@ Deno.test("fuse() keeps a product's own store when something else reads it", () 
   );
   const s2 = fuse(dce(g2)).steps.find((st) => st.kind === "matmul")!;
   assert.ok(s2.kind === "matmul" && s2.bias === null);
+});
+
+Deno.test("fold() computes single-value nodes over constants, with eager's rounding", () => {
+  const x = new Variable(dz.ones([3], { dtype: "float32" }));
+  const { graph } = trace((x) => F.mul(x as V, dz.array(1, { dtype: "float32" }).div(3)), [x]);
+  assert.deepEqual(graph.nodes.map((n) => n.op), ["div", "mul"]);
+  const g = fold(graph);
+  assert.deepEqual(g.nodes.map((n) => n.op), ["mul"]);
+  assert.equal(constantScalar(g, g.nodes[0].inputs[1]), Math.fround(1 / 3));
+  // a constant changed in place later still makes the tape stale: its source stays
+  assert.ok(g.values.some((v) => v.source?.kind === "const" && v.source.array.raw[0] === 1));
+});
+
+Deno.test("fuse() finishes a single-value reduction in the loop's epilogue (a mean)", () => {
+  const x = new Variable(dz.ones([4, 5]));
+  const { graph } = trace((x) => F.mul(F.mean(F.exp(x as V)), 2), [x]);
+  const { steps } = fuse(dce(fold(graph)));
+  assert.equal(steps.length, 1);
+  const s = steps[0];
+  assert.ok(s.kind === "loop");
+  assert.deepEqual(s.nodes.map((n) => n.op), ["exp", "sum"]);
+  assert.ok(s.epilogue.length >= 2, s.epilogue.map((n) => n.op).join());
 });
 
 Deno.test("plan() reuses a temporary buffer once its last reader has run", () => {

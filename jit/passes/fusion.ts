@@ -11,11 +11,17 @@ import { ELEMENTWISE, REDUCTIONS } from "../../core/primitives.ts";
 import { sameShape, sizeOf } from "../../core/shape.ts";
 import { type Graph, liveOuts, type Node } from "../ir.ts";
 
-/** One fused loop: elementwise nodes and at most one reduction over `shape`. */
+/**
+ * One fused loop: elementwise nodes and at most one reduction over `shape`,
+ * then, for a reduction to a single value, the elementwise nodes that
+ * finish that value (a mean's division, a loss's scaling).
+ */
 export interface LoopStep {
   kind: "loop";
-  /** The nodes, in order. */
+  /** The nodes of the loop body, in order. */
   nodes: Node[];
+  /** Nodes run once after the loop, on the single-value reduction's result. */
+  epilogue: Node[];
   /** The iteration shape (elementwise output / reduction input). */
   shape: number[];
   /** Values computed here that other steps, results or real arrays need. */
@@ -151,12 +157,30 @@ export function fuse(g: Graph): Fused {
     const cols = prod.shape[prod.shape.length - 1];
     return b.dtype === out.dtype && b.shape.length === 1 && (b.shape[0] === cols) ? s : null;
   };
+  /** Whether `n` can finish the open loop's single-value reduction in its epilogue. */
+  const finishes = (n: Node): boolean => {
+    if (loop === null || !(n.op in ELEMENTWISE) || g.values[n.out].target !== undefined) {
+      return false;
+    }
+    const red = loop.nodes.find((m) => m.op in REDUCTIONS);
+    if (red === undefined || sizeOf(g.values[red.out].shape) !== 1) return false;
+    if (sizeOf(g.values[n.out].shape) !== 1) return false;
+    const ends = new Set([red.out, ...loop.epilogue.map((m) => m.out)]);
+    return n.inputs.some((u) => ends.has(u)) &&
+      n.inputs.every((u) => ends.has(u) || (!produced.has(u) && sizeOf(g.values[u].shape) === 1));
+  };
   for (const n of g.nodes) {
     if (n.op === "reshape") {
       alias.set(n.out, base(n.inputs[0]));
       continue;
     }
     if (transView.has(n.out)) continue;
+    if (finishes(n)) {
+      loop!.epilogue.push(n);
+      produced.add(n.out);
+      reduced.add(n.out); // computed after the loop: the body cannot read it
+      continue;
+    }
     const product = epilogueOf(n);
     if (product !== null) {
       if (n.op === "relu") product.relu = true;
@@ -169,7 +193,7 @@ export function fuse(g: Graph): Fused {
       const shape = g.values[reduction ? n.inputs[0] : n.out].shape;
       if (!fits(n, shape)) {
         close();
-        loop = { kind: "loop", nodes: [], shape, stores: [] };
+        loop = { kind: "loop", nodes: [], epilogue: [], shape, stores: [] };
         steps.push(loop);
       }
       const l = loop!;
@@ -207,13 +231,15 @@ export function fuse(g: Graph): Fused {
 function markStores(g: Graph, steps: Step[], alias: Map<number, number>): void {
   const live = liveOuts(g);
   const owner = new Map<number, LoopStep>();
-  for (const s of steps) if (s.kind === "loop") { for (const n of s.nodes) owner.set(n.out, s); }
+  for (const s of steps) {
+    if (s.kind === "loop") { for (const n of [...s.nodes, ...s.epilogue]) owner.set(n.out, s); }
+  }
   const need = new Set<number>();
   for (const v of live) need.add(alias.get(v) ?? v);
   for (const v of alias.values()) need.add(v);
   for (const s of steps) {
     const reads = s.kind === "loop"
-      ? s.nodes.flatMap((n) => n.inputs)
+      ? [...s.nodes, ...s.epilogue].flatMap((n) => n.inputs)
       : s.kind === "matmul"
       ? [s.a, s.b, ...(s.bias === null ? [] : [s.bias])]
       : s.node.inputs;
@@ -221,7 +247,7 @@ function markStores(g: Graph, steps: Step[], alias: Map<number, number>): void {
   }
   for (const s of steps) {
     if (s.kind !== "loop") continue;
-    s.stores = s.nodes.map((n) => n.out).filter((v) =>
+    s.stores = [...s.nodes, ...s.epilogue].map((n) => n.out).filter((v) =>
       need.has(v) || g.values[v].target !== undefined
     );
   }

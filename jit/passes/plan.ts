@@ -41,8 +41,9 @@ export function stepOutputs(s: Step): number[] {
 /** Values each step reads from buffers. */
 export function stepInputs(s: Step): number[] {
   if (s.kind === "loop") {
-    const inside = new Set(s.nodes.map((n) => n.out));
-    return s.nodes.flatMap((n) => n.inputs).filter((u) => !inside.has(u));
+    const nodes = [...s.nodes, ...s.epilogue];
+    const inside = new Set(nodes.map((n) => n.out));
+    return nodes.flatMap((n) => n.inputs).filter((u) => !inside.has(u));
   }
   if (s.kind === "matmul") return [s.a, s.b, ...(s.bias === null ? [] : [s.bias])];
   return s.node.inputs;
