@@ -261,7 +261,10 @@ function w3(compile: Compile): Record<string, number> {
   const b2 = new Parameter(dz.zeros([3], { dtype: "float32" }));
   const params = [W1, b1, W2, b2];
   const opt = sgd(params, 1.0);
-  const step = compile((x: NDArray, t: NDArray): Variable => {
+  // one iteration: gather the batch's rows from the full arrays, then a step
+  const step = compile((idx: NDArray): Variable => {
+    const x = F.getItem(xAll, [idx]);
+    const t = F.getItem(tAll, [idx]).data;
     const h = F.sigmoid(F.linear(x, W1, b1));
     const y = F.linear(h, W2, b2);
     const loss = F.softmaxCrossEntropy(y, t);
@@ -277,9 +280,7 @@ function w3(compile: Compile): Record<string, number> {
     const perm = spiralPerm(e, N);
     let sum = 0;
     for (let k = 0; k < N / B; k++) {
-      const idx = tensor(perm.subarray(k * B, (k + 1) * B), [B]);
-      const [x, t] = dz.noGrad(() => [F.getItem(xAll, [idx]).data, F.getItem(tAll, [idx]).data]);
-      sum += host(step(x, t)) * B;
+      sum += host(step(tensor(perm.subarray(k * B, (k + 1) * B), [B]))) * B;
     }
     losses.push(sum / N);
     times.push(performance.now() - t0);
