@@ -1,8 +1,10 @@
 /**
- * Code generation: the JavaScript source of one fused loop or one matrix
- * product, with sizes, strides and literal constants baked in, compiled with
- * `new Function` and cached by source text. Only numbers and identifiers the
- * JIT makes reach the source; op names appear in comments sanitised.
+ * Code generation: the JavaScript source of one fused loop (staged over
+ * tiles when it calls transcendental functions), one matrix product, or one
+ * gather / scatter-add, with sizes, strides and literal constants baked in,
+ * compiled with `new Function` and cached by source text. Only numbers and
+ * identifiers the JIT makes reach the source; op names appear in comments
+ * sanitised.
  * @module
  */
 import { OUT_OF_BOUNDS } from "../core/dispatch.ts";
@@ -61,7 +63,7 @@ function nodeExpr(n: Node, a: string, b: string, dtype: DType, same: boolean): s
   if (n.op === "transpose" || n.op === "cast") return same ? a : round(a, dtype);
   if (n.op === "pow" && b === lit(2)) return round(`(${a} * ${a})`, dtype);
   if (n.op === "pow" && b === lit(1)) return same ? a : round(a, dtype);
-  const spec = ELEMENTWISE[n.op] as typeof ELEMENTWISE[string] & { expr32?: string };
+  const spec = ELEMENTWISE[n.op];
   const expr = dtype === "float32" && spec.expr32 ? spec.expr32 : spec.expr;
   const names: Record<string, string> = { a, b };
   if (n.attrs.p0 !== undefined) names.p0 = lit(n.attrs.p0);
