@@ -63,11 +63,15 @@ export abstract class Function {
 
   /** Calls the function on Variables (or arrays/numbers); returns the output. */
   apply(...inputs: VariableLike[]): Variable {
-    return this.applyAll(...inputs)[0];
+    return this.call(inputs)[0];
   }
 
   /** Like `apply`, returning every output. */
   applyAll(...inputs: VariableLike[]): Variable[] {
+    return this.call(inputs);
+  }
+
+  private call(inputs: VariableLike[]): Variable[] {
     const xs: Variable[] = [], arrays: NDArray[] = [];
     for (const input of inputs) {
       const x = asVariable(input);
