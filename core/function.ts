@@ -71,6 +71,7 @@ export abstract class Function {
     return this.call(inputs);
   }
 
+  /** Runs `forward` on the inputs' arrays and, when recording, links the graph. */
   private call(inputs: VariableLike[]): Variable[] {
     const xs: Variable[] = [], arrays: NDArray[] = [];
     for (const input of inputs) {
