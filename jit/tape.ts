@@ -9,7 +9,7 @@ import { KERNELS } from "../core/dispatch.ts";
 import { allocate } from "../core/alloc.ts";
 import { dtypeOf, type TypedArray } from "../core/dtype.ts";
 import { NDArray } from "../core/ndarray.ts";
-import { sizeOf } from "../core/shape.ts";
+import { sameShape, sizeOf } from "../core/shape.ts";
 import { gemm } from "../core/matmul.ts";
 import { draw } from "../core/rng.ts";
 import { Variable } from "../core/variable.ts";
@@ -43,7 +43,7 @@ export interface Tape {
   /**
    * Whether this call's state invalidates the tape: a constant baked into the
    * code changed in place, a gradient the program depends on appeared or went,
-   * or a parameter's array changed size or dtype.
+   * or a parameter's array changed shape or dtype.
    */
   stale(args: unknown[]): boolean;
 }
@@ -241,7 +241,8 @@ export function compileTape(traced: Graph): Tape {
       }
       return bound.some((i, k) => {
         const a = sourceArray(sources[k], args);
-        return a === null || a.dtype !== bp.slots[i].dtype || a.size !== bp.slots[i].size;
+        return a === null || a.dtype !== bp.slots[i].dtype ||
+          !sameShape(a.shape, g.values[bp.slots[i].value!].shape);
       });
     },
     replay(args) {

@@ -243,7 +243,7 @@ Deno.test("jit() accumulates gradients across calls as eager does when they are 
   assertAllClose(xj.grad!.data.toArray(), [1, Math.E], { rtol: 1e-12 });
 });
 
-Deno.test("jit() retraces when a parameter's array changes shape", () => {
+Deno.test("jit() retraces when a parameter's array changes size or shape", () => {
   const p = new Parameter(dz.ones([2]));
   const step = jit((x: V) => F.sum(F.mul(x, p)));
   const x = new Variable(dz.ones([2]));
@@ -252,6 +252,10 @@ Deno.test("jit() retraces when a parameter's array changes shape", () => {
   p.data = dz.ones([1]).mul(5); // broadcasts against x now
   assertAllClose(step(x).data.toArray(), 10);
   assert.equal(step.stats().traces, 2);
+  // same size, other shape: [2] * [2, 1] broadcasts to [2, 2]
+  p.data = dz.array([[1], [2]]);
+  assertAllClose(step(x).data.toArray(), 6);
+  assert.equal(step.stats().traces, 3);
 });
 
 Deno.test("jit() bakes constant scalars and retraces when one is changed in place", () => {
