@@ -6,7 +6,7 @@
  */
 import { allocate } from "./alloc.ts";
 import { checkDType, type DType, isFloat } from "./dtype.ts";
-import { runElementwise, runReduction } from "./kernels.ts";
+import { runElementwise, runIndex, runReduction } from "./kernels.ts";
 import { type MatmulAttrs, matmulKernel } from "./matmul.ts";
 import { NDArray } from "./ndarray.ts";
 import {
@@ -63,9 +63,6 @@ export function currentTracer(): Tracer | null {
 }
 
 const NO_ATTRS: Attrs = Object.freeze({});
-
-/** The error of a gather or scatter-add offset outside its array (NaN: an index out of bounds). */
-export const OUT_OF_BOUNDS = "getItem: an index is out of bounds";
 
 /** Runs primitive `op` on `inputs`; writes into `out` when given (in place). */
 export function dispatch(
@@ -212,24 +209,14 @@ export const KERNELS: Record<string, Kernel> = {
   gather: ([x, offsets], attrs) => {
     const shape = attrs.shape as number[];
     const o = allocate(x.dtype, sizeOf(shape));
-    const src = x.raw, idx = offsets.raw, n = src.length;
-    for (let i = 0; i < o.length; i++) {
-      const k = idx[i];
-      if (!(k >= 0 && k < n)) throw new RangeError(OUT_OF_BOUNDS);
-      o[i] = src[k];
-    }
+    runIndex("gather", o, x.raw, offsets.raw);
     return new NDArray(o, shape);
   },
   /** Zeros of `shape` with `g[i]` added at `offsets[i]`: getItem's gradient. */
   scatterAdd: ([g, offsets], attrs) => {
     const shape = attrs.shape as number[];
     const o = allocate(g.dtype, sizeOf(shape));
-    const src = g.raw, idx = offsets.raw, n = o.length;
-    for (let i = 0; i < src.length; i++) {
-      const k = idx[i];
-      if (!(k >= 0 && k < n)) throw new RangeError(OUT_OF_BOUNDS);
-      o[k] += src[i];
-    }
+    runIndex("scatterAdd", o, g.raw, offsets.raw);
     return new NDArray(o, shape);
   },
   /** Index of the maximum along `axis` (int32), first one on ties. */

@@ -41,6 +41,7 @@ type ReductionFn = (
 type Cache = Map<string, Map<number, unknown>>;
 const ewCache: Cache = new Map();
 const redCache: Cache = new Map();
+const indexCache: Cache = new Map();
 const FASTMATH_NAMES = Object.keys(FASTMATH);
 const FASTMATH_FNS = Object.values(FASTMATH);
 
@@ -264,4 +265,41 @@ function combineOnce(spec: ReductionSpec, acc: number, a: number): number {
     ["acc", "a"],
     () => `return ${spec.combine};`,
   )(acc, a);
+}
+
+/** What a gather or scatter-add throws for an offset outside its array (NaN: an index out of bounds). */
+export const OUT_OF_BOUNDS = "getItem: an index is out of bounds";
+
+/**
+ * Source of getItem's gather (`O[i] = X[I[i]]`, i < `len`) or its gradient's
+ * scatter-add (`O` zeroed, then `O[I[i]] += X[i]`), each offset checked
+ * against `bound`. `len` and `bound` are source expressions: names for the
+ * eager loop, literals for the JIT's shape-specialised copy. The eager
+ * kernels and the JIT share this one definition.
+ */
+export function indexLoop(op: "gather" | "scatterAdd", len: string, bound: string): string {
+  const check = `const k = I[i]; if (!(k >= 0 && k < ${bound})) throw new RangeError(${
+    JSON.stringify(OUT_OF_BOUNDS)
+  });`;
+  return op === "gather"
+    ? `for (let i = 0; i < ${len}; i++) { ${check} O[i] = X[k]; }`
+    : `O.fill(0);\nfor (let i = 0; i < ${len}; i++) { ${check} O[k] += X[i]; }`;
+}
+
+/** Runs the gather or scatter-add of `indexLoop` eagerly (one loop per op and dtypes). */
+export function runIndex(
+  op: "gather" | "scatterAdd",
+  out: TypedArray,
+  x: TypedArray,
+  offsets: TypedArray,
+): void {
+  const fn = compile<(o: TypedArray, x: TypedArray, i: TypedArray, n: number, b: number) => void>(
+    indexCache,
+    op,
+    (tag(out) * 3 + tag(x)) * 3 + tag(offsets),
+    ["O", "X", "I", "n", "bound"],
+    () => `"use strict";\n${indexLoop(op, "n", "bound")}`,
+  );
+  if (op === "gather") fn(out, x, offsets, out.length, x.length);
+  else fn(out, x, offsets, x.length, out.length);
 }

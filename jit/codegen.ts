@@ -7,11 +7,10 @@
  * sanitised.
  * @module
  */
-import { OUT_OF_BOUNDS } from "../core/dispatch.ts";
 import type { DType } from "../core/dtype.ts";
 import { FASTMATH } from "../core/fastmath.ts";
 import { isSmallGemm } from "../core/matmul.ts";
-import { mergeAxes } from "../core/kernels.ts";
+import { indexLoop, mergeAxes } from "../core/kernels.ts";
 import { ELEMENTWISE, REDUCTIONS } from "../core/primitives.ts";
 import { broadcastStrides, reducedShape, sizeOf, stridesOf } from "../core/shape.ts";
 import { constantScalar, type Graph, type Node } from "./ir.ts";
@@ -21,8 +20,10 @@ import type { LoopStep, MatmulStep } from "./passes/fusion.ts";
 export interface Kernel {
   /** The function body. */
   body: string;
-  /** Parameter names: slot names, then `scratch` when `scratch` > 0. */
+  /** The slot names it takes, then `scratch` when `scratch` > 0. */
   params: string[];
+  /** Its parameter names in `body`, when not the slot names (same order). */
+  names?: string[];
   /**
    * Size of the float64 scratch buffer the kernel takes last (a reduction's
    * accumulators or a staged loop's tiles), 0 for none.
@@ -394,19 +395,12 @@ function stagedLoop(
  */
 export function indexKernel(g: Graph, n: Node, slot: (v: number) => string): Kernel | null {
   if (n.op !== "gather" && n.op !== "scatterAdd") return null;
-  const [x, offsets] = n.inputs.map(slot);
-  const out = slot(n.out);
   const len = sizeOf(g.values[n.op === "gather" ? n.out : n.inputs[0]].shape);
   const bound = sizeOf(g.values[n.op === "gather" ? n.inputs[0] : n.out].shape);
-  const check = `const k = ${offsets}[i]; if (!(k >= 0 && k < ${bound})) throw new RangeError(${
-    JSON.stringify(OUT_OF_BOUNDS)
-  });`;
-  const loop = n.op === "gather"
-    ? `for (let i = 0; i < ${len}; i++) { ${check} ${out}[i] = ${x}[k]; }`
-    : `${out}.fill(0);\nfor (let i = 0; i < ${len}; i++) { ${check} ${out}[k] += ${x}[i]; }`;
   return {
-    body: [`"use strict";`, `// ${n.op}`, loop].join("\n"),
-    params: [x, offsets, out],
+    body: [`"use strict";`, `// ${n.op}`, indexLoop(n.op, String(len), String(bound))].join("\n"),
+    params: [...n.inputs, n.out].map(slot),
+    names: ["X", "I", "O"],
     scratch: 0,
   };
 }
@@ -448,7 +442,12 @@ export function matmulKernel(g: Graph, step: MatmulStep, slot: (v: number) => st
     ];
   const params = [slot(step.a), slot(step.b), slot(step.out)];
   if (bias) params.push(slot(step.bias!));
-  return { body: lines.join("\n"), params, scratch: 0 };
+  return {
+    body: lines.join("\n"),
+    params,
+    names: ["A", "B", "C", "D"].slice(0, params.length),
+    scratch: 0,
+  };
 }
 
 /**

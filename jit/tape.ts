@@ -84,7 +84,7 @@ export function compileTape(traced: Graph): Tape {
   const host = (fn: () => void) => calls.push(`${constant(`h${calls.length}`, fn)}();`);
   /** Emits a generated kernel: a call in the driver and its source. */
   const emit = (k: Kernel, matmul: boolean, fused: number) => {
-    const params = matmul ? ["A", "B", "C", "D"].slice(0, k.params.length) : k.params;
+    const params = [...(k.names ?? k.params)];
     const slots = k.params.filter((p) => p !== "scratch").map((p) => byName.get(p)!);
     const args = slots.map((i) => `B[${i}]`);
     const types = slots.map((i) => bp.slots[i].dtype as string);
