@@ -46,58 +46,48 @@ export interface Jitted<A extends unknown[], R> {
   source(): string;
 }
 
-function signature(args: unknown[]): string {
-  const parts = args.map((a) => {
-    if (a instanceof Variable) return `V${a.dtype}[${a.shape}]`;
-    if (a instanceof NDArray) return `A${a.dtype}[${a.shape}]`;
-    if (typeof a === "number") return `n${a}`;
-    if (a === undefined || a === null) return String(a);
-    throw new TypeError(`jit: unsupported argument of type ${typeof a}`);
-  });
-  return `${parts.join("|")}|bp${+Config.enableBackprop}|tr${+Config.train}`;
-}
+/** One argument's part of a signature: an array's kind, dtype and shape, or a primitive. */
+type ArgSignature = { kind: "V" | "A"; dtype: string; shape: number[] } | { value: unknown };
 
-/** A signature's parts, kept to recognise the next call without building its string. */
-interface Seen {
-  key: string;
-  /** Per argument: "V"/"A" with dtype and shape, or the primitive itself. */
-  args: { kind: unknown; dtype?: string; shape?: number[] }[];
+/** What a tape is specialised for: the arguments and the autograd/train modes. */
+interface Signature {
+  args: ArgSignature[];
   backprop: boolean;
   train: boolean;
+  /** The cache key. */
+  key: string;
 }
 
-function remember(key: string, args: unknown[]): Seen {
-  return {
-    key,
-    args: args.map((a) =>
-      a instanceof Variable || a instanceof NDArray
-        ? { kind: a instanceof Variable ? "V" : "A", dtype: a.dtype, shape: [...a.shape] }
-        : { kind: a }
-    ),
-    backprop: Config.enableBackprop,
-    train: Config.train,
-  };
+function signatureOf(args: unknown[]): Signature {
+  const parts = args.map((a): ArgSignature => {
+    if (a instanceof Variable || a instanceof NDArray) {
+      return { kind: a instanceof Variable ? "V" : "A", dtype: a.dtype, shape: [...a.shape] };
+    }
+    if (typeof a === "number" || a === undefined || a === null) return { value: a };
+    throw new TypeError(`jit: unsupported argument of type ${typeof a}`);
+  });
+  const text = parts.map((p) => "value" in p ? `n${p.value}` : `${p.kind}${p.dtype}[${p.shape}]`);
+  const backprop = Config.enableBackprop, train = Config.train;
+  return { args: parts, backprop, train, key: `${text.join("|")}|bp${+backprop}|tr${+train}` };
 }
 
-/** Whether `args` have the signature `seen` was made from (allocates nothing). */
-function sameAsSeen(seen: Seen, args: unknown[]): boolean {
+/** Whether `args` have signature `s` (allocates nothing: the check on every call). */
+function matches(s: Signature, args: unknown[]): boolean {
   if (
-    args.length !== seen.args.length || seen.backprop !== Config.enableBackprop ||
-    seen.train !== Config.train
+    args.length !== s.args.length || s.backprop !== Config.enableBackprop ||
+    s.train !== Config.train
   ) return false;
   for (let i = 0; i < args.length; i++) {
-    const a = args[i], want = seen.args[i];
-    if (want.shape === undefined) {
-      if (!Object.is(a, want.kind)) return false;
+    const a = args[i], want = s.args[i];
+    if ("value" in want) {
+      if (!Object.is(a, want.value)) return false;
       continue;
     }
     const kind = a instanceof Variable ? "V" : a instanceof NDArray ? "A" : null;
     if (kind !== want.kind) return false;
     const x = a as Variable | NDArray;
-    if (x.dtype !== want.dtype) return false;
-    const s = x.shape;
-    if (s.length !== want.shape.length) return false;
-    for (let d = 0; d < s.length; d++) if (s[d] !== want.shape[d]) return false;
+    if (x.dtype !== want.dtype || x.shape.length !== want.shape.length) return false;
+    for (let d = 0; d < want.shape.length; d++) if (x.shape[d] !== want.shape[d]) return false;
   }
   return true;
 }
@@ -116,14 +106,10 @@ export function jit<A extends unknown[], R>(
   let last: Tape | null = null;
   let lastEntry: Entry | null = null;
   let warned = false;
-  let seen: Seen | null = null; // the most recent call's signature
+  let seen: Signature | null = null; // the most recent call's signature
   const step = (...args: A): R => {
-    let key: string;
-    if (seen !== null && sameAsSeen(seen, args)) key = seen.key;
-    else {
-      key = signature(args);
-      seen = remember(key, args);
-    }
+    if (seen === null || !matches(seen, args)) seen = signatureOf(args);
+    const key = seen.key;
     const hit = cache.get(key);
     if (hit && "tape" in hit && hit.tape.stale(args)) cache.delete(key);
     else if (hit) {
