@@ -36,6 +36,14 @@ for (let i = 0; i < EXP_TABLE.length; i++) {
   const k = i - EXP_OFF;
   EXP_TABLE[i] = k <= -EXP_EDGE ? 0 : k >= EXP_EDGE ? Infinity : 2 ** (k / EXP_N);
 }
+const EXP_POLY = [
+  1,
+  0.9999999905174652,
+  0.49999999209787904,
+  0.16668654372567293,
+  0.041676606017038764,
+];
+const [, E1, E2, E3, E4] = EXP_POLY;
 
 /**
  * `exp(x)` as `2^(k/8) * p(r)`, `k = round(x * 8 / ln2)`, `r = x - k ln2/8`,
@@ -47,9 +55,7 @@ export function exp32(x: number): number {
   const y = Math.max(-110, Math.min(110, x)); // NaN stays NaN (index 0, NaN result)
   const i = (y * EXP_SCALE + (EXP_OFF + 0.5)) | 0; // floor(v + 0.5) for v > 0
   const r = y - (i - EXP_OFF) * EXP_STEP;
-  return EXP_TABLE[i] *
-    (1 + r * (0.9999999905174652 +
-          r * (0.49999999209787904 + r * (0.16668654372567293 + r * 0.041676606017038764))));
+  return EXP_TABLE[i] * (1 + r * (E1 + r * (E2 + r * (E3 + r * E4))));
 }
 
 // log: the float64 exponent is read through a shared scratch buffer (no
@@ -94,6 +100,16 @@ const PIO2_1T = 6.07710050650619224932e-11; // π/2 - PIO2_1
 const SINCOS_OFF = 4194304; // 2^22: keeps the rounding argument positive, a multiple of 4
 /** Largest |x| reduced here; beyond, `Math.sin`/`Math.cos` (slower, exact reduction). */
 export const SINCOS_LIMIT = 1048576; // 2^20
+const SIN_POLY = [1, -0.16666654605910536, 0.00833216052675533, -0.00019515250638454235];
+const COS_POLY = [
+  1,
+  -0.4999999969435035,
+  0.04166662034293148,
+  -0.0013886681198984013,
+  2.438352501894499e-05,
+];
+const [, S1, S2, S3] = SIN_POLY;
+const [, C1, C2, C3, C4] = COS_POLY;
 const SC = new Float64Array(2); // [sin(y), cos(y)], selected by the quadrant
 /**
  * `sin(x)`: with `x = n π/2 + y`, `±sin(y)` or `±cos(y)` by the quadrant
@@ -145,10 +161,8 @@ function reduce(x: number): number {
   const n = i - SINCOS_OFF;
   const y = (x - n * PIO2_1) - n * PIO2_1T;
   const z = y * y;
-  SC[0] = y * (1 + z * (-0.16666654605910536 +
-        z * (0.00833216052675533 + z * -0.00019515250638454235)));
-  SC[1] = 1 + z * (-0.4999999969435035 +
-        z * (0.04166662034293148 + z * (-0.0013886681198984013 + z * 2.438352501894499e-05)));
+  SC[0] = y * (1 + z * (S1 + z * (S2 + z * S3)));
+  SC[1] = 1 + z * (C1 + z * (C2 + z * (C3 + z * C4)));
   return i;
 }
 
@@ -179,6 +193,31 @@ export function tanh32(x: number): number {
 export function sigmoid32(x: number): number {
   return 1 / (1 + exp32(-x));
 }
+
+/**
+ * The constants of `exp32` and of the sin/cos reduction and polynomials,
+ * for the vector kernels of core/vecmath.ts, which run the same operations
+ * (polynomials as `c0 + x (c1 + x (c2 + ...))`).
+ */
+export const FASTMATH_CONSTANTS = {
+  exp: {
+    min: -110,
+    max: 110,
+    scale: EXP_SCALE,
+    offset: EXP_OFF,
+    step: EXP_STEP,
+    table: EXP_TABLE,
+    poly: EXP_POLY,
+  },
+  sincos: {
+    scale: TWO_OVER_PI,
+    offset: SINCOS_OFF,
+    pio2: [PIO2_1, PIO2_1T],
+    limit: SINCOS_LIMIT,
+    sin: SIN_POLY,
+    cos: COS_POLY,
+  },
+} as const;
 
 /**
  * The fast float32 functions by the name generated code calls them with

@@ -11,7 +11,7 @@
  * @module
  */
 import type { DType, TypedArray } from "./dtype.ts";
-import { FASTMATH } from "./fastmath.ts";
+import { MATH_SCOPE, VEC_BASE, VECTORIZED } from "./vecmath.ts";
 import type { ElementwiseSpec, ReductionSpec } from "./primitives.ts";
 import type { Shape } from "./shape.ts";
 
@@ -42,13 +42,13 @@ type Cache = Map<string, Map<number, unknown>>;
 const ewCache: Cache = new Map();
 const redCache: Cache = new Map();
 const indexCache: Cache = new Map();
-const FASTMATH_NAMES = Object.keys(FASTMATH);
-const FASTMATH_FNS = Object.values(FASTMATH);
+const SCOPE_NAMES = Object.keys(MATH_SCOPE);
+const SCOPE_VALUES = Object.values(MATH_SCOPE);
 
 /**
  * The cached loop of `name` and `code`, generated from `body()` on the first
  * request: `function (params) { body }` inside a factory whose parameters
- * are the `FASTMATH` names, so the loop calls them as constants V8 inlines.
+ * are the `MATH_SCOPE` names, so the loop calls them as constants V8 inlines.
  * Keys are an interned name and a number because building a string key per
  * call cost more than a whole small op.
  */
@@ -67,9 +67,9 @@ function compile<T>(
     // between functions compiled from identical source, which would make a
     // float32 and a float64 loop of one op polymorphic (measured 2-3x slower)
     fn = new Function(
-      ...FASTMATH_NAMES,
+      ...SCOPE_NAMES,
       `return function (${params.join(", ")}) {\n// ${name} ${code}\n${body()}\n};`,
-    )(...FASTMATH_FNS);
+    )(...SCOPE_VALUES);
     byCode.set(code, fn);
   }
   return fn as T;
@@ -153,13 +153,15 @@ export function runElementwise(
   const aOne = a.length === 1;
   const bOne = binary && b!.length === 1;
   if ((aFull || aOne) && (!binary || bFull || bOne)) {
-    const layout = (aOne ? 1 : 0) + (binary ? (bOne ? 2 : 4) : 0); // 0..5
+    const vector = outDtype === "float32" && spec.vec32 !== undefined && !aOne && VECTORIZED;
+    const layout = vector ? 6 : (aOne ? 1 : 0) + (binary ? (bOne ? 2 : 4) : 0); // 0..6
     const fn = compile<ElementwiseFn>(
       ewCache,
       spec.name,
       dts * 64 + layout,
       ["O", "A", "B", "p0", "p1", "n"],
       () => {
+        if (vector) return vectorLoop(spec.vec32!);
         const pre = (aOne ? read("a", "0") : "") + (binary && bOne ? read("b", "0") : "");
         const inner = (aOne ? "" : read("a", "i")) + (binary && !bOne ? read("b", "i") : "");
         return `"use strict"; ${pre}\nfor (let i = 0; i < n; i++) { ${inner} O[i] = ${expr}; }`;
@@ -185,6 +187,24 @@ export function runElementwise(
     },
   );
   fn(out, a, b, p0, p1, n, m.shape, m.strides[0], m.strides[1] ?? []);
+}
+
+/** Elements per chunk of a vector loop (two chunks of `VEC` stay in L1/L2). */
+const CHUNK = 2048;
+
+/**
+ * Source of a unary op over a contiguous array by its vector function
+ * (core/vecmath.ts): chunks copied into `VEC`, computed there, copied out.
+ */
+function vectorLoop(fn: string): string {
+  const x = VEC_BASE, y = VEC_BASE + CHUNK;
+  return `"use strict";
+for (let b = 0; b < n; b += ${CHUNK}) {
+  const m = n - b < ${CHUNK} ? n - b : ${CHUNK};
+  for (let j = 0; j < m; j++) VEC[${x} + j] = A[b + j];
+  ${fn}(${x}, ${y}, m);
+  for (let j = 0; j < m; j++) O[b + j] = VEC[${y} + j];
+}`;
 }
 
 /** Source of `const a = A[idx];`. */

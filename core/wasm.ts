@@ -1,0 +1,260 @@
+/**
+ * A small WebAssembly assembler: the binary encoding of the few instructions
+ * the vector kernels of core/vecmath.ts use, and of a module of functions
+ * over one exported memory. Code is a plain array of bytes; every helper
+ * returns one, so kernels are written as concatenations.
+ * @module
+ */
+
+/** Instruction bytes. */
+export type Code = number[];
+
+/** Unsigned LEB128. */
+export function uleb(n: number): Code {
+  const out: Code = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+
+/** Signed LEB128 (32-bit). */
+function sleb(n: number): Code {
+  const out: Code = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
+    out.push(b | 0x80);
+  }
+}
+
+/** A length-prefixed vector of bytes. */
+function vec(bytes: Code): Code {
+  return [...uleb(bytes.length), ...bytes];
+}
+
+/** A UTF-8 name (ASCII here). */
+function name(s: string): Code {
+  return vec([...s].map((c) => c.charCodeAt(0)));
+}
+
+/** Value types. */
+export const I32 = 0x7f, V128 = 0x7b;
+
+/** `local.get` of local `i`. */
+export const get = (i: number): Code => [0x20, ...uleb(i)];
+/** `local.set` of local `i`. */
+export const set = (i: number): Code => [0x21, ...uleb(i)];
+/** `i32.const n`. */
+export const i32 = (n: number): Code => [0x41, ...sleb(n)];
+/** i32 arithmetic and comparisons. */
+export const I32_ADD: Code = [0x6a], I32_SUB: Code = [0x6b], I32_AND: Code = [0x71];
+/** `i32.shl`, `i32.ge_u`. */
+export const I32_SHL: Code = [0x74], I32_GE_U: Code = [0x4f];
+/** `f64.load` of the address on the stack plus `offset`. */
+export const f64Load = (offset: number): Code => [0x2b, 3, ...uleb(offset)];
+
+/** A SIMD instruction (0xfd prefix) with its immediates. */
+const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
+/** `v128.load` / `v128.store` at the address on the stack plus `offset`. */
+export const vLoad = (offset: number): Code => simd(0x00, 4, ...uleb(offset));
+/** `v128.store` at the address under the value plus `offset`. */
+export const vStore = (offset: number): Code => simd(0x0b, 4, ...uleb(offset));
+/** `v128.const` of two f64 lanes both `x`. */
+export function f64x2(x: number): Code {
+  const b = [...new Uint8Array(new Float64Array([x, x]).buffer)];
+  return simd(0x0c, ...b);
+}
+/** `v128.const` of four i32 lanes all `n`. */
+export function i32x4(n: number): Code {
+  return simd(0x0c, ...new Uint8Array(new Int32Array([n, n, n, n]).buffer));
+}
+/** f64x2 lane operations. */
+export const F64X2 = {
+  splat: simd(0x14),
+  replaceLane1: simd(0x22, 1),
+  lt: simd(0x49),
+  abs: simd(0xec),
+  add: simd(0xf0),
+  sub: simd(0xf1),
+  mul: simd(0xf2),
+  div: simd(0xf3),
+  neg: simd(0xed),
+  /** `b < a ? b : a` (one instruction; a NaN `a` stays) */
+  pmin: simd(0xf6),
+  /** `a < b ? b : a` (a NaN `a` stays) */
+  pmax: simd(0xf7),
+  /** low two i32 lanes to f64 */
+  fromI32: simd(0xfe),
+  /** rounds each lane to float32 and back (`Math.fround`) */
+  fround: [...simd(0x5e), ...simd(0x5f)],
+};
+/** i32x4 / i64x2 / v128 operations. */
+export const I32X4 = {
+  extractLane: (lane: number): Code => simd(0x1b, lane),
+  eq: simd(0x37),
+  and: simd(0x4e),
+  bitselect: simd(0x52),
+  add: simd(0xae),
+  sub: simd(0xb1),
+  /** f64x2 lanes truncated (saturating; NaN to 0) into the low two lanes */
+  fromF64: simd(0xfc),
+  /** low two lanes sign-extended to i64x2 (a lane mask widens to a 64-bit mask) */
+  widenLow: simd(0xc7),
+  /** 1 when both i64 lanes are non-zero */
+  allTrue64: simd(0xc3),
+};
+
+/** `block ... loop ...` head: `br 1` leaves, `br 0` repeats. */
+export const LOOP: Code = [0x02, 0x40, 0x03, 0x40];
+/** `br_if 1` (leave the loop), `br 0` then both `end`s. */
+export const BREAK_IF: Code = [0x0d, 1], LOOP_END: Code = [0x0c, 0, 0x0b, 0x0b];
+
+/** One exported function. */
+export interface WasmFunction {
+  /** Export name. */
+  name: string;
+  /** Number of i32 parameters. */
+  params: number;
+  /** Whether it returns one i32. */
+  result: boolean;
+  /** Extra locals, as [count, type] runs (after the parameters). */
+  locals: [number, number][];
+  /** Its code (without the final `end`). */
+  body: Code;
+}
+
+/**
+ * A module of `functions` over one memory of `pages` (64 KiB each):
+ * defined and exported as `memory`, or (`imported`) imported as `m.memory`.
+ */
+export function assemble(
+  pages: number,
+  functions: WasmFunction[],
+  imported = false,
+): Uint8Array<ArrayBuffer> {
+  const section = (id: number, bytes: Code) => [id, ...vec(bytes)];
+  const count = uleb(functions.length);
+  const types = functions.flatMap((f) => [
+    0x60,
+    ...uleb(f.params),
+    ...Array(f.params).fill(I32),
+    ...(f.result ? [1, I32] : [0]),
+  ]);
+  const exports = functions.flatMap((f, k) => [...name(f.name), 0, ...uleb(k)]);
+  const bodies = functions.flatMap((f) =>
+    vec([
+      ...uleb(f.locals.length),
+      ...f.locals.flatMap(([n, t]) => [...uleb(n), t]),
+      ...f.body,
+      0x0b,
+    ])
+  );
+  const limits = [0, ...uleb(pages)];
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+    ...section(1, [...count, ...types]),
+    ...(imported ? section(2, [1, ...name("m"), ...name("memory"), 2, ...limits]) : []),
+    ...section(3, [...count, ...functions.flatMap((_, k) => uleb(k))]),
+    ...(imported ? [] : section(5, [1, ...limits])),
+    ...section(7, [
+      ...uleb(functions.length + (imported ? 0 : 1)),
+      ...(imported ? [] : [...name("memory"), 2, 0]),
+      ...exports,
+    ]),
+    ...section(10, [...count, ...bodies]),
+  ]);
+}
+
+/** Vectors per loop iteration: independent chains in flight. */
+const U = 4;
+/** Elements (f64 lanes) per iteration of a `simdLoop`. */
+export const SIMD_STEP = 2 * U;
+
+/** Code that leaves unrolled copy `k` of a vector value on the stack. */
+export type Vec = (k: number) => Code;
+
+/** A vector operation of two operands. */
+export const op2 = (code: Code) => (a: Vec, b: Vec): Vec => (k) => [...a(k), ...b(k), ...code];
+/** A vector operation of one operand. */
+export const op1 = (code: Code) => (a: Vec): Vec => (k) => [...a(k), ...code];
+
+/** What a loop's statements are written with. */
+export interface LoopBuilder {
+  /** The f64x2 at pointer parameter `ptr` plus `offset` bytes. */
+  load: (ptr: number, offset: number) => Vec;
+  /** Stores `e` at pointer parameter `ptr` plus `offset` bytes. */
+  store: (ptr: number, offset: number, e: Vec) => void;
+  /** An f64x2 constant (hoisted into a local before the loop). */
+  c: (x: number) => Vec;
+  /** An i32x4 constant (hoisted). */
+  ci: (n: number) => Vec;
+  /** Computes `e` into fresh locals (one per unrolled copy). */
+  let: (e: Vec) => Vec;
+  /** Clears the returned flag unless both i64 lanes of mask `e` are set. */
+  check: (e: Vec) => void;
+}
+
+/**
+ * A function `(p0, ..., p{ptrs-1}, n)` looping over `n` f64 elements (a
+ * multiple of SIMD_STEP) at the byte addresses `p0...`, each advanced by
+ * SIMD_STEP elements per iteration; `emit` writes the iteration's
+ * statements, whose `U` unrolled copies run side by side (independent
+ * chains keep the pipeline full). Returns 1 unless a `check` failed.
+ * Constants live in locals set before the loop: V8 materializes a
+ * `v128.const` with several instructions where it appears (measured 2x
+ * slower kernels).
+ */
+export function simdLoop(
+  name: string,
+  ptrs: number,
+  emit: (b: LoopBuilder) => void,
+): WasmFunction {
+  const n = ptrs, end = n + 1, ok = n + 2;
+  let next = n + 3;
+  const body: Code = [], prologue: Code = [];
+  const constants = new Map<string, number>();
+  const each = (f: (k: number) => Code) => {
+    for (let k = 0; k < U; k++) body.push(...f(k));
+  };
+  const bind = (e: Vec): Vec => {
+    const base = next;
+    next += U;
+    each((k) => [...e(k), ...set(base + k)]);
+    return (k) => get(base + k);
+  };
+  const constant = (code: Code): Vec => {
+    const key = code.join();
+    if (!constants.has(key)) {
+      constants.set(key, next);
+      prologue.push(...code, ...set(next++));
+    }
+    const local = constants.get(key)!;
+    return () => get(local);
+  };
+  emit({
+    load: (ptr, offset) => (k) => [...get(ptr), ...vLoad(offset + 16 * k)],
+    store: (ptr, offset, e) => each((k) => [...get(ptr), ...e(k), ...vStore(offset + 16 * k)]),
+    c: (x) => constant(f64x2(x)),
+    ci: (x) => constant(i32x4(x)),
+    let: bind,
+    check: (e) => each((k) => [...get(ok), ...e(k), ...I32X4.allTrue64, ...I32_AND, ...set(ok)]),
+  });
+  for (let p = 0; p < ptrs; p++) body.push(...get(p), ...i32(16 * U), ...I32_ADD, ...set(p));
+  return {
+    name,
+    params: n + 1,
+    result: true,
+    locals: [[2, I32], [next - n - 3, V128]],
+    body: [
+      ...[...get(0), ...get(n), ...i32(3), ...I32_SHL, ...I32_ADD, ...set(end)],
+      ...[...i32(1), ...set(ok), ...prologue],
+      ...[...LOOP, ...get(0), ...get(end), ...I32_GE_U, ...BREAK_IF, ...body, ...LOOP_END],
+      ...get(ok),
+    ],
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * core/vecmath.ts and the assembler under it (core/wasm.ts): the vector
+ * functions equal the scalar fast-math functions bit for bit (over every
+ * float32 exponent, special values, |x| beyond sin's fast range, lengths
+ * that leave a partial SIMD step, in place), and the eager float32
+ * exp/sin/cos kernels that use them equal the scalar functions too.
+ */
+import assert from "node:assert/strict";
+import { dispatch } from "../core/dispatch.ts";
+import { cos32, exp32, sin32 } from "../core/fastmath.ts";
+import { array } from "../core/ndarray.ts";
+import {
+  compileLoops,
+  vcos,
+  VEC,
+  VEC_BASE,
+  VECTORIZED,
+  vexp,
+  vsin,
+  vsincos,
+} from "../core/vecmath.ts";
+import { F64X2, op1, op2, SIMD_STEP, simdLoop, uleb } from "../core/wasm.ts";
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
+/** Float32 inputs: 64 per exponent and sign (from a fixed bit pattern walk), then special values. */
+function inputs(): Float64Array {
+  const xs: number[] = [];
+  for (let e = 0; e < 255; e++) {
+    for (let j = 0; j < 64; j++) {
+      for (const sign of [0, 1]) {
+        U32[0] = (sign << 31) | (e << 23) | ((Math.imul(j + 1, 0x9e3779b1) >>> 9) & 0x7fffff);
+        xs.push(F32[0]);
+      }
+    }
+  }
+  xs.push(NaN, Infinity, -Infinity, 0, -0, 88.72, 88.73, 109.6, -103.97, -110, 1048575.9, 2 ** 20);
+  return Float64Array.from(xs);
+}
+
+const X = VEC_BASE, S = X + 4096, C = S + 4096; // regions of VEC used here
+
+/** Runs `run(n)` on `xs` in chunks of `chunk` copied to `VEC[X...]`; `check(x, j)` each result. */
+function each(
+  xs: Float64Array,
+  chunk: number,
+  run: (n: number) => void,
+  check: (x: number, j: number) => void,
+): void {
+  for (let b = 0; b < xs.length; b += chunk) {
+    const n = Math.min(chunk, xs.length - b);
+    VEC.set(xs.subarray(b, b + n), X);
+    run(n);
+    for (let j = 0; j < n; j++) check(xs[b + j], j);
+  }
+}
+
+/** Asserts `VEC[at]` holds `fround(f(x))`, bit for bit (NaN equal to NaN). */
+function same(at: number, f: (x: number) => number, x: number, what: string): void {
+  const want = Math.fround(f(x));
+  if (!Object.is(VEC[at], want)) assert.fail(`${what}(${x}): ${VEC[at]}, want ${want}`);
+}
+
+Deno.test("vexp, vsin, vcos equal fround(exp32/sin32/cos32) bit for bit", () => {
+  const xs = inputs();
+  for (const chunk of [4093, 256, 13]) { // partial SIMD steps at every chunk's end
+    each(xs, chunk, (n) => vexp(X, S, n), (x, j) => same(S + j, exp32, x, "vexp"));
+    each(xs, chunk, (n) => vsin(X, S, n), (x, j) => same(S + j, sin32, x, "vsin"));
+    each(xs, chunk, (n) => vcos(X, S, n), (x, j) => same(S + j, cos32, x, "vcos"));
+  }
+});
+
+Deno.test("vsincos equals vsin and vcos; works in place", () => {
+  const xs = inputs();
+  each(xs, 1000, (n) => vsincos(X, S, C, n), (x, j) => {
+    same(S + j, sin32, x, "vsincos sin");
+    same(C + j, cos32, x, "vsincos cos");
+  });
+  // in place: results over their operands
+  each(xs, 515, (n) => vexp(X, X, n), (x, j) => same(X + j, exp32, x, "vexp in place"));
+});
+
+Deno.test("vsin beyond 2^20 takes the exact scalar path for the whole call", () => {
+  const xs = Float64Array.from({ length: 64 }, (_, k) => Math.fround((k - 32) * 0.37));
+  xs[17] = 3e9; // beyond the fast reduction: Math.sin for it, the rest still bit-identical
+  each(xs, 64, (n) => vsin(X, S, n), (x, j) => {
+    same(S + j, sin32, x, "vsin");
+    if (j === 17) assert.equal(VEC[S + j], Math.fround(Math.sin(3e9)));
+  });
+});
+
+Deno.test("eager float32 exp/sin/cos over long arrays equal the scalar functions", () => {
+  const xs = inputs();
+  const x32 = array(Array.from(xs), { dtype: "float32" });
+  for (const [op, f] of [["exp", exp32], ["sin", sin32], ["cos", cos32]] as const) {
+    const got = dispatch(op, [x32]).data;
+    for (let i = 0; i < xs.length; i++) {
+      const x = Math.fround(xs[i]); // as stored in the float32 array
+      const want = Math.fround(f(x));
+      if (!Object.is(got[i], want)) assert.fail(`${op}(${x}): ${got[i]}, want ${want}`);
+    }
+  }
+});
+
+Deno.test("VECTORIZED: this Deno runs the WebAssembly SIMD kernels", () => {
+  // every Deno 2 (V8 >= 9.1) has WebAssembly SIMD; the scalar fallback is for other hosts
+  assert.equal(VECTORIZED, true);
+});
+
+Deno.test("simdLoop: unrolled f64x2 statements, constants, check flag; uleb encodes", () => {
+  assert.deepEqual(uleb(0), [0]);
+  assert.deepEqual(uleb(624485), [0xe5, 0x8e, 0x26]);
+  // y = x * 3 + 0.5 and z = -x over n elements; check fails when some x < 0
+  const f = simdLoop("f", 1, (b) => {
+    const x = b.let(b.load(0, X * 8));
+    b.check(op2(F64X2.lt)(b.c(0), op1(F64X2.abs)(x)));
+    b.store(0, S * 8, op2(F64X2.add)(op2(F64X2.mul)(x, b.c(3)), b.c(0.5)));
+    b.store(0, C * 8, op1(F64X2.neg)(x));
+  });
+  const run = compileLoops([f])!.f;
+  const n = 5 * SIMD_STEP;
+  for (let j = 0; j < n; j++) VEC[X + j] = j + 1;
+  VEC[S + n] = 42; // beyond n: untouched
+  assert.equal(run(0, n), 1);
+  for (let j = 0; j < n; j++) {
+    assert.equal(VEC[S + j], (j + 1) * 3 + 0.5);
+    assert.equal(VEC[C + j], -(j + 1));
+  }
+  assert.equal(VEC[S + n], 42);
+  VEC[X + 7] = 0;
+  assert.equal(run(0, n), 0);
+});
