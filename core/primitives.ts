@@ -30,6 +30,18 @@ export interface ElementwiseSpec {
    * outputs use `expr`.
    */
   readonly expr32?: string;
+  /**
+   * The vector function of core/vecmath.ts computing `expr32` over an array
+   * bit for bit (e.g. `vexp`), for unary ops that have one.
+   */
+  readonly vec32?: string;
+  /**
+   * The f64x2 instruction of core/wasm.ts (`F64X2`) that computes `expr`
+   * in float64 exactly as JS does (`add`, `mul`...), for the JIT's
+   * WebAssembly loops; a unary op with a two-operand instruction applies it
+   * to `(a, a)`.
+   */
+  readonly simd?: "add" | "sub" | "mul" | "div" | "neg";
   /** Output dtype rule. */
   readonly dtype: DTypeRule;
   /**
@@ -57,8 +69,8 @@ const ew = (
   expr: string,
   dtype: DTypeRule = "promote",
   params = 0,
-  expr32?: string,
-): ElementwiseSpec => ({ name, arity, expr, dtype, params, expr32, exact: EXACT.has(name) });
+  fast: Pick<ElementwiseSpec, "expr32" | "vec32" | "simd"> = {},
+): ElementwiseSpec => ({ name, arity, expr, dtype, params, ...fast, exact: EXACT.has(name) });
 
 /** Ops whose result is one of their operands, its negation, or 0/1. */
 const EXACT = new Set([
@@ -81,24 +93,24 @@ export const ELEMENTWISE: Readonly<Record<string, ElementwiseSpec>> = Object
   .fromEntries(
     [
       ew("copy", 1, "a"),
-      ew("neg", 1, "-a"),
+      ew("neg", 1, "-a", "promote", 0, { simd: "neg" }),
       ew("abs", 1, "Math.abs(a)"),
       ew("sign", 1, "(a > 0 ? 1 : a < 0 ? -1 : a)"),
-      ew("square", 1, "a * a"),
-      ew("exp", 1, "Math.exp(a)", "float", 0, "exp32(a)"),
-      ew("log", 1, "Math.log(a)", "float", 0, "log32(a)"),
-      ew("sin", 1, "Math.sin(a)", "float", 0, "sin32(a)"),
-      ew("cos", 1, "Math.cos(a)", "float", 0, "cos32(a)"),
-      ew("tanh", 1, "Math.tanh(a)", "float", 0, "tanh32(a)"),
+      ew("square", 1, "a * a", "promote", 0, { simd: "mul" }),
+      ew("exp", 1, "Math.exp(a)", "float", 0, { expr32: "exp32(a)", vec32: "vexp" }),
+      ew("log", 1, "Math.log(a)", "float", 0, { expr32: "log32(a)" }),
+      ew("sin", 1, "Math.sin(a)", "float", 0, { expr32: "sin32(a)", vec32: "vsin" }),
+      ew("cos", 1, "Math.cos(a)", "float", 0, { expr32: "cos32(a)", vec32: "vcos" }),
+      ew("tanh", 1, "Math.tanh(a)", "float", 0, { expr32: "tanh32(a)" }),
       ew("sqrt", 1, "Math.sqrt(a)", "float"),
-      ew("sigmoid", 1, "1 / (1 + Math.exp(-a))", "float", 0, "sigmoid32(a)"),
+      ew("sigmoid", 1, "1 / (1 + Math.exp(-a))", "float", 0, { expr32: "sigmoid32(a)" }),
       ew("relu", 1, "(a < 0 ? 0 : a)"),
       ew("leakyRelu", 1, "(a > 0 ? a : a * p0)", "promote", 1),
       ew("clip", 1, "(a < p0 ? p0 : a > p1 ? p1 : a)", "promote", 2),
-      ew("add", 2, "a + b"),
-      ew("sub", 2, "a - b"),
-      ew("mul", 2, "a * b"),
-      ew("div", 2, "a / b", "float"),
+      ew("add", 2, "a + b", "promote", 0, { simd: "add" }),
+      ew("sub", 2, "a - b", "promote", 0, { simd: "sub" }),
+      ew("mul", 2, "a * b", "promote", 0, { simd: "mul" }),
+      ew("div", 2, "a / b", "float", 0, { simd: "div" }),
       ew("pow", 2, "a ** b"),
       ew("maximum", 2, "(a >= b || a !== a ? a : b)"),
       ew("minimum", 2, "(a <= b || a !== a ? a : b)"),

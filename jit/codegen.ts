@@ -8,10 +8,18 @@
  * @module
  */
 import type { DType } from "../core/dtype.ts";
-import { FASTMATH } from "../core/fastmath.ts";
 import { isSmallGemm } from "../core/matmul.ts";
 import { indexLoop, mergeAxes } from "../core/kernels.ts";
 import { ELEMENTWISE, REDUCTIONS } from "../core/primitives.ts";
+import {
+  compileLoops,
+  MATH_SCOPE,
+  type SimdFn,
+  VEC,
+  VEC_BASE,
+  VECTORIZED,
+} from "../core/vecmath.ts";
+import { F64X2, op1, op2, SIMD_STEP, simdLoop, type Vec } from "../core/wasm.ts";
 import { broadcastStrides, reducedShape, sizeOf, stridesOf } from "../core/shape.ts";
 import { constantScalar, type Graph, type Node } from "./ir.ts";
 import type { LoopStep, MatmulStep } from "./passes/fusion.ts";
@@ -56,23 +64,55 @@ function round(expr: string, dtype: DType): string {
 }
 
 /**
- * The expression of an elementwise-like node over operand names; `same`:
- * whether the operands already have the output dtype (an exact op's result
- * then needs no rounding).
+ * An elementwise-like node as an op over operands, simplified: a view, a
+ * cast or `x ** 1` is a copy, `x ** 2` is `x * x`, `x * 1` is `x`; `exact`:
+ * whether its result needs no rounding to the output dtype (a copy, or an
+ * exact op, over operands that already have it: `same`).
  */
+function simplify(
+  n: Node,
+  a: string,
+  b: string,
+  same: boolean,
+): { op: string; args: [string, string]; exact: boolean } {
+  const copy = (x: string) => ({ op: "copy", args: [x, x] as [string, string], exact: same });
+  if (n.op === "transpose" || n.op === "cast") return copy(a);
+  if (n.op === "pow" && b === lit(2)) return { op: "mul", args: [a, a], exact: false };
+  if (n.op === "pow" && b === lit(1)) return copy(a);
+  if (n.op === "mul" && same && (a === lit(1) || b === lit(1))) return copy(a === lit(1) ? b : a);
+  return { op: n.op, args: [a, b], exact: ELEMENTWISE[n.op].exact && same };
+}
+
+/** The JS expression of an elementwise-like node over operand names. */
 function nodeExpr(n: Node, a: string, b: string, dtype: DType, same: boolean): string {
-  if (n.op === "transpose" || n.op === "cast") return same ? a : round(a, dtype);
-  if (n.op === "pow" && b === lit(2)) return round(`(${a} * ${a})`, dtype);
-  if (n.op === "pow" && b === lit(1)) return same ? a : round(a, dtype);
-  const spec = ELEMENTWISE[n.op];
+  const f = simplify(n, a, b, same);
+  if (f.op === "copy") return f.exact ? f.args[0] : round(f.args[0], dtype);
+  const spec = ELEMENTWISE[f.op];
   const expr = dtype === "float32" && spec.expr32 ? spec.expr32 : spec.expr;
-  const names: Record<string, string> = { a, b };
+  const names: Record<string, string> = { a: f.args[0], b: f.args[1] };
   if (n.attrs.p0 !== undefined) names.p0 = lit(n.attrs.p0);
   if (n.attrs.p1 !== undefined) names.p1 = lit(n.attrs.p1);
   if (spec.params > 0 && names.p0 === undefined) names.p0 = "0";
   if (spec.params > 1 && names.p1 === undefined) names.p1 = "0";
   const e = `(${subst(expr, names)})`;
-  return spec.exact && same ? e : round(e, dtype);
+  return f.exact ? e : round(e, dtype);
+}
+
+/**
+ * The same node as an f64x2 instruction over operands (`copy` for none)
+ * and whether to round to float32 after it, for a WebAssembly loop;
+ * undefined when it has no such form (or an int32 result, which rounds by
+ * truncation).
+ */
+function nodeSimd(n: Node, a: string, b: string, dtype: DType, same: boolean): Stmt["simd"] {
+  if (dtype === "int32") return undefined;
+  const f = simplify(n, a, b, same);
+  const round = dtype === "float32" && !f.exact;
+  if (f.op === "copy") return { fn: "copy", args: [f.args[0]], round };
+  const spec = ELEMENTWISE[f.op];
+  if (spec.simd === undefined) return undefined;
+  const unary = spec.simd === "neg";
+  return { fn: spec.simd, args: unary ? [f.args[0]] : spec.arity === 1 ? [a, a] : f.args, round };
 }
 
 /** Strides (over the node's iteration shape) of input `k`'s flat index. */
@@ -101,6 +141,10 @@ interface Stmt {
   deps: string[];
   /** Whether it calls a transcendental function (exp, log, sin...). */
   heavy: boolean;
+  /** The vector function (core/vecmath.ts) that computes it over a tile, and its operand. */
+  vector?: { fn: string; operand: string };
+  /** Its f64x2 form (`nodeSimd`), for a WebAssembly loop. */
+  simd?: { fn: string; args: string[]; round: boolean };
 }
 
 /**
@@ -160,6 +204,7 @@ function shareSinCos(stmts: Stmt[], trig: { op: string; operand: string; at: num
         `const ${sin} = Math.fround(sincos32(${s.operand})); const ${cos} = Math.fround(lastCos32());`,
       deps: stmts[s.at].deps,
       heavy: true,
+      vector: { fn: "vsincos", operand: s.operand },
     };
     drop.add(Math.max(s.at, c.at));
   }
@@ -209,14 +254,22 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
     const out = g.values[n.out];
     const name = `v${n.out}`;
     const same = n.inputs.every((u) => g.values[u].dtype === out.dtype);
+    if (n.op === "copy" && same && ops[0].startsWith("(")) {
+      inside.set(n.out, ops[0]); // a constant broadcast (a gradient's seed): its literal
+      continue;
+    }
     if ((n.op === "sin" || n.op === "cos") && out.dtype === "float32") {
       trig.push({ op: n.op, operand: ops[0], at: stmts.length });
     }
+    const spec = ELEMENTWISE[n.op];
+    const vec = out.dtype === "float32" ? spec?.vec32 : undefined;
     stmts.push({
       name,
       code: `const ${name} = ${nodeExpr(n, ops[0], ops[1] ?? "0", out.dtype, same)};`,
       deps: ops.filter(local),
-      heavy: ELEMENTWISE[n.op]?.expr32 !== undefined,
+      heavy: spec?.expr32 !== undefined,
+      vector: vec === undefined ? undefined : { fn: vec, operand: ops[0] },
+      simd: nodeSimd(n, ops[0], ops[1] ?? "0", out.dtype, same),
     });
     inside.set(n.out, name);
   }
@@ -275,11 +328,12 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
   let loops: string;
   // staging re-reads inputs in later stages: not when the loop writes one in place
   const inPlace = step.stores.some((v) => reads.some((r) => r.buf === slot(v)));
-  if (rank === 1 && full && !inPlace && m.shape[0] >= 2 * TILE && stmts.some((x) => x.heavy)) {
-    const staged = stagedLoop(m.shape[0], all, loads, param);
-    loops = staged.source;
-    scratch = staged.scratch;
-  } else {
+  const staged = rank === 1 && full && !inPlace && m.shape[0] >= 2 * TILE &&
+      stmts.some((x) => x.heavy)
+    ? stagedLoop(m.shape[0], all, loads)
+    : null;
+  if (staged !== null) loops = staged;
+  else {
     const inner = [...loads.values(), ...all.map((x) => "  " + x.code)].join("\n");
     if (rank === 0) loops = `{\n  const i = 0;\n${inner}\n}`;
     else if (rank === 1) loops = `for (let i = 0; i < ${m.shape[0]}; i++) {\n${inner}\n}`;
@@ -306,33 +360,36 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
 /**
  * A flat loop of `size` elements run tile by tile, each tile in stages:
  * every transcendental call gets a loop of its own, the arithmetic between
- * them one loop per stage, and values crossing stages live in a float64
- * `scratch` tile. V8 compiles a small loop body much better than one long
- * body (fewer spills, more iterations in flight): the W1 chain runs ~1.6x
- * faster. Statements, and so results, are unchanged.
+ * them one loop per stage, and values crossing stages live in tiles of
+ * `VEC` (core/vecmath.ts). V8 compiles a small loop body much better than
+ * one long body (fewer spills, more iterations in flight): the W1 chain runs
+ * ~1.6x faster. A call with a vector form (exp, sin, cos of float32) runs
+ * after its stage's loop over the whole tile, as WebAssembly SIMD. Values,
+ * and so results, are unchanged. Null when the tiles would not fit in `VEC`.
  */
-function stagedLoop(
-  size: number,
-  all: Stmt[],
-  loads: Map<string, string>,
-  param: (name: string) => string,
-): { source: string; scratch: number } {
+function stagedLoop(size: number, all: Stmt[], loads: Map<string, string>): string | null {
   // depth = calls on the way to a statement. A call of depth d gets a loop of
   // its own at stage 2d - 1; stores and the reduction run at stage 2d; other
   // arithmetic runs in the earliest loop that reads it (computed as late as
   // possible, so it crosses few stages)
   const depth = new Map<string, number>();
-  const segments: { stage: number; stmts: Stmt[] }[] = [];
+  const segments: Segment[] = [];
   const seg = new Map<Stmt, number>();
-  const plainAt = new Map<number, number>(); // stage -> segment of stores/reduction
+  // stage -> the segment of its stores/reduction, or of its vector calls
+  const shared = new Map<number, number>();
+  const sharedAt = (stage: number) => {
+    if (!shared.has(stage)) shared.set(stage, segments.push({ stage, stmts: [] }) - 1);
+    return shared.get(stage)!;
+  };
+  const vector = (x: Stmt) => (VECTORIZED ? x.vector : undefined);
   for (const x of all) {
     const d = Math.max(0, ...x.deps.map((n) => depth.get(n) ?? 0)) + (x.heavy ? 1 : 0);
     for (const n of defs(x)) depth.set(n, d);
-    if (x.heavy) seg.set(x, segments.push({ stage: 2 * d - 1, stmts: [] }) - 1);
-    else if (!x.name) {
-      if (!plainAt.has(2 * d)) plainAt.set(2 * d, segments.push({ stage: 2 * d, stmts: [] }) - 1);
-      seg.set(x, plainAt.get(2 * d)!);
-    }
+    // a scalar call gets a loop of its own; vector calls of a stage share one
+    // loop (that only writes their operands), then run one after the other
+    if (vector(x)) seg.set(x, sharedAt(2 * d - 1));
+    else if (x.heavy) seg.set(x, segments.push({ stage: 2 * d - 1, stmts: [] }) - 1);
+    else if (!x.name) seg.set(x, sharedAt(2 * d));
   }
   const runsBefore = (a: number, b: number) =>
     segments[a].stage < segments[b].stage || (segments[a].stage === segments[b].stage && a < b);
@@ -349,44 +406,156 @@ function stagedLoop(
     seg.set(x, first);
   }
   for (const x of all) segments[seg.get(x)!].stmts.push(x);
+  if (VECTORIZED) splitArithmetic(segments, seg, loads);
   const home = new Map<string, number>(); // name -> segment index
   for (const x of all) for (const n of defs(x)) home.set(n, seg.get(x)!);
   const order = segments.map((_, k) => k).sort((a, b) => (runsBefore(a, b) ? -1 : 1));
-  // names read outside their segment get a tile of the scratch buffer
+  // a vector call reads its operand's tile when another loop computed it,
+  // else a tile its own loop writes (an input element's own tile)
+  const operandOf = (x: Stmt) => {
+    const o = x.vector!.operand;
+    return (home.has(o) && home.get(o) !== seg.get(x)) || loads.has(o) ? o : `${x.name}$in`;
+  };
+  const inTiles = new Set<string>(); // input elements some loop has copied into their tile
+  // names read outside their segment, vector results and operands get tiles of VEC
   const tileOf = new Map<string, number>();
+  const tile = (n: string) => {
+    if (!tileOf.has(n)) tileOf.set(n, VEC_BASE + tileOf.size * TILE);
+    return tileOf.get(n)!;
+  };
   segments.forEach((s, k) => {
     for (const x of s.stmts) {
       for (const n of x.deps) {
-        if (home.has(n) && home.get(n) !== k && !tileOf.has(n)) tileOf.set(n, tileOf.size);
+        if ((home.has(n) && home.get(n) !== k) || (s.wasm && loads.has(n))) tile(n);
       }
+      if (vector(x)) [...defs(x), operandOf(x)].forEach(tile);
     }
   });
-  const tile = tileOf.size > 0 ? param("scratch") : "";
-  const at = (n: string) =>
-    `${tile}[${tileOf.get(n)! * TILE ? `${tileOf.get(n)! * TILE} + ` : ""}j]`;
+  if (VEC_BASE + tileOf.size * TILE > VEC.length) return null;
+  const at = (n: string) => `VEC[${tileOf.get(n)} + j]`;
   const loopsSrc = order.map((k) => {
     const s = segments[k];
-    const used = new Set(s.stmts.flatMap((x) => x.deps));
+    const calls = s.stmts.filter(vector);
+    const copied = calls.filter((x) => !home.has(operandOf(x)));
+    const computed = s.stmts.filter((x) => !vector(x));
+    const used = new Set([
+      ...computed.flatMap((x) => x.deps),
+      ...copied.flatMap((x) => x.deps),
+    ]);
     const lines = [
       ...[...loads].filter(([n]) => used.has(n)).map(([, code]) => code),
-      ...[...used].filter((n) => tileOf.has(n) && home.get(n) !== k).map((n) =>
+      ...[...used].filter((n) => home.has(n) && home.get(n) !== k).map((n) =>
         `const ${n} = ${at(n)};`
       ),
-      ...s.stmts.map((x) => x.code),
-      ...s.stmts.flatMap(defs).filter((n) => tileOf.has(n)).map((n) => `${at(n)} = ${n};`),
+      ...computed.map((x) => x.code),
+      ...copied.map((x) => `${at(operandOf(x))} = ${x.vector!.operand};`),
+      ...computed.flatMap(defs).filter((n) => tileOf.has(n)).map((n) => `${at(n)} = ${n};`),
     ];
-    return `  for (let j = 0; j < n; j++) {\n    const i = b + j;\n    ${
-      lines.join("\n    ")
-    }\n  }`;
+    for (const x of copied) inTiles.add(operandOf(x));
+    const after = calls.map((x) =>
+      `  ${x.vector!.fn}(${[operandOf(x), ...defs(x)].map((n) => tileOf.get(n)).join(", ")}, n);`
+    );
+    const loop = (from: string) =>
+      `  for (let j = ${from}; j < n; j++) {\n    const i = b + j;\n    ${
+        lines.join("\n    ")
+      }\n  }`;
+    if (s.wasm) {
+      // inputs it reads are copied into tiles; the WebAssembly loop takes
+      // whole steps of SIMD_STEP, the JS loop the rest
+      const inputs = [...loads].filter(([n]) => used.has(n) && !inTiles.has(n));
+      for (const [n] of inputs) inTiles.add(n);
+      const copy = inputs.length === 0
+        ? ""
+        : `  for (let j = 0; j < n; j++) {\n    const i = b + j;\n    ${
+          inputs.map(([n, code]) => `${code} ${at(n)} = ${n};`).join("\n    ")
+        }\n  }\n`;
+      const fn = simdSegment(computed, tileOf);
+      return `${copy}  ${fn}(0, n - n % ${SIMD_STEP});\n${loop(`n - n % ${SIMD_STEP}`)}`;
+    }
+    return [...(lines.length > 0 ? [loop("0")] : []), ...after].join("\n");
   });
-  return {
-    source:
-      `for (let b = 0; b < ${size}; b += ${TILE}) {\n  const n = ${size} - b < ${TILE} ? ${size} - b : ${TILE};\n${
-        loopsSrc.join("\n")
-      }\n}`,
-    scratch: tileOf.size * TILE,
-  };
+  return `for (let b = 0; b < ${size}; b += ${TILE}) {\n  const n = ${size} - b < ${TILE} ? ${size} - b : ${TILE};\n${
+    loopsSrc.join("\n")
+  }\n}`;
 }
+
+/** A stage of a staged loop: its statements, and whether they run as WebAssembly. */
+interface Segment {
+  stage: number;
+  stmts: Stmt[];
+  wasm?: boolean;
+}
+
+/**
+ * Moves the arithmetic of each loop that calls no scalar function into a
+ * WebAssembly loop run just before it (`simdSegment`; the input elements it
+ * reads are copied into tiles first): its f64x2 operations and float32
+ * roundings are JS's, two lanes at a time (JS rounds with two scalar
+ * conversions per value: 3x slower). Not for a single operation, or when
+ * one has no f64x2 form or reads a scalar hoisted out of the loop.
+ */
+function splitArithmetic(
+  segments: Segment[],
+  seg: Map<Stmt, number>,
+  loads: Map<string, string>,
+): void {
+  const count = segments.length;
+  const eligible = (x: Stmt) =>
+    x.simd !== undefined && x.deps.every((n) => n[0] !== "l" || loads.has(n));
+  for (let k = 0; k < count; k++) {
+    const s = segments[k];
+    if (s.stmts.some((x) => x.heavy && !x.vector)) continue;
+    const arith = s.stmts.filter((x) => x.name && !x.vector);
+    if (arith.length < 2 || !arith.every(eligible)) continue;
+    const w = segments.push({ stage: s.stage - 0.5, stmts: arith, wasm: true }) - 1;
+    for (const x of arith) seg.set(x, w);
+    s.stmts = s.stmts.filter((x) => !arith.includes(x));
+  }
+}
+
+/** Compiled WebAssembly segments, bound as `SEG` in generated kernels; index by code. */
+const SEG: SimdFn[] = [];
+const segIndex = new Map<string, number>();
+
+/**
+ * The WebAssembly loop of a segment's statements (all with a `simd` form)
+ * over tiles of `VEC`: reads its inputs' tiles, writes the tiles of the
+ * names other segments read; returns the JS expression calling it.
+ */
+function simdSegment(stmts: Stmt[], tileOf: Map<string, number>): string {
+  const fn = simdLoop("f", 1, (b) => {
+    const values = new Map<string, Vec>();
+    const value = (x: string) => {
+      if (x[0] === "(") return b.c(Number(x.slice(1, -1)));
+      if (!values.has(x)) values.set(x, b.let(b.load(0, tileOf.get(x)! * 8)));
+      return values.get(x)!;
+    };
+    for (const x of stmts) {
+      const f = x.simd!;
+      const args = f.args.map(value);
+      let e = f.fn === "copy" ? args[0] : F64X2_OPS[f.fn](args);
+      if (f.round) e = op1(F64X2.fround)(e);
+      const v = b.let(e);
+      values.set(x.name, v);
+      if (tileOf.has(x.name)) b.store(0, tileOf.get(x.name)! * 8, v);
+    }
+  });
+  const key = fn.body.join();
+  if (!segIndex.has(key)) {
+    segIndex.set(key, SEG.length);
+    SEG.push(compileLoops([fn])!.f);
+  }
+  return `SEG[${segIndex.get(key)}]`;
+}
+
+/** The f64x2 instructions a `simd` form names. */
+const F64X2_OPS: Record<string, (args: Vec[]) => Vec> = {
+  add: ([a, b]) => op2(F64X2.add)(a, b),
+  sub: ([a, b]) => op2(F64X2.sub)(a, b),
+  mul: ([a, b]) => op2(F64X2.mul)(a, b),
+  div: ([a, b]) => op2(F64X2.div)(a, b),
+  neg: ([a]) => op1(F64X2.neg)(a),
+};
 
 /**
  * Source of a gather (`out[i] = x[offsets[i]]`) or scatter-add (zeros, then
@@ -507,7 +676,10 @@ export function compile(
   const source = `return function (${names.join(", ")}) {\n// (${types.join(", ")})\n${body}\n};`;
   let fn = compiled.get(source);
   if (!fn) {
-    fn = new Function(...Object.keys(FASTMATH), source)(...Object.values(FASTMATH)) as (
+    fn = new Function(...Object.keys(MATH_SCOPE), "SEG", source)(
+      ...Object.values(MATH_SCOPE),
+      SEG,
+    ) as (
       ...xs: unknown[]
     ) => void;
     compiled.set(source, fn);

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import * as dz from "../mod.ts";
 import { jit, type JitStats } from "../jit/mod.ts";
 import { hostScalar } from "../core/dispatch.ts";
+import { VECTORIZED } from "../core/vecmath.ts";
 import { assertAllClose } from "./assert.ts";
 
 const { F, Variable, Parameter } = dz;
@@ -165,8 +166,59 @@ Deno.test("jit() compiles sum((sin(x) * 2 + exp(-x)) ** 2) forward+backward into
   assert.ok(s.fusedOps >= 10);
   // constants are literals and `** 2` a product: no constant buffer, no pow call
   assert.doesNotMatch(step.source(), /\*\*|c\d+\[0\]/);
-  // sin (forward) and cos (its gradient) of x share one reduction
-  assert.match(step.source(), /sincos32\(l0\)\); const v\d+ = Math\.fround\(lastCos32\(\)\)/);
+  // sin (forward) and cos (its gradient) of x share one reduction: as a
+  // vector call over a tile where WebAssembly SIMD runs, else in the loop
+  assert.match(
+    step.source(),
+    VECTORIZED
+      ? /vsincos\(\d+, \d+, \d+, n\);/
+      : /sincos32\(l0\)\); const v\d+ = Math\.fround\(lastCos32\(\)\)/,
+  );
+  // where it runs, the arithmetic after the calls is a WebAssembly loop, its
+  // last partial step in JS
+  if (VECTORIZED) assert.match(step.source(), /SEG\[\d+\]\(0, n - n % 8\);/);
+});
+
+Deno.test("jit() staged loops (vector calls, WebAssembly arithmetic) equal eager bit for bit", () => {
+  // sizes with partial tiles (256) and partial SIMD steps (8); values with
+  // NaN, ±Infinity, -0, overflow of exp and |x| beyond sin's fast range
+  const special = [NaN, Infinity, -Infinity, -0, 0, 100, -100, 89, 3e6, -5e7, 1e-40, 0.5];
+  const programs: ((x: V, y: V) => V)[] = [
+    (x) => F.sum(F.pow(F.add(F.mul(F.sin(x), 2), F.exp(F.neg(x))), 2)),
+    (x, y) => F.sum(F.div(F.sub(F.cos(x), y), F.add(F.exp(y), 1.5))),
+    (x, y) => F.sum(F.mul(F.sin(F.exp(F.mul(x, 0.01))), F.cos(F.add(y, x)))),
+    (x, y) => F.mean(F.sub(F.mul(F.exp(x), y), F.square(F.sin(y)))),
+  ];
+  for (const size of [512, 515, 777, 1024, 2049]) {
+    for (const [p, f] of programs.entries()) {
+      dz.random.seed(size + p);
+      const data = [0, 1].map(() => {
+        const a = dz.random.randn(size).mul(3).astype("float32");
+        special.forEach((v, k) => (a.raw[(k * 37 + p * 11) % size] = v));
+        return a;
+      });
+      const g = (x: V, y: V) => {
+        x.cleargrad();
+        y.cleargrad();
+        const out = f(x, y);
+        out.backward();
+        return out;
+      };
+      const xe = data.map((a) => new Variable(a.copy()));
+      const ye = g(xe[0], xe[1]);
+      const step = jit(g);
+      const xj = data.map((a) => new Variable(a.copy()));
+      step(xj[0], xj[1]);
+      const yj = step(xj[0], xj[1]) as V;
+      const same = (a: dz.NDArray, b: dz.NDArray, what: string) =>
+        assert.deepEqual(a.toArray(), b.toArray(), `program ${p}, size ${size}: ${what}`);
+      same(yj.data, ye.data, "value");
+      xe.forEach((x, i) => {
+        if (x.grad === null) assert.equal(xj[i].grad, null);
+        else same(xj[i].grad!.data, x.grad.data, `gradient ${i}`);
+      });
+    }
+  }
 });
 
 Deno.test("jit() rounds a float32 loop's inexact steps to float32 and leaves exact ones alone", () => {
