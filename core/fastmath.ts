@@ -175,16 +175,25 @@ function quadrant(q: number): number {
   return SC[q & 1] * (1 - (q & 2));
 }
 
+const TANH_SMALL = 0.3;
+const TANH_POLY = [
+  1,
+  -0.33333329623104946,
+  0.13332930991434294,
+  -0.05383204591059735,
+  0.02003383386933814,
+];
+const [, T1, T2, T3, T4] = TANH_POLY;
+
 /**
  * `tanh(x)`: `x (1 + z t(z))`, `z = x²`, for `|x| < 0.3` (minimax, relative
  * error 1e-10; keeps -0 and avoids cancellation near 0), else
  * `1 - 2 / (exp32(2x) + 1)` (±1 at ±Infinity).
  */
 export function tanh32(x: number): number {
-  if (Math.abs(x) < 0.3) {
+  if (Math.abs(x) < TANH_SMALL) {
     const z = x * x;
-    return x * (1 + z * (-0.33333329623104946 +
-          z * (0.13332930991434294 + z * (-0.05383204591059735 + z * 0.02003383386933814))));
+    return x * (1 + z * (T1 + z * (T2 + z * (T3 + z * T4))));
   }
   return 1 - 2 / (exp32(2 * x) + 1);
 }
@@ -195,7 +204,7 @@ export function sigmoid32(x: number): number {
 }
 
 /**
- * The constants of `exp32` and of the sin/cos reduction and polynomials,
+ * The constants of `exp32`, of the sin/cos reduction and polynomials and of `tanh32`,
  * for the vector kernels of core/vecmath.ts, which run the same operations
  * (polynomials as `c0 + x (c1 + x (c2 + ...))`).
  */
@@ -217,6 +226,7 @@ export const FASTMATH_CONSTANTS = {
     sin: SIN_POLY,
     cos: COS_POLY,
   },
+  tanh: { small: TANH_SMALL, poly: TANH_POLY },
 } as const;
 
 /**

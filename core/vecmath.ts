@@ -1,14 +1,16 @@
 /**
- * Vector forms of `exp32`, `sin32`, `cos32` and `sincos32` (core/fastmath.ts)
- * for float32 loops: WebAssembly SIMD kernels that run the scalar
- * functions' float64 operations in the same order, two lanes at a time and
- * four vectors interleaved, so each result is bit-identical to the scalar
- * function's, about 3x faster.
+ * Vector forms of the float32 fast-math functions of core/fastmath.ts
+ * (`exp32`, `sin32`, `cos32`, `sincos32`, `tanh32`, `sigmoid32`):
+ * WebAssembly SIMD kernels that run the scalar functions' float64
+ * operations in the same order, two lanes at a time and four vectors
+ * interleaved, so each result is bit-identical to the scalar function's,
+ * 2-4x faster.
  *
  * They work in place on the module's memory, seen from JS as the
  * Float64Array `VEC`: a caller writes operands into a region from
  * `VEC_BASE` on, calls e.g. `vexp(from, to, n)` (element offsets into
- * `VEC`) and reads the results, rounded to float32, back. Without
+ * `VEC`) and reads the results, rounded to float32, back. `VEC` holds
+ * nothing between two calls of a kernel: whoever runs uses it. Without
  * WebAssembly SIMD, the same calls loop over the scalar functions.
  * @module
  */
@@ -18,8 +20,10 @@ import {
   FASTMATH,
   FASTMATH_CONSTANTS,
   lastCos32,
+  sigmoid32,
   sin32,
   sincos32,
+  tanh32,
 } from "./fastmath.ts";
 import {
   assemble,
@@ -37,12 +41,13 @@ import {
   type WasmFunction,
 } from "./wasm.ts";
 
-const { exp: E, sincos: T } = FASTMATH_CONSTANTS;
+const { exp: E, sincos: T, tanh: H } = FASTMATH_CONSTANTS;
 
-const add = op2(F64X2.add), sub = op2(F64X2.sub), mul = op2(F64X2.mul);
+const add = op2(F64X2.add), sub = op2(F64X2.sub), mul = op2(F64X2.mul), div = op2(F64X2.div);
 const pmin = op2(F64X2.pmin), pmax = op2(F64X2.pmax), lt = op2(F64X2.lt);
 const iadd = op2(I32X4.add), isub = op2(I32X4.sub), iand = op2(I32X4.and), ieq = op2(I32X4.eq);
-const abs = op1(F64X2.abs), fromI32 = op1(F64X2.fromI32), fround = op1(F64X2.fround);
+const abs = op1(F64X2.abs), neg = op1(F64X2.neg), fround = op1(F64X2.fround);
+const fromI32 = op1(F64X2.fromI32);
 const trunc = op1(I32X4.fromF64), widen = op1(I32X4.widenLow);
 /** `m ? a : b` per lane. */
 const select =
@@ -53,13 +58,13 @@ function poly(b: LoopBuilder, x: Vec, cs: readonly number[]): Vec {
   return cs.slice(0, -1).reduceRight((acc: Vec, ck) => add(b.c(ck), mul(x, acc)), b.c(cs.at(-1)!));
 }
 
-/** `exp(from, to, n)`: exp32 of each element, rounded to float32. */
-const expKernel = simdLoop("exp", 2, (b) => {
+/** exp32 of `x`, as exp32 computes it (before the float32 rounding). */
+function exp(b: LoopBuilder, x: Vec): Vec {
   // Math.max(min, Math.min(max, x)): pmin/pmax with x first keep NaN and -0 alike
-  const y = b.let(pmax(pmin(b.load(0, 0), b.c(E.max)), b.c(E.min)));
+  const y = b.let(pmax(pmin(x, b.c(E.max)), b.c(E.min)));
   const i = b.let(trunc(add(mul(y, b.c(E.scale)), b.c(E.offset + 0.5))));
   const r = b.let(sub(y, mul(fromI32(isub(i, b.ci(E.offset))), b.c(E.step))));
-  // the table entry of each lane's index, as in exp32 (the table lies at address 0)
+  // the table entry of each lane's index (the table lies at address 0)
   const entry = (l: number) => (k: number) => [
     ...i(k),
     ...I32X4.extractLane(l),
@@ -68,8 +73,23 @@ const expKernel = simdLoop("exp", 2, (b) => {
     ...f64Load(0),
   ];
   const table: Vec = (k) => [...entry(0)(k), ...F64X2.splat, ...entry(1)(k), ...F64X2.replaceLane1];
-  b.store(1, 0, fround(mul(table, poly(b, r, E.poly))));
-});
+  return mul(table, poly(b, r, E.poly));
+}
+
+/** A kernel `(from, to, n)` storing `fround(f(x))` of each element. */
+const unaryKernel = (name: string, f: (b: LoopBuilder, x: Vec) => Vec) =>
+  simdLoop(name, 2, (b) => b.store(1, 0, fround(f(b, b.let(b.load(0, 0))))));
+
+/** tanh32: the polynomial below TANH.small, else `1 - 2 / (exp32(2x) + 1)`, picked per lane. */
+function tanh(b: LoopBuilder, x: Vec): Vec {
+  const z = b.let(mul(x, x));
+  const small = b.let(mul(x, poly(b, z, H.poly)));
+  const large = sub(b.c(1), div(b.c(2), add(exp(b, mul(b.c(2), x)), b.c(1))));
+  return select(small, large, lt(abs(x), b.c(H.small)));
+}
+
+/** sigmoid32: `1 / (1 + exp32(-x))`. */
+const sigmoid = (b: LoopBuilder, x: Vec): Vec => div(b.c(1), add(b.c(1), exp(b, neg(x))));
 
 /**
  * `sin(from, to, n)`, `cos(...)` or `sincos(from, toSin, toCos, n)`:
@@ -100,7 +120,9 @@ const KERNELS = instantiate();
 /** The kernels' exports, or null where WebAssembly SIMD is missing. */
 function instantiate(): WebAssembly.Exports | null {
   const bytes = assemble(PAGES, [
-    expKernel,
+    unaryKernel("exp", exp),
+    unaryKernel("tanh", tanh),
+    unaryKernel("sigmoid", sigmoid),
     trigKernel("sin", true, false),
     trigKernel("cos", false, true),
     trigKernel("sincos", true, true),
@@ -138,26 +160,32 @@ VEC.set(E.table);
 /** The part of `n` the kernels take (a multiple of their step); the rest runs scalar. */
 const bulk = (n: number) => (K ? n - n % SIMD_STEP : 0);
 
-/** `VEC[to + j] = fround(exp32(VEC[from + j]))` for j < n. */
-export function vexp(from: number, to: number, n: number): void {
-  const m = bulk(n);
-  if (m > 0) K!.exp(from * 8, to * 8, m);
-  for (let j = m; j < n; j++) VEC[to + j] = Math.fround(exp32(VEC[from + j]));
+/**
+ * A vector function `(from, to, n)`: `VEC[to + j] = fround(f32(VEC[from + j]))`
+ * for j < n, by `kernel` over whole SIMD steps and `f32` over the rest (and
+ * over all of them when the kernel finds an operand beyond its range).
+ */
+function vectorized(kernel: string, f32: (x: number) => number) {
+  return (from: number, to: number, n: number): void => {
+    let m = bulk(n);
+    if (m > 0 && !K![kernel](from * 8, to * 8, m)) m = 0;
+    for (let j = m; j < n; j++) VEC[to + j] = Math.fround(f32(VEC[from + j]));
+  };
 }
 
-/** `VEC[to + j] = fround(sin32(VEC[from + j]))` for j < n. */
-export function vsin(from: number, to: number, n: number): void {
-  let m = bulk(n);
-  if (m > 0 && !K!.sin(from * 8, to * 8, m)) m = 0; // an |x| beyond the reduction's range
-  for (let j = m; j < n; j++) VEC[to + j] = Math.fround(sin32(VEC[from + j]));
-}
-
-/** `VEC[to + j] = fround(cos32(VEC[from + j]))` for j < n. */
-export function vcos(from: number, to: number, n: number): void {
-  let m = bulk(n);
-  if (m > 0 && !K!.cos(from * 8, to * 8, m)) m = 0;
-  for (let j = m; j < n; j++) VEC[to + j] = Math.fround(cos32(VEC[from + j]));
-}
+/** `exp32` over `VEC[from...]` into `VEC[to...]` (see `vectorized`). */
+export const vexp: (from: number, to: number, n: number) => void = vectorized("exp", exp32);
+/** `sin32` over `VEC[from...]` into `VEC[to...]`. */
+export const vsin: (from: number, to: number, n: number) => void = vectorized("sin", sin32);
+/** `cos32` over `VEC[from...]` into `VEC[to...]`. */
+export const vcos: (from: number, to: number, n: number) => void = vectorized("cos", cos32);
+/** `tanh32` over `VEC[from...]` into `VEC[to...]`. */
+export const vtanh: (from: number, to: number, n: number) => void = vectorized("tanh", tanh32);
+/** `sigmoid32` over `VEC[from...]` into `VEC[to...]`. */
+export const vsigmoid: (from: number, to: number, n: number) => void = vectorized(
+  "sigmoid",
+  sigmoid32,
+);
 
 /** `vsin(from, s, n)` and `vcos(from, c, n)` with one reduction. */
 export function vsincos(from: number, s: number, c: number, n: number): void {
@@ -184,4 +212,6 @@ export const MATH_SCOPE: Readonly<Record<string, unknown>> = Object.freeze({
   vsin,
   vcos,
   vsincos,
+  vtanh,
+  vsigmoid,
 });

@@ -1,10 +1,11 @@
 /**
  * Code generation: the JavaScript source of one fused loop (staged over
- * tiles when it calls transcendental functions), one matrix product, or one
- * gather / scatter-add, with sizes, strides and literal constants baked in,
- * compiled with `new Function` and cached by source text. Only numbers and
- * identifiers the JIT makes reach the source; op names appear in comments
- * sanitised.
+ * tiles when it calls transcendental functions, its vector calls and
+ * arithmetic then WebAssembly SIMD loops over tiles), one matrix product, or
+ * one gather / scatter-add, with sizes, strides and literal constants baked
+ * in, compiled with `new Function` and cached by source text. Only numbers
+ * and identifiers the JIT makes reach the source (and the WebAssembly code);
+ * op names appear in comments sanitised.
  * @module
  */
 import type { DType } from "../core/dtype.ts";
@@ -33,8 +34,8 @@ export interface Kernel {
   /** Its parameter names in `body`, when not the slot names (same order). */
   names?: string[];
   /**
-   * Size of the float64 scratch buffer the kernel takes last (a reduction's
-   * accumulators or a staged loop's tiles), 0 for none.
+   * Size of the float64 scratch buffer the kernel takes last (a float32
+   * reduction's accumulators), 0 for none.
    */
   scratch: number;
 }

@@ -188,6 +188,8 @@ Deno.test("jit() staged loops (vector calls, WebAssembly arithmetic) equal eager
     (x, y) => F.sum(F.div(F.sub(F.cos(x), y), F.add(F.exp(y), 1.5))),
     (x, y) => F.sum(F.mul(F.sin(F.exp(F.mul(x, 0.01))), F.cos(F.add(y, x)))),
     (x, y) => F.mean(F.sub(F.mul(F.exp(x), y), F.square(F.sin(y)))),
+    (x) => F.sum(F.mul(F.tanh(F.add(F.mul(F.sin(x), 2), F.pow(F.exp(F.neg(x)), 2))), x)),
+    (x, y) => F.sum(F.mul(F.sigmoid(F.mul(x, y)), F.tanh(y))),
   ];
   for (const size of [512, 515, 777, 1024, 2049]) {
     for (const [p, f] of programs.entries()) {

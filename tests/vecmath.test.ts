@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { dispatch } from "../core/dispatch.ts";
-import { cos32, exp32, sin32 } from "../core/fastmath.ts";
+import { cos32, exp32, sigmoid32, sin32, tanh32 } from "../core/fastmath.ts";
 import { array } from "../core/ndarray.ts";
 import {
   compileLoops,
@@ -16,8 +16,10 @@ import {
   VEC_BASE,
   VECTORIZED,
   vexp,
+  vsigmoid,
   vsin,
   vsincos,
+  vtanh,
 } from "../core/vecmath.ts";
 import { F64X2, op1, op2, SIMD_STEP, simdLoop, uleb } from "../core/wasm.ts";
 
@@ -36,6 +38,7 @@ function inputs(): Float64Array {
     }
   }
   xs.push(NaN, Infinity, -Infinity, 0, -0, 88.72, 88.73, 109.6, -103.97, -110, 1048575.9, 2 ** 20);
+  xs.push(0.29999998, 0.3, -0.3, 0.30000001, 44.4, -44.4, 55); // tanh's branch point, overflow of e^2x
   return Float64Array.from(xs);
 }
 
@@ -62,12 +65,21 @@ function same(at: number, f: (x: number) => number, x: number, what: string): vo
   if (!Object.is(VEC[at], want)) assert.fail(`${what}(${x}): ${VEC[at]}, want ${want}`);
 }
 
-Deno.test("vexp, vsin, vcos equal fround(exp32/sin32/cos32) bit for bit", () => {
+/** Each vector function, its scalar function and op name. */
+const PAIRS = [
+  [vexp, exp32, "exp"],
+  [vsin, sin32, "sin"],
+  [vcos, cos32, "cos"],
+  [vtanh, tanh32, "tanh"],
+  [vsigmoid, sigmoid32, "sigmoid"],
+] as const;
+
+Deno.test("vexp, vsin, vcos, vtanh, vsigmoid equal their scalar functions bit for bit", () => {
   const xs = inputs();
   for (const chunk of [4093, 256, 13]) { // partial SIMD steps at every chunk's end
-    each(xs, chunk, (n) => vexp(X, S, n), (x, j) => same(S + j, exp32, x, "vexp"));
-    each(xs, chunk, (n) => vsin(X, S, n), (x, j) => same(S + j, sin32, x, "vsin"));
-    each(xs, chunk, (n) => vcos(X, S, n), (x, j) => same(S + j, cos32, x, "vcos"));
+    for (const [v, f, op] of PAIRS) {
+      each(xs, chunk, (n) => v(X, S, n), (x, j) => same(S + j, f, x, `v${op}`));
+    }
   }
 });
 
@@ -90,10 +102,10 @@ Deno.test("vsin beyond 2^20 takes the exact scalar path for the whole call", () 
   });
 });
 
-Deno.test("eager float32 exp/sin/cos over long arrays equal the scalar functions", () => {
+Deno.test("eager float32 exp/sin/cos/tanh/sigmoid over long arrays equal the scalar functions", () => {
   const xs = inputs();
   const x32 = array(Array.from(xs), { dtype: "float32" });
-  for (const [op, f] of [["exp", exp32], ["sin", sin32], ["cos", cos32]] as const) {
+  for (const [, f, op] of PAIRS) {
     const got = dispatch(op, [x32]).data;
     for (let i = 0; i < xs.length; i++) {
       const x = Math.fround(xs[i]); // as stored in the float32 array
