@@ -153,7 +153,8 @@ export function runElementwise(
   const aOne = a.length === 1;
   const bOne = binary && b!.length === 1;
   if ((aFull || aOne) && (!binary || bFull || bOne)) {
-    const vector = outDtype === "float32" && spec.vec32 !== undefined && !aOne && VECTORIZED;
+    const vector = outDtype === "float32" && spec.vec32 !== undefined && !aOne && n >= 64 &&
+      VECTORIZED;
     const layout = vector ? 6 : (aOne ? 1 : 0) + (binary ? (bOne ? 2 : 4) : 0); // 0..6
     const fn = compile<ElementwiseFn>(
       ewCache,

@@ -117,8 +117,12 @@ function trigKernel(name: string, sin: boolean, cos: boolean): WasmFunction {
 const PAGES = 32;
 const KERNELS = instantiate();
 
-/** The kernels' exports, or null where WebAssembly SIMD is missing. */
+/**
+ * The kernels' exports, or null where WebAssembly SIMD is missing (or
+ * WebAssembly itself, as in V8's jitless mode, or its memory cannot be had).
+ */
 function instantiate(): WebAssembly.Exports | null {
+  if (typeof WebAssembly !== "object") return null;
   const bytes = assemble(PAGES, [
     unaryKernel("exp", exp),
     unaryKernel("tanh", tanh),
@@ -128,7 +132,11 @@ function instantiate(): WebAssembly.Exports | null {
     trigKernel("sincos", true, true),
   ]);
   if (!WebAssembly.validate(bytes)) return null;
-  return new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+  try {
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+  } catch {
+    return null;
+  }
 }
 
 /** A compiled `simdLoop`: pointer arguments, then the element count. */

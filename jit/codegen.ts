@@ -471,7 +471,8 @@ function stagedLoop(size: number, all: Stmt[], loads: Map<string, string>): stri
           inputs.map(([n, code]) => `${code} ${at(n)} = ${n};`).join("\n    ")
         }\n  }\n`;
       const fn = simdSegment(computed, tileOf);
-      return `${copy}  ${fn}(0, n - n % ${SIMD_STEP});\n${loop(`n - n % ${SIMD_STEP}`)}`;
+      const head = `  // ${fn}: the loop below as WebAssembly, over whole steps of ${SIMD_STEP}`;
+      return `${copy}${head}\n  ${fn}(0, n - n % ${SIMD_STEP});\n${loop(`n - n % ${SIMD_STEP}`)}`;
     }
     return [...(lines.length > 0 ? [loop("0")] : []), ...after].join("\n");
   });

@@ -2,10 +2,11 @@
  * core/vecmath.ts and the assembler under it (core/wasm.ts): the vector
  * functions equal the scalar fast-math functions bit for bit (over every
  * float32 exponent, special values, |x| beyond sin's fast range, lengths
- * that leave a partial SIMD step, in place), and the eager float32
- * exp/sin/cos kernels that use them equal the scalar functions too.
- */
+ * that leave a partial SIMD step, in place); the eager float32 kernels
+ * that use them equal the scalar functions too; and without WebAssembly
+ * (a jitless subprocess) the library computes the same values scalar. */
 import assert from "node:assert/strict";
+import * as dz from "../mod.ts";
 import { dispatch } from "../core/dispatch.ts";
 import { cos32, exp32, sigmoid32, sin32, tanh32 } from "../core/fastmath.ts";
 import { array } from "../core/ndarray.ts";
@@ -22,6 +23,7 @@ import {
   vtanh,
 } from "../core/vecmath.ts";
 import { F64X2, op1, op2, SIMD_STEP, simdLoop, uleb } from "../core/wasm.ts";
+import { fallbackProgram } from "./fixtures/fallback_program.ts";
 
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
@@ -142,4 +144,18 @@ Deno.test("simdLoop: unrolled f64x2 statements, constants, check flag; uleb enco
   assert.equal(VEC[S + n], 42);
   VEC[X + 7] = 0;
   assert.equal(run(0, n), 0);
+});
+
+Deno.test("without WebAssembly (V8 jitless) the same calls run scalar, with the same results", async () => {
+  const script = new URL("./fixtures/scalar_fallback.ts", import.meta.url);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--v8-flags=--jitless", script.pathname],
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const scalar = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.equal(scalar.VECTORIZED, false);
+  const here = fallbackProgram(dz);
+  assert.deepEqual(scalar.eager, here.eager);
+  assert.deepEqual(scalar.jit, here.jit);
+  assert.deepEqual(here.jit, here.eager);
 });
