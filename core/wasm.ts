@@ -43,34 +43,33 @@ function name(s: string): Code {
 }
 
 /** Value types. */
-export const I32 = 0x7f, V128 = 0x7b;
+const I32 = 0x7f, V128 = 0x7b;
 
 /** `local.get` of local `i`. */
-export const get = (i: number): Code => [0x20, ...uleb(i)];
+const get = (i: number): Code => [0x20, ...uleb(i)];
 /** `local.set` of local `i`. */
-export const set = (i: number): Code => [0x21, ...uleb(i)];
+const set = (i: number): Code => [0x21, ...uleb(i)];
 /** `i32.const n`. */
 export const i32 = (n: number): Code => [0x41, ...sleb(n)];
-/** i32 arithmetic and comparisons. */
-export const I32_ADD: Code = [0x6a], I32_SUB: Code = [0x6b], I32_AND: Code = [0x71];
-/** `i32.shl`, `i32.ge_u`. */
-export const I32_SHL: Code = [0x74], I32_GE_U: Code = [0x4f];
+/** `i32.shl`. */
+export const I32_SHL: Code = [0x74];
+const I32_ADD: Code = [0x6a], I32_GE_U: Code = [0x4f];
 /** `f64.load` of the address on the stack plus `offset`. */
 export const f64Load = (offset: number): Code => [0x2b, 3, ...uleb(offset)];
 
 /** A SIMD instruction (0xfd prefix) with its immediates. */
 const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
 /** `v128.load` / `v128.store` at the address on the stack plus `offset`. */
-export const vLoad = (offset: number): Code => simd(0x00, 4, ...uleb(offset));
+const vLoad = (offset: number): Code => simd(0x00, 4, ...uleb(offset));
 /** `v128.store` at the address under the value plus `offset`. */
-export const vStore = (offset: number): Code => simd(0x0b, 4, ...uleb(offset));
+const vStore = (offset: number): Code => simd(0x0b, 4, ...uleb(offset));
 /** `v128.const` of two f64 lanes both `x`. */
 export function f64x2(x: number): Code {
   const b = [...new Uint8Array(new Float64Array([x, x]).buffer)];
   return simd(0x0c, ...b);
 }
 /** `v128.const` of four i32 lanes all `n`. */
-export function i32x4(n: number): Code {
+function i32x4(n: number): Code {
   return simd(0x0c, ...new Uint8Array(new Int32Array([n, n, n, n]).buffer));
 }
 /** f64x2 lane operations. */
@@ -110,9 +109,9 @@ export const I32X4 = {
 };
 
 /** `block ... loop ...` head: `br 1` leaves, `br 0` repeats. */
-export const LOOP: Code = [0x02, 0x40, 0x03, 0x40];
+const LOOP: Code = [0x02, 0x40, 0x03, 0x40];
 /** `br_if 1` (leave the loop), `br 0` then both `end`s. */
-export const BREAK_IF: Code = [0x0d, 1], LOOP_END: Code = [0x0c, 0, 0x0b, 0x0b];
+const BREAK_IF: Code = [0x0d, 1], LOOP_END: Code = [0x0c, 0, 0x0b, 0x0b];
 
 /** One exported function. */
 export interface WasmFunction {
@@ -214,7 +213,7 @@ export function simdLoop(
   ptrs: number,
   emit: (b: LoopBuilder) => void,
 ): WasmFunction {
-  const n = ptrs, end = n + 1, ok = n + 2;
+  const n = ptrs, end = n + 1, ok = n + 2; // ok: the lanes every check passed (a v128)
   let next = n + 3;
   const body: Code = [], prologue: Code = [];
   const constants = new Map<string, number>();
@@ -242,19 +241,19 @@ export function simdLoop(
     c: (x) => constant(f64x2(x)),
     ci: (x) => constant(i32x4(x)),
     let: bind,
-    check: (e) => each((k) => [...get(ok), ...e(k), ...I32X4.allTrue64, ...I32_AND, ...set(ok)]),
+    check: (e) => each((k) => [...get(ok), ...e(k), ...I32X4.and, ...set(ok)]),
   });
   for (let p = 0; p < ptrs; p++) body.push(...get(p), ...i32(16 * U), ...I32_ADD, ...set(p));
   return {
     name,
     params: n + 1,
     result: true,
-    locals: [[2, I32], [next - n - 3, V128]],
+    locals: [[1, I32], [next - n - 2, V128]],
     body: [
       ...[...get(0), ...get(n), ...i32(3), ...I32_SHL, ...I32_ADD, ...set(end)],
-      ...[...i32(1), ...set(ok), ...prologue],
+      ...[...i32x4(-1), ...set(ok), ...prologue],
       ...[...LOOP, ...get(0), ...get(end), ...I32_GE_U, ...BREAK_IF, ...body, ...LOOP_END],
-      ...get(ok),
+      ...[...get(ok), ...I32X4.allTrue64],
     ],
   };
 }
