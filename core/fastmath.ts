@@ -67,6 +67,11 @@ const POW2_OFF = 1050;
 const POW2_NEG = new Float64Array(2 * POW2_OFF); // 2^-k at k + POW2_OFF, k in [-1050, 1050)
 for (let i = 0; i < POW2_NEG.length; i++) POW2_NEG[i] = 2 ** -(i - POW2_OFF);
 
+const LOG_MIN = 2.2250738585072014e-308; // smallest normal float64
+const LOG_CARRY = 0x95f62;
+const LOG_POLY = [2, 0.6666677611888179, 0.3997756942794339, 0.29871071642249153];
+const [, L1, L2, L3] = LOG_POLY;
+
 /** log32 outside the normal float64 range: 0, negatives, Inf, NaN, subnormals. */
 function logSpecial(x: number): number {
   if (x === 0) return -Infinity;
@@ -81,15 +86,14 @@ function logSpecial(x: number): number {
  * `q` a degree-2 minimax polynomial (relative error 8e-10).
  */
 export function log32(x: number): number {
-  if (!(x >= 2.2250738585072014e-308 && x < Infinity)) return logSpecial(x);
+  if (!(x >= LOG_MIN && x < Infinity)) return logSpecial(x);
   SCRATCH[0] = x;
   // adding 1 - √½ to the mantissa bits carries into the exponent when m >= √2
-  const k = ((SCRATCH_U32[HI] + 0x95f62) >>> 20) - 1023;
+  const k = ((SCRATCH_U32[HI] + LOG_CARRY) >>> 20) - 1023;
   const f = x * POW2_NEG[POW2_OFF + k] - 1;
   const s = f / (2 + f);
   const z = s * s;
-  return k * LN2 +
-    s * (2 + z * (0.6666677611888179 + z * (0.3997756942794339 + z * 0.29871071642249153)));
+  return k * LN2 + s * (2 + z * (L1 + z * (L2 + z * L3)));
 }
 
 // sin/cos: x = n π/2 + y, |y| <= π/4, by Cody-Waite with fdlibm's split of
@@ -204,7 +208,7 @@ export function sigmoid32(x: number): number {
 }
 
 /**
- * The constants of `exp32`, of the sin/cos reduction and polynomials and of `tanh32`,
+ * The constants of `exp32`, `log32`, the sin/cos reduction and polynomials and `tanh32`,
  * for the vector kernels of core/vecmath.ts, which run the same operations
  * (polynomials as `c0 + x (c1 + x (c2 + ...))`).
  */
@@ -227,6 +231,7 @@ export const FASTMATH_CONSTANTS = {
     cos: COS_POLY,
   },
   tanh: { small: TANH_SMALL, poly: TANH_POLY },
+  log: { min: LOG_MIN, carry: LOG_CARRY, table: POW2_NEG, offset: POW2_OFF, poly: LOG_POLY },
 } as const;
 
 /**

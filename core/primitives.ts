@@ -98,7 +98,7 @@ export const ELEMENTWISE: Readonly<Record<string, ElementwiseSpec>> = Object
       ew("sign", 1, "(a > 0 ? 1 : a < 0 ? -1 : a)"),
       ew("square", 1, "a * a", "promote", 0, { simd: "mul" }),
       ew("exp", 1, "Math.exp(a)", "float", 0, { expr32: "exp32(a)", vec32: "vexp" }),
-      ew("log", 1, "Math.log(a)", "float", 0, { expr32: "log32(a)" }),
+      ew("log", 1, "Math.log(a)", "float", 0, { expr32: "log32(a)", vec32: "vlog" }),
       ew("sin", 1, "Math.sin(a)", "float", 0, { expr32: "sin32(a)", vec32: "vsin" }),
       ew("cos", 1, "Math.cos(a)", "float", 0, { expr32: "cos32(a)", vec32: "vcos" }),
       ew("tanh", 1, "Math.tanh(a)", "float", 0, { expr32: "tanh32(a)", vec32: "vtanh" }),

@@ -1,6 +1,6 @@
 /**
  * Vector forms of the float32 fast-math functions of core/fastmath.ts
- * (`exp32`, `sin32`, `cos32`, `sincos32`, `tanh32`, `sigmoid32`):
+ * (`exp32`, `log32`, `sin32`, `cos32`, `sincos32`, `tanh32`, `sigmoid32`):
  * WebAssembly SIMD kernels that run the scalar functions' float64
  * operations in the same order, two lanes at a time and four vectors
  * interleaved, so each result is bit-identical to the scalar function's,
@@ -20,6 +20,7 @@ import {
   FASTMATH,
   FASTMATH_CONSTANTS,
   lastCos32,
+  log32,
   sigmoid32,
   sin32,
   sincos32,
@@ -41,14 +42,16 @@ import {
   type WasmFunction,
 } from "./wasm.ts";
 
-const { exp: E, sincos: T, tanh: H } = FASTMATH_CONSTANTS;
+const { exp: E, sincos: T, tanh: H, log: L } = FASTMATH_CONSTANTS;
 
 const add = op2(F64X2.add), sub = op2(F64X2.sub), mul = op2(F64X2.mul), div = op2(F64X2.div);
-const pmin = op2(F64X2.pmin), pmax = op2(F64X2.pmax), lt = op2(F64X2.lt);
+const pmin = op2(F64X2.pmin), pmax = op2(F64X2.pmax), lt = op2(F64X2.lt), ge = op2(F64X2.ge);
 const iadd = op2(I32X4.add), isub = op2(I32X4.sub), iand = op2(I32X4.and), ieq = op2(I32X4.eq);
 const abs = op1(F64X2.abs), neg = op1(F64X2.neg), fround = op1(F64X2.fround);
 const fromI32 = op1(F64X2.fromI32);
 const trunc = op1(I32X4.fromF64), widen = op1(I32X4.widenLow);
+/** i32 lanes 0 and 2 moved to lanes 0 and 1 (a shuffle of the vector with itself). */
+const evenLanes = (a: Vec): Vec => (k) => [...a(k), ...a(k), ...I32X4.evenLanes];
 /** `m ? a : b` per lane. */
 const select =
   (a: Vec, b: Vec, m: Vec): Vec => (k) => [...a(k), ...b(k), ...m(k), ...I32X4.bitselect];
@@ -58,29 +61,57 @@ function poly(b: LoopBuilder, x: Vec, cs: readonly number[]): Vec {
   return cs.slice(0, -1).reduceRight((acc: Vec, ck) => add(b.c(ck), mul(x, acc)), b.c(cs.at(-1)!));
 }
 
+/** i32 lanes shifted right (logical) by `bits`; `wide`: the two i64 lanes. */
+const shr = (a: Vec, bits: number, wide = false): Vec => (k) => [
+  ...a(k),
+  ...i32(bits),
+  ...(wide ? I32X4.shrU64 : I32X4.shrU),
+];
+
+/** The f64 table entries at element `at` + the indices in i32 lanes 0 and 1 of `i`. */
+function lookup(i: Vec, at: number): Vec {
+  const entry = (l: number) => (k: number) => [
+    ...i(k),
+    ...I32X4.extractLane(l),
+    ...i32(3),
+    ...I32_SHL,
+    ...f64Load(at * 8),
+  ];
+  return (k) => [...entry(0)(k), ...F64X2.splat, ...entry(1)(k), ...F64X2.replaceLane1];
+}
+
+/** Where the tables the kernels read lie in memory (f64 elements). */
+const EXP_TABLE_AT = 0, POW2_TABLE_AT = E.table.length;
+
 /** exp32 of `x`, as exp32 computes it (before the float32 rounding). */
 function exp(b: LoopBuilder, x: Vec): Vec {
   // Math.max(min, Math.min(max, x)): pmin/pmax with x first keep NaN and -0 alike
   const y = b.let(pmax(pmin(x, b.c(E.max)), b.c(E.min)));
   const i = b.let(trunc(add(mul(y, b.c(E.scale)), b.c(E.offset + 0.5))));
   const r = b.let(sub(y, mul(fromI32(isub(i, b.ci(E.offset))), b.c(E.step))));
-  // the table entry of each lane's index (the table lies at address 0)
-  const entry = (l: number) => (k: number) => [
-    ...i(k),
-    ...I32X4.extractLane(l),
-    ...i32(3),
-    ...I32_SHL,
-    ...f64Load(0),
-  ];
-  const table: Vec = (k) => [...entry(0)(k), ...F64X2.splat, ...entry(1)(k), ...F64X2.replaceLane1];
-  return mul(table, poly(b, r, E.poly));
+  return mul(lookup(i, EXP_TABLE_AT), poly(b, r, E.poly));
+}
+
+/**
+ * log32 of `x` for normal positive lanes (a check sends anything else, 0,
+ * negatives, NaN, Infinity, to the scalar function): the exponent `k` from
+ * the high word of each lane's bits plus the carry, as log32 reads it.
+ */
+function log(b: LoopBuilder, x: Vec): Vec {
+  b.check(iand(ge(x, b.c(L.min)), lt(x, b.c(Infinity))));
+  const hi = shr(x, 32, true); // each lane's high word, in i32 lanes 0 and 2
+  const k = b.let(evenLanes(isub(shr(iadd(hi, b.ci(L.carry)), 20), b.ci(1023))));
+  const f = b.let(sub(mul(x, lookup(iadd(k, b.ci(L.offset)), POW2_TABLE_AT)), b.c(1)));
+  const s = b.let(div(f, add(b.c(2), f)));
+  const z = b.let(mul(s, s));
+  return add(mul(fromI32(k), b.c(Math.LN2)), mul(s, poly(b, z, L.poly)));
 }
 
 /** A kernel `(from, to, n)` storing `fround(f(x))` of each element. */
 const unaryKernel = (name: string, f: (b: LoopBuilder, x: Vec) => Vec) =>
   simdLoop(name, 2, (b) => b.store(1, 0, fround(f(b, b.let(b.load(0, 0))))));
 
-/** tanh32: the polynomial below TANH.small, else `1 - 2 / (exp32(2x) + 1)`, picked per lane. */
+/** tanh32: the polynomial where |x| < 0.3 (`H.small`), else `1 - 2 / (exp32(2x) + 1)`, per lane. */
 function tanh(b: LoopBuilder, x: Vec): Vec {
   const z = b.let(mul(x, x));
   const small = b.let(mul(x, poly(b, z, H.poly)));
@@ -125,6 +156,7 @@ function instantiate(): WebAssembly.Exports | null {
   if (typeof WebAssembly !== "object") return null;
   const bytes = assemble(PAGES, [
     unaryKernel("exp", exp),
+    unaryKernel("log", log),
     unaryKernel("tanh", tanh),
     unaryKernel("sigmoid", sigmoid),
     trigKernel("sin", true, false),
@@ -161,9 +193,10 @@ export function compileLoops(functions: WasmFunction[]): Record<string, SimdFn> 
 export const VEC: Float64Array = MEMORY
   ? new Float64Array(MEMORY.buffer)
   : new Float64Array(PAGES * 8192);
-/** First element of `VEC` free for operands (the exp table lies below). */
-export const VEC_BASE: number = E.table.length + 7 & ~7;
-VEC.set(E.table);
+/** First element of `VEC` free for operands (the tables lie below). */
+export const VEC_BASE: number = POW2_TABLE_AT + L.table.length + 7 & ~7;
+VEC.set(E.table, EXP_TABLE_AT);
+VEC.set(L.table, POW2_TABLE_AT);
 
 /** The part of `n` the kernels take (a multiple of their step); the rest runs scalar. */
 const bulk = (n: number) => (K ? n - n % SIMD_STEP : 0);
@@ -174,15 +207,18 @@ const bulk = (n: number) => (K ? n - n % SIMD_STEP : 0);
  * over all of them when the kernel finds an operand beyond its range).
  */
 function vectorized(kernel: string, f32: (x: number) => number) {
+  const run = K?.[kernel];
   return (from: number, to: number, n: number): void => {
     let m = bulk(n);
-    if (m > 0 && !K![kernel](from * 8, to * 8, m)) m = 0;
+    if (m > 0 && !run!(from * 8, to * 8, m)) m = 0;
     for (let j = m; j < n; j++) VEC[to + j] = Math.fround(f32(VEC[from + j]));
   };
 }
 
 /** `exp32` over `VEC[from...]` into `VEC[to...]` (see `vectorized`). */
 export const vexp: (from: number, to: number, n: number) => void = vectorized("exp", exp32);
+/** `log32` over `VEC[from...]` into `VEC[to...]`. */
+export const vlog: (from: number, to: number, n: number) => void = vectorized("log", log32);
 /** `sin32` over `VEC[from...]` into `VEC[to...]`. */
 export const vsin: (from: number, to: number, n: number) => void = vectorized("sin", sin32);
 /** `cos32` over `VEC[from...]` into `VEC[to...]`. */
@@ -217,6 +253,7 @@ export const MATH_SCOPE: Readonly<Record<string, unknown>> = Object.freeze({
   ...FASTMATH,
   VEC,
   vexp,
+  vlog,
   vsin,
   vcos,
   vsincos,

@@ -77,6 +77,7 @@ export const F64X2 = {
   splat: simd(0x14),
   replaceLane1: simd(0x22, 1),
   lt: simd(0x49),
+  ge: simd(0x4c),
   abs: simd(0xec),
   add: simd(0xf0),
   sub: simd(0xf1),
@@ -102,6 +103,12 @@ export const I32X4 = {
   sub: simd(0xb1),
   /** f64x2 lanes truncated (saturating; NaN to 0) into the low two lanes */
   fromF64: simd(0xfc),
+  /** each lane shifted right (logical) by the i32 on the stack */
+  shrU: simd(0xad),
+  /** each i64 lane shifted right (logical) by the i32 on the stack */
+  shrU64: simd(0xcd),
+  /** i32 lanes 0 and 2 (the low words of two i64 lanes) moved to lanes 0 and 1 */
+  evenLanes: simd(0x0d, ...[0, 1, 2, 3, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11]),
   /** low two lanes sign-extended to i64x2 (a lane mask widens to a 64-bit mask) */
   widenLow: simd(0xc7),
   /** 1 when both i64 lanes are non-zero */

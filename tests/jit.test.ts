@@ -190,6 +190,7 @@ Deno.test("jit() staged loops (vector calls, WebAssembly arithmetic) equal eager
     (x, y) => F.mean(F.sub(F.mul(F.exp(x), y), F.square(F.sin(y)))),
     (x) => F.sum(F.mul(F.tanh(F.add(F.mul(F.sin(x), 2), F.pow(F.exp(F.neg(x)), 2))), x)),
     (x, y) => F.sum(F.mul(F.sigmoid(F.mul(x, y)), F.tanh(y))),
+    (x, y) => F.sum(F.mul(F.log(F.add(F.square(x), 1)), F.log(F.abs(y)))), // log(0), log(NaN)...
   ];
   for (const size of [512, 515, 777, 1024, 2049]) {
     for (const [p, f] of programs.entries()) {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import * as dz from "../mod.ts";
 import { dispatch } from "../core/dispatch.ts";
-import { cos32, exp32, sigmoid32, sin32, tanh32 } from "../core/fastmath.ts";
+import { cos32, exp32, log32, sigmoid32, sin32, tanh32 } from "../core/fastmath.ts";
 import { array } from "../core/ndarray.ts";
 import {
   compileLoops,
@@ -17,6 +17,7 @@ import {
   VEC_BASE,
   VECTORIZED,
   vexp,
+  vlog,
   vsigmoid,
   vsin,
   vsincos,
@@ -70,18 +71,28 @@ function same(at: number, f: (x: number) => number, x: number, what: string): vo
 /** Each vector function, its scalar function and op name. */
 const PAIRS = [
   [vexp, exp32, "exp"],
+  [vlog, log32, "log"],
   [vsin, sin32, "sin"],
   [vcos, cos32, "cos"],
   [vtanh, tanh32, "tanh"],
   [vsigmoid, sigmoid32, "sigmoid"],
 ] as const;
 
-Deno.test("vexp, vsin, vcos, vtanh, vsigmoid equal their scalar functions bit for bit", () => {
+Deno.test("vexp, vlog, vsin, vcos, vtanh, vsigmoid equal their scalar functions bit for bit", () => {
   const xs = inputs();
   for (const chunk of [4093, 256, 13]) { // partial SIMD steps at every chunk's end
     for (const [v, f, op] of PAIRS) {
       each(xs, chunk, (n) => v(X, S, n), (x, j) => same(S + j, f, x, `v${op}`));
     }
+  }
+});
+
+Deno.test("vlog over positive normals (no operand for the scalar path) equals log32", () => {
+  // the sweep above mixes signs, so each of its chunks holds an operand log
+  // leaves to the scalar function; here every element takes the kernel
+  const xs = inputs().map(Math.abs).filter((x) => x > 0 && x < Infinity);
+  for (const chunk of [4093, 13]) {
+    each(xs, chunk, (n) => vlog(X, S, n), (x, j) => same(S + j, log32, x, "vlog"));
   }
 });
 
@@ -104,7 +115,7 @@ Deno.test("vsin beyond 2^20 takes the exact scalar path for the whole call", () 
   });
 });
 
-Deno.test("eager float32 exp/sin/cos/tanh/sigmoid over long arrays equal the scalar functions", () => {
+Deno.test("eager float32 exp/log/sin/cos/tanh/sigmoid over long arrays equal the scalar functions", () => {
   const xs = inputs();
   const x32 = array(Array.from(xs), { dtype: "float32" });
   for (const [, f, op] of PAIRS) {
