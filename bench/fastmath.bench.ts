@@ -2,8 +2,10 @@
  * core/fastmath.ts against `Math.*`: one pass over a 1,000,000-element
  * Float32Array into another, per function, with `Math.*` as the baseline.
  * Each loop is compiled by itself (as the kernel generator does), so every
- * call site stays monomorphic; the eager float32 kernel through the
- * dispatcher (which also allocates its 4 MB output) is listed for comparison.
+ * call site stays monomorphic. Also listed: the vector form of
+ * core/vecmath.ts over 2,048-element chunks of `VEC` (the operands already
+ * there, as in a JIT tile), and the eager float32 kernel through the
+ * dispatcher (copies through `VEC`, and allocates its 4 MB output).
  *
  *   deno bench -A bench/fastmath.bench.ts
  * @module
@@ -11,6 +13,7 @@
 import { dispatch } from "../core/dispatch.ts";
 import { FASTMATH } from "../core/fastmath.ts";
 import { NDArray } from "../core/ndarray.ts";
+import { MATH_SCOPE, VEC, VEC_BASE } from "../core/vecmath.ts";
 
 const N = 1_000_000;
 
@@ -51,6 +54,12 @@ for (const [name, math, x, label = `Math.${name}`] of cases) {
   const nd = new NDArray(x);
   Deno.bench(label, { group: name, baseline: true }, () => baseline(x));
   Deno.bench(`${name}32`, { group: name }, () => fast(x));
+  const vector = MATH_SCOPE[`v${name}`] as (from: number, to: number, n: number) => void;
+  const at = VEC_BASE + 4096 * cases.findIndex((c) => c[0] === name); // its own region
+  VEC.set(x.subarray(0, 2048), at);
+  Deno.bench(`v${name} (WebAssembly SIMD)`, { group: name }, () => {
+    for (let b = 0; b < N; b += 2048) vector(at, at + 2048, Math.min(2048, N - b));
+  });
   Deno.bench(`dispatch ${name} float32`, { group: name }, () => {
     dispatch(name, [nd]);
   });
