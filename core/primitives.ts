@@ -41,7 +41,7 @@ export interface ElementwiseSpec {
    * WebAssembly loops; a unary op with a two-operand instruction applies it
    * to `(a, a)`.
    */
-  readonly simd?: "add" | "sub" | "mul" | "div" | "neg";
+  readonly simd?: "add" | "sub" | "mul" | "div" | "neg" | "abs" | "sqrt";
   /** Output dtype rule. */
   readonly dtype: DTypeRule;
   /**
@@ -94,7 +94,7 @@ export const ELEMENTWISE: Readonly<Record<string, ElementwiseSpec>> = Object
     [
       ew("copy", 1, "a"),
       ew("neg", 1, "-a", "promote", 0, { simd: "neg" }),
-      ew("abs", 1, "Math.abs(a)"),
+      ew("abs", 1, "Math.abs(a)", "promote", 0, { simd: "abs" }),
       ew("sign", 1, "(a > 0 ? 1 : a < 0 ? -1 : a)"),
       ew("square", 1, "a * a", "promote", 0, { simd: "mul" }),
       ew("exp", 1, "Math.exp(a)", "float", 0, { expr32: "exp32(a)", vec32: "vexp" }),
@@ -102,7 +102,7 @@ export const ELEMENTWISE: Readonly<Record<string, ElementwiseSpec>> = Object
       ew("sin", 1, "Math.sin(a)", "float", 0, { expr32: "sin32(a)", vec32: "vsin" }),
       ew("cos", 1, "Math.cos(a)", "float", 0, { expr32: "cos32(a)", vec32: "vcos" }),
       ew("tanh", 1, "Math.tanh(a)", "float", 0, { expr32: "tanh32(a)", vec32: "vtanh" }),
-      ew("sqrt", 1, "Math.sqrt(a)", "float"),
+      ew("sqrt", 1, "Math.sqrt(a)", "float", 0, { simd: "sqrt" }),
       ew("sigmoid", 1, "1 / (1 + Math.exp(-a))", "float", 0, {
         expr32: "sigmoid32(a)",
         vec32: "vsigmoid",

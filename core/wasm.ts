@@ -84,6 +84,7 @@ export const F64X2 = {
   mul: simd(0xf2),
   div: simd(0xf3),
   neg: simd(0xed),
+  sqrt: simd(0xef),
   /** `b < a ? b : a` (one instruction; a NaN `a` stays) */
   pmin: simd(0xf6),
   /** `a < b ? b : a` (a NaN `a` stays) */

@@ -112,7 +112,7 @@ function nodeSimd(n: Node, a: string, b: string, dtype: DType, same: boolean): S
   if (f.op === "copy") return { fn: "copy", args: [f.args[0]], round };
   const spec = ELEMENTWISE[f.op];
   if (spec.simd === undefined) return undefined;
-  const unary = spec.simd === "neg";
+  const unary = spec.simd === "neg" || spec.simd === "abs" || spec.simd === "sqrt";
   return { fn: spec.simd, args: unary ? [f.args[0]] : spec.arity === 1 ? [a, a] : f.args, round };
 }
 
@@ -557,6 +557,8 @@ const F64X2_OPS: Record<string, (args: Vec[]) => Vec> = {
   mul: ([a, b]) => op2(F64X2.mul)(a, b),
   div: ([a, b]) => op2(F64X2.div)(a, b),
   neg: ([a]) => op1(F64X2.neg)(a),
+  abs: ([a]) => op1(F64X2.abs)(a),
+  sqrt: ([a]) => op1(F64X2.sqrt)(a),
 };
 
 /**

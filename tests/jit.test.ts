@@ -191,6 +191,7 @@ Deno.test("jit() staged loops (vector calls, WebAssembly arithmetic) equal eager
     (x) => F.sum(F.mul(F.tanh(F.add(F.mul(F.sin(x), 2), F.pow(F.exp(F.neg(x)), 2))), x)),
     (x, y) => F.sum(F.mul(F.sigmoid(F.mul(x, y)), F.tanh(y))),
     (x, y) => F.sum(F.mul(F.log(F.add(F.square(x), 1)), F.log(F.abs(y)))), // log(0), log(NaN)...
+    (x, y) => F.sum(F.div(F.sqrt(F.add(F.exp(y), F.mul(x, x))), F.add(F.mul(y, y), 0.5))),
   ];
   for (const size of [512, 515, 777, 1024, 2049]) {
     for (const [p, f] of programs.entries()) {
