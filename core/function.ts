@@ -81,7 +81,12 @@ export abstract class Function {
     }
     const tracer = currentTracer();
     if (tracer?.variable) { for (const x of xs) tracer.variable(x); }
-    const ys = this.forward(...arrays);
+    const n = arrays.length; // direct calls: a spread call costs more than a small op's kernel
+    const ys = n === 1
+      ? this.forward(arrays[0])
+      : n === 2
+      ? this.forward(arrays[0], arrays[1])
+      : this.forward(...arrays);
     const outputs = Array.isArray(ys) ? ys.map((y) => new Variable(y)) : [new Variable(ys)];
     if (Config.enableBackprop) {
       let gen = 0;

@@ -51,16 +51,15 @@ type BinaryGradOf = (a: Variable, b: Variable, y: Variable, gy: Variable) => Var
 /** Gradient rules of a binary function: one per input, null when it has none. */
 type BinaryGrad = [BinaryGradOf, BinaryGradOf | null];
 
-/** Variables made from plain numbers by `operands`: constants that need no gradient. */
-const constants = new WeakSet<Variable>();
-
 /** A broadcasting binary function; gradients are summed back to each input's shape. */
 export class Binary extends Function {
   /**
    * @param op primitive name in the registry
    * @param grad the gradient rule (on broadcast shapes)
+   * @param constant which inputs were plain numbers (bit 0: `a`, bit 1:
+   * `b`): constants that need no gradient
    */
-  constructor(readonly op: string, readonly grad: BinaryGrad) {
+  constructor(readonly op: string, readonly grad: BinaryGrad, readonly constant = 0) {
     super();
   }
   /** Runs the primitive. */
@@ -74,7 +73,7 @@ export class Binary extends Function {
     const gxs: (Variable | null)[] = [null, null];
     for (let i = 0; i < 2; i++) {
       const x = this.inputs[i], rule = this.grad[i];
-      if (rule === null || constants.has(x)) continue;
+      if (rule === null || (this.constant >> i) & 1) continue;
       const g = rule(a, b, y, gy);
       gxs[i] = sameShape(g.shape, x.shape) ? g : sumTo(g, x.shape);
     }
@@ -105,17 +104,18 @@ function dtypeOfOperand(v: VariableLike): DType | null {
   return v instanceof Variable || v instanceof NDArray ? v.dtype : null;
 }
 
-/** A number as a constant Variable of the dtype it takes beside `like`. */
+/** A number as a Variable of the dtype it takes beside `like`. */
 function constant(c: number, like: DType): Variable {
-  const v = new Variable(scalar(c, scalarDType(c, like)));
-  constants.add(v);
-  return v;
+  return new Variable(scalar(c, scalarDType(c, like)));
 }
 
 const unary = (op: string, grad: UnaryGrad) => (x: VariableLike): Variable =>
   new Unary(op, grad).apply(x);
-const binary = (op: string, grad: BinaryGrad) => (a: VariableLike, b: VariableLike): Variable =>
-  new Binary(op, grad).apply(...operands(a, b));
+const binary = (op: string, grad: BinaryGrad) => (a: VariableLike, b: VariableLike): Variable => {
+  const [x, y] = operands(a, b);
+  return new Binary(op, grad, (typeof a === "number" ? 1 : 0) | (typeof b === "number" ? 2 : 0))
+    .apply(x, y);
+};
 
 /** `a + b` with broadcasting. */
 export const add: (a: VariableLike, b: VariableLike) => Variable = binary(
