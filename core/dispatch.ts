@@ -62,7 +62,8 @@ export function currentTracer(): Tracer | null {
   return tracer;
 }
 
-const NO_ATTRS: Attrs = Object.freeze({});
+/** No attributes: the default of `dispatch`, which kernels check for by identity (a fast path). */
+export const NO_ATTRS: Attrs = Object.freeze({});
 
 /** Runs primitive `op` on `inputs`; writes into `out` when given (in place). */
 export function dispatch(
@@ -104,13 +105,16 @@ function elementwise(spec: ElementwiseSpec): Kernel {
     const a = inputs[0];
     const b = spec.arity === 2 ? inputs[1] : null;
     if (b === undefined) throw new TypeError(`${spec.name}: needs two operands`);
+    // most calls have no attributes: their reads (of differently shaped
+    // objects, so megamorphic) are skipped
+    const bare = attrs === NO_ATTRS;
     // common layouts (same shapes, or a size-1 operand) skip the broadcast
     // arithmetic: `null` strides tell the kernel an operand is plain
-    const plain = attrs.shape === undefined && attrs.strides === undefined &&
+    const plain = (bare || (attrs.shape === undefined && attrs.strides === undefined)) &&
       (b === null || sameShape(a.shape, b.shape) || (b.size === 1 && b.ndim <= a.ndim) ||
         (a.size === 1 && a.ndim <= b.ndim));
     let shape: number[];
-    if (attrs.shape) {
+    if (!bare && attrs.shape) {
       shape = attrs.shape as number[];
       checkBroadcastTo(a.shape, shape, spec.name);
     } else if (plain) {
@@ -118,7 +122,7 @@ function elementwise(spec: ElementwiseSpec): Kernel {
     } else {
       shape = b ? broadcastShapes(a.shape, b.shape, spec.name) : a.shape;
     }
-    const dtype = (attrs.dtype as DType | undefined) ??
+    const dtype = (bare ? undefined : attrs.dtype as DType | undefined) ??
       elementwiseDType(spec, a.dtype, b ? b.dtype : null);
     if (out) {
       if (!sameShape(out.shape, shape)) {
@@ -135,7 +139,7 @@ function elementwise(spec: ElementwiseSpec): Kernel {
       }
     }
     const o = out ?? new NDArray(allocate(dtype, sizeOf(shape)), shape);
-    const aStrides = plain ? null : (attrs.strides as number[] | undefined) ??
+    const aStrides = plain ? null : (bare ? undefined : attrs.strides as number[] | undefined) ??
       broadcastStrides(a.shape, shape);
     runElementwise(
       spec,
@@ -146,8 +150,8 @@ function elementwise(spec: ElementwiseSpec): Kernel {
       aStrides,
       b ? b.raw : null,
       b && !plain ? broadcastStrides(b.shape, shape) : null,
-      (attrs.p0 as number) ?? 0,
-      (attrs.p1 as number) ?? 0,
+      bare ? 0 : (attrs.p0 as number) ?? 0,
+      bare ? 0 : (attrs.p1 as number) ?? 0,
     );
     return o;
   };

@@ -5,7 +5,7 @@
  * differentiable again (higher-order derivatives).
  * @module
  */
-import { dispatch } from "../core/dispatch.ts";
+import { dispatch, NO_ATTRS } from "../core/dispatch.ts";
 import { type DType, scalarDType } from "../core/dtype.ts";
 import { Function } from "../core/function.ts";
 import { NDArray, scalar } from "../core/ndarray.ts";
@@ -27,7 +27,7 @@ export class Unary extends Function {
   constructor(
     readonly op: string,
     readonly grad: UnaryGrad,
-    readonly params: { p0?: number; p1?: number; dtype?: DType } = {},
+    readonly params: { p0?: number; p1?: number; dtype?: DType } = NO_ATTRS,
   ) {
     super();
   }
