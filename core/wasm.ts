@@ -1,8 +1,9 @@
 /**
  * A small WebAssembly assembler: the binary encoding of the few instructions
- * the vector kernels of core/vecmath.ts use, and of a module of functions
- * over one exported memory. Code is a plain array of bytes; every helper
- * returns one, so kernels are written as concatenations.
+ * the vector kernels of core/vecmath.ts and the JIT's WebAssembly loops use,
+ * of a module of functions over one memory, and `simdLoop`, a builder of
+ * unrolled f64x2 loops. Code is a plain array of bytes; every helper returns
+ * one, so kernels are written as concatenations.
  * @module
  */
 
@@ -59,12 +60,12 @@ export const f64Load = (offset: number): Code => [0x2b, 3, ...uleb(offset)];
 
 /** A SIMD instruction (0xfd prefix) with its immediates. */
 const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
-/** `v128.load` / `v128.store` at the address on the stack plus `offset`. */
+/** `v128.load` at the address on the stack plus `offset`. */
 const vLoad = (offset: number): Code => simd(0x00, 4, ...uleb(offset));
 /** `v128.store` at the address under the value plus `offset`. */
 const vStore = (offset: number): Code => simd(0x0b, 4, ...uleb(offset));
 /** `v128.const` of two f64 lanes both `x`. */
-export function f64x2(x: number): Code {
+function f64x2(x: number): Code {
   const b = [...new Uint8Array(new Float64Array([x, x]).buffer)];
   return simd(0x0c, ...b);
 }

@@ -39,13 +39,15 @@ function defs(x: Stmt): string[] {
 
 /**
  * A flat loop of `size` elements run tile by tile, each tile in stages:
- * every transcendental call gets a loop of its own, the arithmetic between
+ * every transcendental call gets a stage of its own, the arithmetic between
  * them one loop per stage, and values crossing stages live in tiles of
- * `VEC` (core/vecmath.ts). V8 compiles a small loop body much better than
- * one long body (fewer spills, more iterations in flight): the W1 chain runs
- * ~1.6x faster. A call with a vector form (exp, sin, cos of float32) runs
- * after its stage's loop over the whole tile, as WebAssembly SIMD. Values,
- * and so results, are unchanged. Null when the tiles would not fit in `VEC`.
+ * `VEC` (core/vecmath.ts). (V8 compiles a small loop body much better than
+ * one long body, with fewer spills and more iterations in flight.) A float32
+ * call with a vector form (exp, log, sin, cos, tanh, sigmoid) runs over the
+ * whole tile as WebAssembly SIMD after the loop writing its operands; the
+ * arithmetic of a stage, where it can (`splitArithmetic`), as a WebAssembly
+ * loop too. Values, and so results, are unchanged. Null when the tiles would
+ * not fit in `VEC`.
  */
 export function stagedLoop(size: number, all: Stmt[], loads: Map<string, string>): string | null {
   // depth = calls on the way to a statement. A call of depth d gets a loop of
