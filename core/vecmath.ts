@@ -173,7 +173,16 @@ function instantiate(): WebAssembly.Exports | null {
 
 /** A compiled `simdLoop`: pointer arguments, then the element count. */
 export type SimdFn = (...args: number[]) => number;
-const K = KERNELS as Record<string, SimdFn> | null;
+/**
+ * The WebAssembly kernels themselves by name (`exp(from, to, n)`, byte
+ * addresses, `n` a multiple of SIMD_STEP; 0 returned when an operand needs
+ * the scalar function), or null where WebAssembly SIMD is missing. The
+ * `v...` functions wrap them; tests call them directly.
+ */
+export const WASM_KERNELS: Readonly<Record<string, SimdFn>> | null = KERNELS as
+  | Record<string, SimdFn>
+  | null;
+const K = WASM_KERNELS;
 const MEMORY = KERNELS?.memory as WebAssembly.Memory | undefined;
 
 /**

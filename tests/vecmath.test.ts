@@ -22,6 +22,7 @@ import {
   vsin,
   vsincos,
   vtanh,
+  WASM_KERNELS,
 } from "../core/vecmath.ts";
 import { F64X2, op1, op2, SIMD_STEP, simdLoop, uleb } from "../core/wasm.ts";
 import { fallbackProgram } from "./fixtures/fallback_program.ts";
@@ -94,6 +95,30 @@ Deno.test("vlog over positive normals (no operand for the scalar path) equals lo
   for (const chunk of [4093, 13]) {
     each(xs, chunk, (n) => vlog(X, S, n), (x, j) => same(S + j, log32, x, "vlog"));
   }
+});
+
+Deno.test("the kernels run where they can and report the operands they leave to the scalar path", () => {
+  // vlog/vsin above equal their scalar functions whether the kernel or the
+  // fallback computed them; here the kernels are called directly
+  const kernels = WASM_KERNELS!;
+  const n = 4 * SIMD_STEP;
+  const run = (name: string, xs: number[], f: (x: number) => number) => {
+    VEC.set(xs, X);
+    VEC.fill(42, S, S + n);
+    const ok = kernels[name](X * 8, S * 8, n);
+    if (ok) { for (let j = 0; j < n; j++) same(S + j, f, xs[j], name); }
+    return ok;
+  };
+  const positive = Array.from({ length: n }, (_, j) => Math.fround(0.37 * (j + 1)));
+  assert.equal(run("log", positive, log32), 1);
+  for (const bad of [0, -1, NaN, Infinity]) {
+    assert.equal(run("log", positive.map((x, j) => (j === 9 ? bad : x)), log32), 0, `log(${bad})`);
+  }
+  assert.equal(run("sin", positive, sin32), 1);
+  assert.equal(run("cos", positive.map((x, j) => (j === 3 ? -2e6 : x)), cos32), 0);
+  assert.equal(run("exp", positive.map((x) => -x * 50), exp32), 1);
+  assert.equal(run("tanh", positive.map((x) => x - 3), tanh32), 1);
+  assert.equal(run("sigmoid", positive.map((x) => 20 - x * 9), sigmoid32), 1);
 });
 
 Deno.test("vsincos equals vsin and vcos; works in place", () => {
