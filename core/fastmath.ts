@@ -27,6 +27,7 @@ const LN2 = Math.LN2;
 // The table's ends (|x| > 109.6) hold 0 and Infinity, so ±Infinity and
 // out-of-range inputs need no branch either.
 const EXP_N = 8;
+const EXP_MIN = -110, EXP_MAX = 110; // the clamp of x
 const EXP_OFF = 1280; // table index of k = 0; |k| <= 110 * 8 / ln2 < 1271
 const EXP_EDGE = 1265; // |k| from which the table holds 0 / Infinity
 const EXP_SCALE = EXP_N / LN2;
@@ -52,7 +53,7 @@ const [, E1, E2, E3, E4] = EXP_POLY;
  * to Infinity when stored; beyond ±109.6 it is Infinity or 0 exactly.
  */
 export function exp32(x: number): number {
-  const y = Math.max(-110, Math.min(110, x)); // NaN stays NaN (index 0, NaN result)
+  const y = Math.max(EXP_MIN, Math.min(EXP_MAX, x)); // NaN stays NaN (index 0, NaN result)
   const i = (y * EXP_SCALE + (EXP_OFF + 0.5)) | 0; // floor(v + 0.5) for v > 0
   const r = y - (i - EXP_OFF) * EXP_STEP;
   return EXP_TABLE[i] * (1 + r * (E1 + r * (E2 + r * (E3 + r * E4))));
@@ -214,8 +215,8 @@ export function sigmoid32(x: number): number {
  */
 export const FASTMATH_CONSTANTS = {
   exp: {
-    min: -110,
-    max: 110,
+    min: EXP_MIN,
+    max: EXP_MAX,
     scale: EXP_SCALE,
     offset: EXP_OFF,
     step: EXP_STEP,

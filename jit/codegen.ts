@@ -104,8 +104,8 @@ function nodeSimd(n: Node, a: string, b: string, dtype: DType, same: boolean): S
   if (f.op === "copy") return { fn: "copy", args: [f.args[0]], round };
   const spec = ELEMENTWISE[f.op];
   if (spec.simd === undefined) return undefined;
-  const unary = spec.simd === "neg" || spec.simd === "abs" || spec.simd === "sqrt";
-  return { fn: spec.simd, args: unary ? [f.args[0]] : spec.arity === 1 ? [a, a] : f.args, round };
+  // a unary op's operand twice: a two-operand instruction (square: mul) takes both
+  return { fn: spec.simd, args: spec.arity === 1 ? [f.args[0], f.args[0]] : f.args, round };
 }
 
 /** Strides (over the node's iteration shape) of input `k`'s flat index. */
