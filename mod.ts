@@ -13,13 +13,13 @@
  * @module
  */
 import * as F from "./ops/mod.ts";
-import { installOps } from "./core/variable.ts";
+import { installOps } from "./core/autograd/variable.ts";
 
 installOps(F);
 
 export { F };
-export * as random from "./core/random.ts";
-export * as utils from "./core/utils.ts";
+export * as random from "./core/array/random.ts";
+export * as utils from "./ops/utils.ts";
 export {
   DataLoader,
   Dataset,
@@ -31,9 +31,9 @@ export {
   optimizers,
   Sequential,
 } from "./nn/mod.ts";
-export { Config, noGrad, testMode, usingConfig } from "./core/config.ts";
-export type { DType, TypedArray } from "./core/dtype.ts";
-export { Function, VariableRef } from "./core/function.ts";
+export { Config, noGrad, testMode, usingConfig } from "./core/autograd/config.ts";
+export type { DType, TypedArray } from "./core/array/dtype.ts";
+export { Function, VariableRef } from "./core/autograd/function.ts";
 export {
   arange,
   array,
@@ -48,14 +48,14 @@ export {
   type Operand,
   zeros,
   zerosLike,
-} from "./core/ndarray.ts";
+} from "./core/array/ndarray.ts";
 export {
   asVariable,
   type BackwardOptions,
   Parameter,
   Variable,
   type VariableLike,
-} from "./core/variable.ts";
+} from "./core/autograd/variable.ts";
 export { type Index, type IndexComponent, type Slice, slice } from "./ops/indexing.ts";
-export type { Shape } from "./core/shape.ts";
+export type { Shape } from "./core/array/shape_rules.ts";
 export { jit, type JitOptions, type JitStats, type Jitted } from "./jit/mod.ts";

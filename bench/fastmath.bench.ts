@@ -1,9 +1,9 @@
 /**
- * core/fastmath.ts against `Math.*`: one pass over a 1,000,000-element
+ * core/backend/simd/fastmath.ts against `Math.*`: one pass over a 1,000,000-element
  * Float32Array into another, per function, with `Math.*` as the baseline.
  * Each loop is compiled by itself (as the kernel generator does), so every
  * call site stays monomorphic. Also listed: the vector form of
- * core/vecmath.ts over 2,048-element chunks of `VEC` (the operands already
+ * core/backend/simd/vecmath.ts over 2,048-element chunks of `VEC` (the operands already
  * there, as in a JIT tile), and the eager float32 kernel through the
  * dispatcher (copies through `VEC`, and allocates its 4 MB output).
  *
@@ -11,9 +11,10 @@
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
-import { FASTMATH } from "../core/fastmath.ts";
-import { NDArray } from "../core/ndarray.ts";
-import { MATH_SCOPE, VEC, VEC_BASE } from "../core/vecmath.ts";
+import type { ElementwiseOp } from "../core/registry.ts";
+import { FASTMATH } from "../core/backend/simd/fastmath.ts";
+import { NDArray } from "../core/array/ndarray.ts";
+import { MATH_SCOPE, VEC, VEC_BASE } from "../core/backend/simd/vecmath.ts";
 
 const N = 1_000_000;
 
@@ -39,7 +40,7 @@ function loop(name: string, f: (x: number) => number): (a: Float32Array) => void
   )(f, out);
 }
 
-const cases: [string, (x: number) => number, Float32Array, string?][] = [
+const cases: [ElementwiseOp, (x: number) => number, Float32Array, string?][] = [
   ["exp", Math.exp, inputs(-10, 10, 1)],
   ["log", Math.log, inputs(1e-3, 100, 2)],
   ["sin", Math.sin, inputs(-100, 100, 3)],

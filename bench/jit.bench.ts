@@ -5,7 +5,7 @@
  * @module
  */
 import * as dz from "../mod.ts";
-import { hostScalar } from "../core/dispatch.ts";
+import { hostScalar } from "../core/hooks.ts";
 import { jit } from "../jit/mod.ts";
 
 const { F, Variable, Parameter } = dz;

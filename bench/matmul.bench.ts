@@ -1,13 +1,14 @@
 /**
- * Timings of the matmul kernel (core/matmul.ts) through the dispatcher:
+ * Timings of the matmul kernel (core/backend/cpu/gemm.ts) through the dispatcher:
  * float32 square products at n = 128, 256, 512 (W2), the transposed-operand
  * variants at 256, and the shapes of W5's 784-1000-10 MLP step (forward with
  * and without the fused bias + ReLU, and the two backward products).
  * GFLOP/s = flops in the name / time. Run: deno bench -A bench/matmul.bench.ts
  * @module
  */
-import { type Attrs, dispatch } from "../core/dispatch.ts";
-import { NDArray } from "../core/ndarray.ts";
+import { dispatch } from "../core/dispatch.ts";
+import type { Attrs } from "../core/hooks.ts";
+import { NDArray } from "../core/array/ndarray.ts";
 
 /** A float32 array of `shape` with fixed, varied values in [-1, 1]. */
 function data(shape: number[], seed: number): NDArray {

@@ -4,19 +4,20 @@
  * JIT's tracer uses to record a straight-line program of kernel calls.
  * @module
  */
-import { allocate } from "./alloc.ts";
-import { checkDType, type DType, isFloat } from "./dtype.ts";
-import { runElementwise, runIndex, runReduction } from "./kernels.ts";
-import { type MatmulAttrs, matmulKernel } from "./matmul.ts";
-import { NDArray } from "./ndarray.ts";
+import { allocate } from "./array/alloc.ts";
+import { checkDType, type DType, isFloat } from "./array/dtype.ts";
+import { NDArray } from "./array/ndarray.ts";
+import { backend } from "./backend/mod.ts";
+import { type Attrs, tracer } from "./hooks.ts";
+import { matmulArrays, type MatmulAttrs } from "./matmul.ts";
 import {
   ELEMENTWISE,
   elementwiseDType,
   type ElementwiseSpec,
+  type OpName,
   REDUCTIONS,
   type ReductionSpec,
-} from "./primitives.ts";
-import { draw } from "./rng.ts";
+} from "./registry.ts";
 import {
   broadcastShapes,
   broadcastStrides,
@@ -26,48 +27,17 @@ import {
   sameShape,
   sizeOf,
   stridesOf,
-} from "./shape.ts";
+} from "./array/shape_rules.ts";
 
-/** Static arguments of a kernel call (axes, shapes, scalar parameters...). */
-export type Attrs = Record<string, unknown>;
-
-/** A kernel implementation: computes the result of one primitive call. */
-export type Kernel = (inputs: NDArray[], attrs: Attrs, out?: NDArray) => NDArray;
-
-/** Observer of kernel calls (the JIT's tracer). */
-export interface Tracer {
-  /** Called after each kernel call with its operands and result. */
-  record(op: string, inputs: NDArray[], attrs: Attrs, out: NDArray): void;
-  /** Called by `hostScalar`: `out` must be refreshed from `fn` on replay. */
-  scalar(fn: () => number, out: NDArray): void;
-  /** Called by `hostEffect`: `fn` must run again on replay. */
-  effect(fn: () => void): void;
-  /** Optional: called with each Variable an autograd Function reads. */
-  variable?(v: unknown): void;
-  /** Optional: called with each Variable whose gradient is cleared. */
-  cleared?(v: unknown): void;
-}
-
-let tracer: Tracer | null = null;
-
-/** Installs (or with `null` removes) the observer of kernel calls. */
-export function setTracer(t: Tracer | null): Tracer | null {
-  const prev = tracer;
-  tracer = t;
-  return prev;
-}
-
-/** The currently installed tracer, if any. */
-export function currentTracer(): Tracer | null {
-  return tracer;
-}
+/** The array-level implementation of a primitive: checks, allocates, runs the backend. */
+export type ArrayKernel = (inputs: NDArray[], attrs: Attrs, out?: NDArray) => NDArray;
 
 /** No attributes: the default of `dispatch`, which kernels check for by identity (a fast path). */
 export const NO_ATTRS: Attrs = Object.freeze({});
 
 /** Runs primitive `op` on `inputs`; writes into `out` when given (in place). */
 export function dispatch(
-  op: string,
+  op: OpName,
   inputs: NDArray[],
   attrs: Attrs = NO_ATTRS,
   out?: NDArray,
@@ -79,28 +49,7 @@ export function dispatch(
   return result;
 }
 
-/**
- * A 0-d array holding `fn()`, a value the host computes per call (an
- * optimizer's learning rate): a replaying JIT re-reads it instead of
- * baking the traced value in.
- */
-export function hostScalar(fn: () => number, dtype: DType = "float64"): NDArray {
-  const out = new NDArray(allocate(dtype, 1), []);
-  out.raw[0] = fn();
-  if (tracer !== null) tracer.scalar(fn, out);
-  return out;
-}
-
-/**
- * Runs a host-side state change (Adam's step count) now, and again on
- * every JIT replay of the surrounding trace.
- */
-export function hostEffect(fn: () => void): void {
-  fn();
-  if (tracer !== null) tracer.effect(fn);
-}
-
-function elementwise(spec: ElementwiseSpec): Kernel {
+function elementwise(spec: ElementwiseSpec): ArrayKernel {
   return (inputs, attrs, out) => {
     const a = inputs[0];
     const b = spec.arity === 2 ? inputs[1] : null;
@@ -141,7 +90,7 @@ function elementwise(spec: ElementwiseSpec): Kernel {
     const o = out ?? new NDArray(allocate(dtype, sizeOf(shape)), shape);
     const aStrides = plain ? null : (bare ? undefined : attrs.strides as number[] | undefined) ??
       broadcastStrides(a.shape, shape);
-    runElementwise(
+    backend.elementwise(
       spec,
       o.raw,
       shape,
@@ -157,7 +106,7 @@ function elementwise(spec: ElementwiseSpec): Kernel {
   };
 }
 
-function reduction(spec: ReductionSpec): Kernel {
+function reduction(spec: ReductionSpec): ArrayKernel {
   return ([x], attrs) => {
     const axes = attrs.axes as number[];
     const keepdims = !!attrs.keepdims;
@@ -176,20 +125,16 @@ function reduction(spec: ReductionSpec): Kernel {
       s,
       d,
     ) => (axes.includes(d) ? 0 : s));
-    runReduction(spec, acc, x.raw, x.shape, stridesOf(x.shape), outStrides);
+    backend.reduce(spec, acc, x.raw, x.shape, stridesOf(x.shape), outStrides);
     if (acc !== o) o.set(acc);
     return new NDArray(o, shape);
   };
 }
 
-/** Every kernel the dispatcher knows, by op name. */
-export const KERNELS: Readonly<Record<string, Kernel>> = Object.freeze({
-  ...Object.fromEntries(
-    Object.values(ELEMENTWISE).map((s) => [s.name, elementwise(s)]),
-  ),
-  ...Object.fromEntries(
-    Object.values(REDUCTIONS).map((s) => [s.name, reduction(s)]),
-  ),
+/** Every primitive's array kernel, by op name. */
+export const ARRAY_KERNELS: Readonly<Record<OpName, ArrayKernel>> = Object.freeze({
+  ...mapValues(ELEMENTWISE, elementwise),
+  ...mapValues(REDUCTIONS, reduction),
   /** Same data, new shape (a view: no copy). */
   reshape: ([x], attrs) => new NDArray(x.raw, attrs.shape as number[]),
   /** Contiguous copy of `x` with its axes permuted. */
@@ -197,30 +142,31 @@ export const KERNELS: Readonly<Record<string, Kernel>> = Object.freeze({
     const axes = attrs.axes as number[];
     const shape = axes.map((a) => x.shape[a]);
     const strides = stridesOf(x.shape);
-    return KERNELS.copy([new NDArray(x.raw, shape)], {
+    return ARRAY_KERNELS.copy([new NDArray(x.raw, shape)], {
       strides: axes.map((a) => (x.shape[a] === 1 ? 0 : strides[a])),
     });
   },
   /** Element type conversion (int32 truncates toward zero, as numpy). */
-  cast: ([x], attrs) => KERNELS.copy([x], { dtype: checkDType(attrs.dtype as string, "astype") }),
+  cast: ([x], attrs) =>
+    ARRAY_KERNELS.copy([x], { dtype: checkDType(attrs.dtype as string, "astype") }),
   /**
    * Batched matrix product with broadcast batch axes; `attrs.transA/transB`
    * read an operand's last two axes swapped, an optional third input is a
    * bias along the last axis, `attrs.activation` ("relu") runs in the store.
    */
-  matmul: ([a, b, bias], attrs, out) => matmulKernel(a, b, attrs as MatmulAttrs, bias, out),
+  matmul: ([a, b, bias], attrs, out) => matmulArrays(a, b, attrs as MatmulAttrs, bias, out),
   /** `out[i] = x[offsets[i]]`: the gather behind getItem. */
   gather: ([x, offsets], attrs) => {
     const shape = attrs.shape as number[];
     const o = allocate(x.dtype, sizeOf(shape));
-    runIndex("gather", o, x.raw, offsets.raw);
+    backend.gather(o, x.raw, offsets.raw);
     return new NDArray(o, shape);
   },
   /** Zeros of `shape` with `g[i]` added at `offsets[i]`: getItem's gradient. */
   scatterAdd: ([g, offsets], attrs) => {
     const shape = attrs.shape as number[];
     const o = allocate(g.dtype, sizeOf(shape));
-    runIndex("scatterAdd", o, g.raw, offsets.raw);
+    backend.scatterAdd(o, g.raw, offsets.raw);
     return new NDArray(o, shape);
   },
   /** Index of the maximum along `axis` (int32), first one on ties. */
@@ -231,20 +177,7 @@ export const KERNELS: Readonly<Record<string, Kernel>> = Object.freeze({
     const inner = sizeOf(x.shape.slice(axis + 1));
     const outer = sizeOf(x.shape.slice(0, axis));
     const o = new Int32Array(outer * inner);
-    const src = x.raw;
-    for (let p = 0; p < outer; p++) {
-      for (let q = 0; q < inner; q++) {
-        let best = 0, bestV = src[p * len * inner + q];
-        for (let k = 1; k < len; k++) {
-          const v = src[(p * len + k) * inner + q];
-          if (v > bestV || (v !== v && bestV === bestV)) {
-            best = k;
-            bestV = v;
-          }
-        }
-        o[p * inner + q] = best;
-      }
-    }
+    backend.argmax(o, x.raw, outer, len, inner);
     return new NDArray(o, shape);
   },
   /** A fresh random draw (`kind`: uniform in [0,1) or normal) of `shape`. */
@@ -252,10 +185,18 @@ export const KERNELS: Readonly<Record<string, Kernel>> = Object.freeze({
     const shape = attrs.shape as number[];
     const dtype = (attrs.dtype as DType) ?? "float64";
     const o = allocate(dtype, sizeOf(shape));
-    draw(attrs.kind as "uniform" | "normal", o);
+    backend.random(attrs.kind as "uniform" | "normal", o);
     return new NDArray(o, shape);
   },
 });
 
-/** KERNELS as a Map: a lookup by a varying name is faster than a keyed property load. */
-const BY_NAME = new Map(Object.entries(KERNELS));
+/** ARRAY_KERNELS as a Map: a lookup by a varying name is faster than a keyed property load. */
+const BY_NAME = new Map(Object.entries(ARRAY_KERNELS)) as Map<string, ArrayKernel>;
+
+/** `table` with `f` applied to each value. */
+function mapValues<K extends string, T, U>(
+  table: Readonly<Record<K, T>>,
+  f: (x: T) => U,
+): Record<K, U> {
+  return Object.fromEntries(Object.entries(table).map(([k, v]) => [k, f(v as T)])) as Record<K, U>;
+}

@@ -4,10 +4,11 @@
  * comes from at replay.
  * @module
  */
-import type { Attrs } from "../core/dispatch.ts";
-import type { DType } from "../core/dtype.ts";
-import type { NDArray } from "../core/ndarray.ts";
-import type { Variable } from "../core/variable.ts";
+import type { Attrs } from "../core/hooks.ts";
+import type { OpName } from "../core/registry.ts";
+import type { DType } from "../core/array/dtype.ts";
+import type { NDArray } from "../core/array/ndarray.ts";
+import type { Variable } from "../core/autograd/variable.ts";
 
 /** Where a value that no traced kernel produced is read from at replay. */
 export type Source =
@@ -36,10 +37,13 @@ export interface Value {
   target?: number;
 }
 
+/** What a node does: a primitive, or a host step (refresh a host scalar, run a host effect). */
+export type NodeOp = OpName | "$scalar" | "$effect";
+
 /** One recorded kernel call (or host step: `$scalar`, `$effect`). */
 export interface Node {
-  /** Primitive name (a KERNELS key) or `$scalar` / `$effect`. */
-  op: string;
+  /** Primitive name or host step. */
+  op: NodeOp;
   /** Input value ids. */
   inputs: number[];
   /** Static attributes of the call. */

@@ -4,9 +4,9 @@
  * replays it on later calls; a bounded LRU cache holds the tapes.
  * @module
  */
-import { Config } from "../core/config.ts";
-import { NDArray } from "../core/ndarray.ts";
-import { Variable } from "../core/variable.ts";
+import { Config } from "../core/autograd/config.ts";
+import { NDArray } from "../core/array/ndarray.ts";
+import { Variable } from "../core/autograd/variable.ts";
 import { compileTape, type Tape } from "./tape.ts";
 import { trace } from "./trace.ts";
 

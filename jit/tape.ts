@@ -5,15 +5,17 @@
  * the real Variables.
  * @module
  */
-import { KERNELS } from "../core/dispatch.ts";
-import { allocate } from "../core/alloc.ts";
-import { dtypeOf, type TypedArray } from "../core/dtype.ts";
-import { NDArray } from "../core/ndarray.ts";
-import { sameShape, sizeOf } from "../core/shape.ts";
-import { gemm } from "../core/matmul.ts";
-import { draw } from "../core/rng.ts";
-import { Variable } from "../core/variable.ts";
-import { compile, indexKernel, type Kernel, loopKernel, matmulKernel, word } from "./codegen.ts";
+import { ARRAY_KERNELS } from "../core/dispatch.ts";
+import { allocate } from "../core/array/alloc.ts";
+import { dtypeOf, type TypedArray } from "../core/array/dtype.ts";
+import { NDArray } from "../core/array/ndarray.ts";
+import { sameShape, sizeOf } from "../core/array/shape_rules.ts";
+import { backend } from "../core/backend/mod.ts";
+import { Variable } from "../core/autograd/variable.ts";
+import { gatherSource } from "./codegen/gather.ts";
+import { loopSource } from "./codegen/loop.ts";
+import { matmulSource } from "./codegen/matmul.ts";
+import { type KernelSource, word } from "./codegen/source.ts";
 import { constantScalar, type Graph, liveOuts, type Node, type Result, type Source } from "./ir.ts";
 import { dce } from "./passes/dce.ts";
 import { fold } from "./passes/fold.ts";
@@ -83,7 +85,7 @@ export function compileTape(traced: Graph): Tape {
   const stats: TapeStats = { kernels: 0, fusedOps: 0, fallbacks: 0, fallbackOps: [] };
   const host = (fn: () => void) => calls.push(`${constant(`h${calls.length}`, fn)}();`);
   /** Emits a generated kernel: a call in the driver and its source. */
-  const emit = (k: Kernel, matmul: boolean, fused: number) => {
+  const emit = (k: KernelSource, matmul: boolean, fused: number) => {
     const params = [...(k.names ?? k.params)];
     const slots = k.params.filter((p) => p !== "scratch").map((p) => byName.get(p)!);
     const args = slots.map((i) => `B[${i}]`);
@@ -97,7 +99,9 @@ export function compileTape(traced: Graph): Tape {
       params.push("gemm");
       args.push("gemm");
     }
-    calls.push(`${constant(`k${id}`, compile(params, k.body, types))}(${args.join(", ")});`);
+    calls.push(
+      `${constant(`k${id}`, backend.compileKernel(params, k.body, types))}(${args.join(", ")});`,
+    );
     src.push(`function k${id}(${params.join(", ")}) {\n${k.body}\n}`);
     src.push(`k${id}(${[...k.params, ...(matmul ? ["gemm"] : [])].join(", ")});`);
     stats.fusedOps += fused;
@@ -117,10 +121,10 @@ export function compileTape(traced: Graph): Tape {
     } else if (n.op === "random") {
       const i = slotIndex(n.out);
       const kind = n.attrs.kind as "uniform" | "normal";
-      host(() => draw(kind, B[i]));
+      host(() => backend.random(kind, B[i]));
       src.push(`random.${kind === "normal" ? "normal" : "uniform"}(${bp.slots[i].name});`);
     } else {
-      const kernel = KERNELS[n.op];
+      const kernel = ARRAY_KERNELS[n.op];
       const ins = n.inputs.map(slotIndex);
       const xs = n.inputs.map(wrap);
       const o = slotIndex(n.out);
@@ -141,10 +145,10 @@ export function compileTape(traced: Graph): Tape {
     }
   };
   for (const step of fused.steps) {
-    if (step.kind === "loop") emit(loopKernel(g, step, slotName), false, step.nodes.length);
-    else if (step.kind === "matmul") emit(matmulKernel(g, step, slotName), true, 1);
+    if (step.kind === "loop") emit(loopSource(g, step, slotName), false, step.nodes.length);
+    else if (step.kind === "matmul") emit(matmulSource(g, step, slotName), true, 1);
     else {
-      const k = indexKernel(g, step.node, slotName);
+      const k = gatherSource(g, step.node, slotName);
       if (k === null) hostStep(step.node);
       else emit(k, false, 1);
     }
@@ -153,7 +157,7 @@ export function compileTape(traced: Graph): Tape {
     ...names,
     "gemm",
     `"use strict";\nreturn function replay(B) {\n// tape ${++tapes}\n${calls.join("\n")}\n};`,
-  )(...values, gemm) as (b: TypedArray[]) => void;
+  )(...values, backend.gemm) as (b: TypedArray[]) => void;
   // bound slots some step, result or writeback reads (a source fn never used is not bound)
   const used = new Set([...g.nodes.flatMap((n) => n.inputs), ...liveOuts(g)]);
   const bound = bp.slots.flatMap((s, i) => (s.kind === "bound" && used.has(s.value!) ? [i] : []));

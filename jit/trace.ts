@@ -3,9 +3,10 @@
  * and records every kernel call into a Graph (jit/ir.ts).
  * @module
  */
-import { type Attrs, setTracer, type Tracer } from "../core/dispatch.ts";
-import { NDArray, setReadHook } from "../core/ndarray.ts";
-import { Parameter, Variable } from "../core/variable.ts";
+import { type Attrs, setTracer, type Tracer } from "../core/hooks.ts";
+import { NDArray } from "../core/array/ndarray.ts";
+import type { OpName } from "../core/registry.ts";
+import { Parameter, Variable } from "../core/autograd/variable.ts";
 import type { GradGuard, Graph, Node, Result, Source, Value, Writeback } from "./ir.ts";
 
 /** The outcome of a trace: the graph, fn's real result, and whether JS read values. */
@@ -60,7 +61,7 @@ class Recorder implements Tracer {
     return arg === undefined ? { kind: "grad", variable: v } : { kind: "grad", variable: v, arg };
   }
 
-  record(op: string, inputs: NDArray[], attrs: Attrs, out: NDArray): void {
+  record(op: OpName, inputs: NDArray[], attrs: Attrs, out: NDArray): void {
     const ins = inputs.map((x) => this.idOf(x));
     const prev = this.ids.get(out);
     const id = this.values.length;
@@ -84,12 +85,16 @@ class Recorder implements Tracer {
     this.nodes.push({ op: "$effect", inputs: [], attrs: {}, out: -1, fn });
   }
 
-  variable(v: unknown): void {
+  variable(v: object): void {
     if (v instanceof Parameter) this.track(v);
   }
 
-  cleared(v: unknown): void {
+  cleared(v: object): void {
     if (v instanceof Variable) this.clearedSet.add(v);
+  }
+
+  valueRead(): void {
+    this.readValues = true;
   }
 
   mirror(r: unknown): Result {
@@ -145,13 +150,11 @@ export function trace<R>(fn: (...args: unknown[]) => R, args: unknown[]): TraceR
     if (g !== null && !rec.ids.has(g)) rec.source(g, rec.gradSource(v));
   }
   const prevTracer = setTracer(rec);
-  const prevHook = setReadHook(() => (rec.readValues = true));
   let returned: R;
   try {
     returned = fn(...args);
   } finally {
     setTracer(prevTracer);
-    setReadHook(prevHook);
   }
   const graph: Graph = {
     guards: rec.guards(),

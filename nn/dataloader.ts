@@ -2,10 +2,10 @@
  * DataLoader: mini-batches of a Dataset, DeZero's `DataLoader`.
  * @module
  */
-import { allocate } from "../core/alloc.ts";
-import { arange, NDArray } from "../core/ndarray.ts";
-import { permutation } from "../core/random.ts";
-import { fmtShape, sameShape } from "../core/shape.ts";
+import { allocate } from "../core/array/alloc.ts";
+import { arange, NDArray } from "../core/array/ndarray.ts";
+import { permutation } from "../core/array/random.ts";
+import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
 import type { Dataset } from "./datasets.ts";
 
 /**

@@ -5,9 +5,9 @@
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
-import { arange, NDArray } from "../core/ndarray.ts";
-import { permutation, rand, randn, seed } from "../core/random.ts";
-import { fmtShape, sizeOf } from "../core/shape.ts";
+import { arange, NDArray } from "../core/array/ndarray.ts";
+import { permutation, rand, randn, seed } from "../core/array/random.ts";
+import { fmtShape, sizeOf } from "../core/array/shape_rules.ts";
 
 /** A function applied to each example (or label) as it is read. */
 export type Transform = (x: NDArray) => NDArray;

@@ -4,11 +4,16 @@
  * layer with DeZero's lazy input size and initialization.
  * @module
  */
-import type { DType } from "../core/dtype.ts";
-import { type NDArray, zeros } from "../core/ndarray.ts";
-import { randn } from "../core/random.ts";
-import { VariableRef } from "../core/function.ts";
-import { asVariable, Parameter, type Variable, type VariableLike } from "../core/variable.ts";
+import type { DType } from "../core/array/dtype.ts";
+import { type NDArray, zeros } from "../core/array/ndarray.ts";
+import { randn } from "../core/array/random.ts";
+import { VariableRef } from "../core/autograd/function.ts";
+import {
+  asVariable,
+  Parameter,
+  type Variable,
+  type VariableLike,
+} from "../core/autograd/variable.ts";
 import { linear } from "../ops/matmul.ts";
 import { loadWeights, saveWeights } from "./weights.ts";
 

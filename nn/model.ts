@@ -3,7 +3,7 @@
  * the multi-layer perceptron MLP.
  * @module
  */
-import type { Variable } from "../core/variable.ts";
+import type { Variable } from "../core/autograd/variable.ts";
 import { sigmoid } from "../ops/elementwise.ts";
 import { Layer, Linear } from "./layer.ts";
 

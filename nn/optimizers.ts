@@ -9,9 +9,10 @@
  * advances through `hostEffect`.
  * @module
  */
-import { dispatch, hostEffect, hostScalar } from "../core/dispatch.ts";
-import { type NDArray, scalar, zerosLike } from "../core/ndarray.ts";
-import type { Parameter } from "../core/variable.ts";
+import { dispatch } from "../core/dispatch.ts";
+import { hostEffect, hostScalar } from "../core/hooks.ts";
+import { type NDArray, scalar, zerosLike } from "../core/array/ndarray.ts";
+import type { Parameter } from "../core/autograd/variable.ts";
 
 /** Anything with parameters: a Layer or Model. */
 export interface Target {

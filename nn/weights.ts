@@ -6,10 +6,10 @@
  */
 import { basename, dirname, join } from "node:path";
 import { dispatch } from "../core/dispatch.ts";
-import { arrayCtor, type DType, type TypedArray } from "../core/dtype.ts";
-import { NDArray } from "../core/ndarray.ts";
-import { fmtShape, sameShape } from "../core/shape.ts";
-import type { Parameter } from "../core/variable.ts";
+import { arrayCtor, type DType, type TypedArray } from "../core/array/dtype.ts";
+import { NDArray } from "../core/array/ndarray.ts";
+import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
+import type { Parameter } from "../core/autograd/variable.ts";
 
 /** The largest safetensors header accepted (the reference implementation's limit). */
 const MAX_HEADER = 100_000_000;

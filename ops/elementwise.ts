@@ -1,16 +1,17 @@
 /**
  * Elementwise differentiable functions: arithmetic with broadcasting and
- * the math functions. Each is one row: its primitive (core/primitives.ts)
+ * the math functions. Each is one row: its primitive (core/registry.ts)
  * and its gradient rule written with F functions, so gradients are
  * differentiable again (higher-order derivatives).
  * @module
  */
 import { dispatch, NO_ATTRS } from "../core/dispatch.ts";
-import { type DType, scalarDType } from "../core/dtype.ts";
-import { Function } from "../core/function.ts";
-import { NDArray, scalar } from "../core/ndarray.ts";
-import { sameShape } from "../core/shape.ts";
-import { asVariable, Variable, type VariableLike } from "../core/variable.ts";
+import { type DType, scalarDType } from "../core/array/dtype.ts";
+import { Function } from "../core/autograd/function.ts";
+import { NDArray, scalar } from "../core/array/ndarray.ts";
+import { sameShape } from "../core/array/shape_rules.ts";
+import type { ElementwiseOp } from "../core/registry.ts";
+import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { sumTo } from "./shape.ts";
 
 /** Gradient rule of a unary function: `(x, y, gy) => gx`. */
@@ -25,7 +26,7 @@ export class Unary extends Function {
    * when they make it differ from the input's, the output dtype
    */
   constructor(
-    readonly op: string,
+    readonly op: ElementwiseOp,
     readonly grad: UnaryGrad,
     readonly params: { p0?: number; p1?: number; dtype?: DType } = NO_ATTRS,
   ) {
@@ -59,7 +60,7 @@ export class Binary extends Function {
    * @param constant which inputs were plain numbers (bit 0: `a`, bit 1:
    * `b`): constants that need no gradient
    */
-  constructor(readonly op: string, readonly grad: BinaryGrad, readonly constant = 0) {
+  constructor(readonly op: ElementwiseOp, readonly grad: BinaryGrad, readonly constant = 0) {
     super();
   }
   /** Runs the primitive. */
@@ -109,13 +110,14 @@ function constant(c: number, like: DType): Variable {
   return new Variable(scalar(c, scalarDType(c, like)));
 }
 
-const unary = (op: string, grad: UnaryGrad) => (x: VariableLike): Variable =>
+const unary = (op: ElementwiseOp, grad: UnaryGrad) => (x: VariableLike): Variable =>
   new Unary(op, grad).apply(x);
-const binary = (op: string, grad: BinaryGrad) => (a: VariableLike, b: VariableLike): Variable => {
-  const [x, y] = operands(a, b);
-  return new Binary(op, grad, (typeof a === "number" ? 1 : 0) | (typeof b === "number" ? 2 : 0))
-    .apply(x, y);
-};
+const binary =
+  (op: ElementwiseOp, grad: BinaryGrad) => (a: VariableLike, b: VariableLike): Variable => {
+    const [x, y] = operands(a, b);
+    return new Binary(op, grad, (typeof a === "number" ? 1 : 0) | (typeof b === "number" ? 2 : 0))
+      .apply(x, y);
+  };
 
 /** `a + b` with broadcasting. */
 export const add: (a: VariableLike, b: VariableLike) => Variable = binary(

@@ -3,12 +3,12 @@
  * with a scatter-add gradient (DeZero's GetItem / GetItemGrad).
  * @module
  */
-import { allocate } from "../core/alloc.ts";
+import { allocate } from "../core/array/alloc.ts";
 import { dispatch } from "../core/dispatch.ts";
-import { Function } from "../core/function.ts";
-import { array, NDArray, type NestedArray, scalar } from "../core/ndarray.ts";
-import { broadcastShapes, stridesOf } from "../core/shape.ts";
-import { asVariable, Variable, type VariableLike } from "../core/variable.ts";
+import { Function } from "../core/autograd/function.ts";
+import { array, NDArray, type NestedArray, scalar } from "../core/array/ndarray.ts";
+import { broadcastShapes, stridesOf } from "../core/array/shape_rules.ts";
+import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
 
 /** A numpy slice `start:stop:step` (null = omitted). */
 export interface Slice {

@@ -3,12 +3,12 @@
  * sigmoidCrossEntropy, accuracy, dropout.
  * @module
  */
-import { Config } from "../core/config.ts";
+import { Config } from "../core/autograd/config.ts";
 import { dispatch } from "../core/dispatch.ts";
-import { Function } from "../core/function.ts";
-import { arange, asArray, type NDArray, scalar } from "../core/ndarray.ts";
-import { fmtShape } from "../core/shape.ts";
-import { asVariable, Variable, type VariableLike } from "../core/variable.ts";
+import { Function } from "../core/autograd/function.ts";
+import { arange, asArray, type NDArray, scalar } from "../core/array/ndarray.ts";
+import { fmtShape } from "../core/array/shape_rules.ts";
+import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { logSoftmaxArray, softmaxArray } from "./activation.ts";
 import { add, clip, div, log, mul, neg, operands, sigmoid, sub } from "./elementwise.ts";
 import { sum } from "./reduction.ts";

@@ -4,10 +4,10 @@
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
-import { Function } from "../core/function.ts";
-import type { NDArray } from "../core/ndarray.ts";
-import { fmtShape } from "../core/shape.ts";
-import { asVariable, type Variable, type VariableLike } from "../core/variable.ts";
+import { Function } from "../core/autograd/function.ts";
+import type { NDArray } from "../core/array/ndarray.ts";
+import { fmtShape } from "../core/array/shape_rules.ts";
+import { asVariable, type Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { add } from "./elementwise.ts";
 import { reshape, sumTo, transpose } from "./shape.ts";
 

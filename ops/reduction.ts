@@ -3,10 +3,10 @@
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
-import { Function } from "../core/function.ts";
-import type { NDArray } from "../core/ndarray.ts";
-import { normalizeAxes, reducedShape, sizeOf } from "../core/shape.ts";
-import { asVariable, Variable, type VariableLike } from "../core/variable.ts";
+import { Function } from "../core/autograd/function.ts";
+import type { NDArray } from "../core/array/ndarray.ts";
+import { normalizeAxes, reducedShape, sizeOf } from "../core/array/shape_rules.ts";
+import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { add, div, exp, log, mask, mul, sub } from "./elementwise.ts";
 import { broadcastTo, reshape } from "./shape.ts";
 

@@ -5,8 +5,8 @@
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
-import { Function } from "../core/function.ts";
-import type { NDArray } from "../core/ndarray.ts";
+import { Function } from "../core/autograd/function.ts";
+import { type NDArray, sumToArray } from "../core/array/ndarray.ts";
 import {
   checkBroadcastTo,
   fmtShape,
@@ -15,8 +15,8 @@ import {
   resolveShape,
   sameShape,
   type Shape,
-} from "../core/shape.ts";
-import { asVariable, type Variable, type VariableLike } from "../core/variable.ts";
+} from "../core/array/shape_rules.ts";
+import { asVariable, type Variable, type VariableLike } from "../core/autograd/variable.ts";
 
 /** Reshape to a fixed target shape. */
 export class Reshape extends Function {
@@ -104,18 +104,6 @@ export class SumTo extends Function {
   backward(gy: Variable): Variable {
     return broadcastTo(gy, this.inputs[0].shape);
   }
-}
-
-/** DeZero's `utils.sum_to` on arrays: sums `x` down to `shape`. */
-export function sumToArray(x: NDArray, shape: Shape): NDArray {
-  checkBroadcastTo(shape, x.shape, "sumTo");
-  const lead = x.ndim - shape.length;
-  const axes: number[] = [];
-  for (let d = 0; d < x.ndim; d++) {
-    if (d < lead || (shape[d - lead] === 1 && x.shape[d] !== 1)) axes.push(d);
-  }
-  const y = dispatch("sum", [x], { axes, keepdims: true });
-  return dispatch("reshape", [y], { shape: [...shape] });
 }
 
 /** `x` summed down to `shape` (the reverse of broadcastTo). */

@@ -1,13 +1,13 @@
 /**
- * core/alloc.ts: small arrays carved from shared slabs must behave exactly
+ * core/array/alloc.ts: small arrays carved from shared slabs must behave exactly
  * like arrays with their own buffer (zeroed, disjoint, aligned), and the
  * overlap test must see real sharing only.
  */
 import assert from "node:assert/strict";
-import { allocate, sharesMemory } from "../core/alloc.ts";
+import { allocate, sharesMemory } from "../core/array/alloc.ts";
 import { dispatch } from "../core/dispatch.ts";
-import { NDArray } from "../core/ndarray.ts";
-import type { TypedArray } from "../core/dtype.ts";
+import { NDArray } from "../core/array/ndarray.ts";
+import type { TypedArray } from "../core/array/dtype.ts";
 
 Deno.test("allocate: zero-filled, disjoint, aligned arrays of every dtype and size", () => {
   const arrays: TypedArray[] = [];

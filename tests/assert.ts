@@ -3,8 +3,8 @@
  * numbers, nested arrays, NDArrays and Variables, with a readable failure.
  * @module
  */
-import { NDArray } from "../core/ndarray.ts";
-import { Variable } from "../core/variable.ts";
+import { NDArray } from "../core/array/ndarray.ts";
+import { Variable } from "../core/autograd/variable.ts";
 
 type Values = number | number[] | NDArray | Variable | ArrayLike<number> | unknown[];
 

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import * as dz from "../mod.ts";
 import { jit, type JitStats } from "../jit/mod.ts";
-import { hostScalar } from "../core/dispatch.ts";
-import { VECTORIZED } from "../core/vecmath.ts";
+import { hostScalar } from "../core/hooks.ts";
+import { VECTORIZED } from "../core/backend/simd/vecmath.ts";
 import { assertAllClose } from "./assert.ts";
 
 const { F, Variable, Parameter } = dz;

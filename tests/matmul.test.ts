@@ -1,5 +1,5 @@
 /**
- * Tests of the matmul kernel (core/matmul.ts) through the dispatcher: values
+ * Tests of the matmul kernel (core/backend/cpu/gemm.ts) through the dispatcher: values
  * against a naive triple loop for many shapes and all dtypes, transposed
  * operands, broadcast batch axes, numpy's 1-D rules, the fused bias/ReLU
  * epilogue, `out`, dtype rules and error messages.
@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { dispatch } from "../core/dispatch.ts";
-import { allocate } from "../core/alloc.ts";
-import type { DType } from "../core/dtype.ts";
-import { NDArray } from "../core/ndarray.ts";
+import { allocate } from "../core/array/alloc.ts";
+import type { DType } from "../core/array/dtype.ts";
+import { NDArray } from "../core/array/ndarray.ts";
 import { assertAllClose } from "./assert.ts";
 
 const DTYPES: DType[] = ["float32", "float64", "int32"];

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import * as dz from "../mod.ts";
-import { setTracer } from "../core/dispatch.ts";
+import { setTracer } from "../core/hooks.ts";
 import { assertAllClose } from "./assert.ts";
 
 const { L, Parameter, Variable, optimizers } = dz;
@@ -223,6 +223,9 @@ Deno.test("update() runs through the dispatcher: lr as a host scalar, Adam's t a
     record: (_op, _inputs, _attrs, out) => outs.push(out),
     scalar: (fn) => scalars.push(fn),
     effect: (fn) => effects.push(fn),
+    variable: () => {},
+    cleared: () => {},
+    valueRead: () => {},
   });
   try {
     adam.update();

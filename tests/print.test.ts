@@ -4,9 +4,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { formatArray } from "../core/print.ts";
-import { arrayCtor, type DType } from "../core/dtype.ts";
-import { sizeOf } from "../core/shape.ts";
+import { formatArray } from "../core/array/print.ts";
+import { arrayCtor, type DType } from "../core/array/dtype.ts";
+import { sizeOf } from "../core/array/shape_rules.ts";
 import data from "./fixtures/print.json" with { type: "json" };
 
 interface Case {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import * as dz from "../mod.ts";
 import { assertAllClose } from "./assert.ts";
-import { numericGrad, weightedSum } from "./numgrad.ts";
+import { centralDifference, weightedSum } from "./central_difference.ts";
 
 const { F, Variable } = dz;
 
@@ -239,7 +239,7 @@ for (const [name, shape, fn] of SHAPE_FNS) {
     const x = new Variable(x0);
     F.sum(F.mul(fn(x), w)).backward();
     assert.deepEqual(x.grad!.shape, shape);
-    assertAllClose(x.grad!, numericGrad((p) => weightedSum(fn(new Variable(p)), w), x0), {
+    assertAllClose(x.grad!, centralDifference((p) => weightedSum(fn(new Variable(p)), w), x0), {
       atol: 1e-8,
     });
   });
@@ -304,8 +304,8 @@ for (const [name, sa, sb, op] of BINARY) {
     assert.deepEqual(b.grad!.shape, sb);
     const f = (p: dz.NDArray, q: dz.NDArray) =>
       weightedSum(op(new Variable(p), new Variable(q)), w);
-    assertAllClose(a.grad!, numericGrad((p) => f(p, b0), a0), { rtol: 1e-6, atol: 1e-8 });
-    assertAllClose(b.grad!, numericGrad((q) => f(a0, q), b0), { rtol: 1e-6, atol: 1e-8 });
+    assertAllClose(a.grad!, centralDifference((p) => f(p, b0), a0), { rtol: 1e-6, atol: 1e-8 });
+    assertAllClose(b.grad!, centralDifference((q) => f(a0, q), b0), { rtol: 1e-6, atol: 1e-8 });
   });
 }
 

@@ -1,5 +1,5 @@
 /**
- * core/vecmath.ts and the assembler under it (core/wasm.ts): the vector
+ * core/backend/simd/vecmath.ts and the assembler under it (core/backend/simd/wasm.ts): the vector
  * functions equal the scalar fast-math functions bit for bit (over every
  * float32 exponent, special values, |x| beyond sin's fast range, lengths
  * that leave a partial SIMD step, in place); the eager float32 kernels
@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import * as dz from "../mod.ts";
 import { dispatch } from "../core/dispatch.ts";
-import { cos32, exp32, log32, sigmoid32, sin32, tanh32 } from "../core/fastmath.ts";
-import { array } from "../core/ndarray.ts";
+import { cos32, exp32, log32, sigmoid32, sin32, tanh32 } from "../core/backend/simd/fastmath.ts";
+import { array } from "../core/array/ndarray.ts";
 import {
   compileLoops,
   vcos,
@@ -23,8 +23,8 @@ import {
   vsincos,
   vtanh,
   WASM_KERNELS,
-} from "../core/vecmath.ts";
-import { F64X2, op1, op2, SIMD_STEP, simdLoop, uleb } from "../core/wasm.ts";
+} from "../core/backend/simd/vecmath.ts";
+import { F64X2, op1, op2, SIMD_STEP, simdLoop, uleb } from "../core/backend/simd/wasm.ts";
 import { fallbackProgram } from "./fixtures/fallback_program.ts";
 
 const F32 = new Float32Array(1);

@@ -5,11 +5,11 @@
  * which code generators bake in as a literal.
  * @module
  */
-import { allocate } from "../../core/alloc.ts";
-import { KERNELS } from "../../core/dispatch.ts";
-import { NDArray } from "../../core/ndarray.ts";
-import { ELEMENTWISE } from "../../core/primitives.ts";
-import { sizeOf } from "../../core/shape.ts";
+import { allocate } from "../../core/array/alloc.ts";
+import { ARRAY_KERNELS } from "../../core/dispatch.ts";
+import { NDArray } from "../../core/array/ndarray.ts";
+import { isElementwise } from "../../core/registry.ts";
+import { sizeOf } from "../../core/array/shape_rules.ts";
 import { constantScalar, type Graph } from "../ir.ts";
 
 /** The graph with its single-value elementwise nodes over constant scalars computed. */
@@ -20,7 +20,7 @@ export function fold(g: Graph): Graph {
     const v = values[n.out];
     const cs = n.inputs.map((u) => constantScalar(out, u));
     if (
-      !(n.op in ELEMENTWISE) || v.target !== undefined || sizeOf(v.shape) !== 1 ||
+      !isElementwise(n.op) || v.target !== undefined || sizeOf(v.shape) !== 1 ||
       cs.some((c) => c === undefined)
     ) {
       out.nodes.push(n);
@@ -31,7 +31,10 @@ export function fold(g: Graph): Graph {
       a[0] = cs[k]!;
       return new NDArray(a, values[u].shape);
     });
-    values[n.out] = { ...v, source: { kind: "const", array: KERNELS[n.op](inputs, n.attrs) } };
+    values[n.out] = {
+      ...v,
+      source: { kind: "const", array: ARRAY_KERNELS[n.op](inputs, n.attrs) },
+    };
   }
   return out;
 }

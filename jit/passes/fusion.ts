@@ -7,8 +7,8 @@
  * node is a step of its own (host steps, random draws, eager fallbacks).
  * @module
  */
-import { ELEMENTWISE, REDUCTIONS } from "../../core/primitives.ts";
-import { sameShape, sizeOf } from "../../core/shape.ts";
+import { isElementwise, isReduction } from "../../core/registry.ts";
+import { sameShape, sizeOf } from "../../core/array/shape_rules.ts";
 import { type Graph, liveOuts, type Node } from "../ir.ts";
 
 /**
@@ -68,14 +68,14 @@ export interface Fused {
 
 /** Ops a fused loop can compute. */
 export function isLoopOp(op: string): boolean {
-  return op in ELEMENTWISE || op === "transpose" || op === "cast";
+  return isElementwise(op) || op === "transpose" || op === "cast";
 }
 
 /** Whether input `k` of `n` is read at the node's own flat index. */
 export function identityRead(g: Graph, n: Node, k: number): boolean {
   const x = g.values[n.inputs[k]];
   const out = g.values[n.out];
-  if (n.op in REDUCTIONS) return true;
+  if (isReduction(n.op)) return true;
   if (n.op === "transpose") {
     const axes = (n.attrs.axes as number[]).filter((a) => x.shape[a] !== 1);
     return axes.every((a, i) => i === 0 || a > axes[i - 1]);
@@ -130,7 +130,7 @@ export function fuse(g: Graph): Fused {
   };
   const fits = (n: Node, shape: number[]): boolean => {
     if (loop === null || !sameShape(loop.shape, shape)) return false;
-    if (n.op in REDUCTIONS && reduced.size > 0) return false;
+    if (isReduction(n.op) && reduced.size > 0) return false;
     for (let k = 0; k < n.inputs.length; k++) {
       const u = n.inputs[k];
       if (alias.has(u) && produced.has(alias.get(u)!)) return false;
@@ -159,10 +159,10 @@ export function fuse(g: Graph): Fused {
   };
   /** Whether `n` can finish the open loop's single-value reduction in its epilogue. */
   const finishes = (n: Node): boolean => {
-    if (loop === null || !(n.op in ELEMENTWISE) || g.values[n.out].target !== undefined) {
+    if (loop === null || !isElementwise(n.op) || g.values[n.out].target !== undefined) {
       return false;
     }
-    const red = loop.nodes.find((m) => m.op in REDUCTIONS);
+    const red = loop.nodes.find((m) => isReduction(m.op));
     if (red === undefined || sizeOf(g.values[red.out].shape) !== 1) return false;
     if (sizeOf(g.values[n.out].shape) !== 1) return false;
     const ends = new Set([red.out, ...loop.epilogue.map((m) => m.out)]);
@@ -188,7 +188,7 @@ export function fuse(g: Graph): Fused {
       product.out = n.out;
       continue;
     }
-    const reduction = n.op in REDUCTIONS;
+    const reduction = isReduction(n.op);
     if (isLoopOp(n.op) || reduction) {
       const shape = g.values[reduction ? n.inputs[0] : n.out].shape;
       if (!fits(n, shape)) {

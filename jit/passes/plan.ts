@@ -6,8 +6,8 @@
  * replay allocates no typed array.
  * @module
  */
-import type { DType } from "../../core/dtype.ts";
-import { sizeOf } from "../../core/shape.ts";
+import type { DType } from "../../core/array/dtype.ts";
+import { sizeOf } from "../../core/array/shape_rules.ts";
 import { type Graph, liveOuts } from "../ir.ts";
 import type { Fused, Step } from "./fusion.ts";
 

@@ -1,5 +1,5 @@
 /**
- * Eager kernels generated from the op registry (core/primitives.ts).
+ * Eager kernels generated from the op registry (core/registry.ts).
  *
  * Each (op, dtypes, layout, rank) gets one loop compiled once with
  * `new Function` and cached, so the hot loop is monomorphic, works on typed
@@ -7,13 +7,13 @@
  * the output's size, a size-1 operand hoisted out of the loop, or a general
  * strided walk (broadcasting = stride 0) over axes merged where possible.
  * A float32 output uses the op's `expr32` when it has one: the fast-math
- * functions of core/fastmath.ts, bound as closure constants of every loop.
+ * functions of core/backend/simd/fastmath.ts, bound as closure constants of every loop.
  * @module
  */
-import type { DType, TypedArray } from "./dtype.ts";
-import { MATH_SCOPE, VEC_BASE, VECTORIZED } from "./vecmath.ts";
-import type { ElementwiseSpec, ReductionSpec } from "./primitives.ts";
-import type { Shape } from "./shape.ts";
+import type { DType, TypedArray } from "../../array/dtype.ts";
+import { MATH_SCOPE, VEC_BASE, VECTORIZED } from "../simd/vecmath.ts";
+import type { ElementwiseSpec, ReductionSpec } from "../../registry.ts";
+import type { Shape } from "../../array/shape_rules.ts";
 
 /** Compiled elementwise loop: `(O, A, B, p0, p1, n, shape, sa, sb)`. */
 type ElementwiseFn = (
@@ -38,10 +38,9 @@ type ReductionFn = (
 ) => void;
 
 /** Compiled loops by op name, then by a numeric code of dtypes and layout. */
-type Cache = Map<string, Map<number, unknown>>;
-const ewCache: Cache = new Map();
-const redCache: Cache = new Map();
-const indexCache: Cache = new Map();
+export type LoopCache = Map<string, Map<number, unknown>>;
+const ewCache: LoopCache = new Map();
+const redCache: LoopCache = new Map();
 const SCOPE_NAMES = Object.keys(MATH_SCOPE);
 const SCOPE_VALUES = Object.values(MATH_SCOPE);
 
@@ -52,8 +51,8 @@ const SCOPE_VALUES = Object.values(MATH_SCOPE);
  * Keys are an interned name and a number because building a string key per
  * call cost more than a whole small op.
  */
-function compile<T>(
-  cache: Cache,
+export function cachedLoop<T>(
+  cache: LoopCache,
   name: string,
   code: number,
   params: string[],
@@ -144,8 +143,7 @@ export function runElementwise(
 ): void {
   const n = out.length;
   const binary = spec.arity === 2 && b !== null;
-  const dts = ((outDtype === "float32" ? 0 : outDtype === "float64" ? 1 : 2) * 3 + tag(a)) * 4 +
-    (b === null ? 3 : tag(b));
+  const types = dtypesCode(outDtype, a, b);
   const expr = outDtype === "float32" && spec.expr32 ? spec.expr32 : spec.expr;
   // contiguous / hoisted-scalar fast paths
   const aFull = a.length === n && (aStrides === null || isPlain(aStrides, outShape));
@@ -155,11 +153,13 @@ export function runElementwise(
   if ((aFull || aOne) && (!binary || bFull || bOne)) {
     const vector = outDtype === "float32" && spec.vec32 !== undefined && !aOne && n >= 64 &&
       VECTORIZED;
-    const layout = vector ? 6 : (aOne ? 1 : 0) + (binary ? (bOne ? 2 : 4) : 0); // 0..6
-    const fn = compile<ElementwiseFn>(
+    const layout = vector
+      ? Layout.Vector
+      : (aOne ? Layout.AScalar : 0) + (binary ? (bOne ? Layout.BScalar : Layout.BFull) : 0);
+    const fn = cachedLoop<ElementwiseFn>(
       ewCache,
       spec.name,
-      dts * 64 + layout,
+      loopKey(types, layout),
       ["O", "A", "B", "p0", "p1", "n"],
       () => {
         if (vector) return vectorLoop(spec.vec32!);
@@ -175,10 +175,10 @@ export function runElementwise(
   const m = mergeAxes(outShape, strides);
   const rank = m.shape.length;
   const ops = binary ? ["a", "b"] : ["a"];
-  const fn = compile<ElementwiseFn>(
+  const fn = cachedLoop<ElementwiseFn>(
     ewCache,
     spec.name,
-    dts * 64 + 8 + rank,
+    loopKey(types, Layout.Strided + rank),
     ["O", "A", "B", "p0", "p1", "n", "shape", "sa", "sb"],
     () => {
       const inner = ops.map((x) => read(x, `j${x}${rank - 1}`)).join(" ") +
@@ -195,7 +195,7 @@ const CHUNK = 2048;
 
 /**
  * Source of a unary op over a contiguous array by its vector function
- * (core/vecmath.ts): chunks copied into `VEC`, computed there, copied out.
+ * (core/backend/simd/vecmath.ts): chunks copied into `VEC`, computed there, copied out.
  */
 function vectorLoop(fn: string): string {
   const x = VEC_BASE, y = VEC_BASE + CHUNK;
@@ -213,9 +213,33 @@ function read(x: string, idx: string): string {
   return `const ${x} = ${x.toUpperCase()}[${idx}];`;
 }
 
-/** A code of a typed array's element type (0, 1, 2), for kernel cache keys. */
-function tag(x: TypedArray): number {
+/** A code of a typed array's element type (0, 1, 2), for loop cache keys. */
+export function typeCode(x: TypedArray): number {
   return x instanceof Float32Array ? 0 : x instanceof Float64Array ? 1 : 2;
+}
+
+/** The element types of an elementwise loop's output and operands as one number (< 36). */
+function dtypesCode(out: DType, a: TypedArray, b: TypedArray | null): number {
+  const o = out === "float32" ? 0 : out === "float64" ? 1 : 2;
+  return (o * 3 + typeCode(a)) * 4 + (b === null ? 3 : typeCode(b));
+}
+
+/**
+ * How an elementwise loop walks its operands: flat layouts add up the
+ * scalar flags (`a` hoisted, `b` hoisted or full), a vector call is its own
+ * layout, and a strided walk over merged axes adds its rank to `Strided`.
+ */
+const Layout = {
+  AScalar: 1,
+  BScalar: 2,
+  BFull: 4,
+  Vector: 6,
+  Strided: 8,
+} as const;
+
+/** The cache key of an elementwise loop: its dtypes code and its layout (< 64). */
+function loopKey(types: number, layout: number): number {
+  return types * 64 + layout;
 }
 
 function isPlain(strides: number[], shape: Shape): boolean {
@@ -246,8 +270,9 @@ export function runReduction(
     return;
   }
   const innerReduced = m.strides[1][rank - 1] === 0;
-  const code = ((tag(acc) * 3 + tag(a)) * 64 + rank) * 2 + (innerReduced ? 1 : 0);
-  const fn = compile<ReductionFn>(
+  // key: accumulator and input types, merged rank, and whether the inner axis is reduced
+  const code = ((typeCode(acc) * 3 + typeCode(a)) * 64 + rank) * 2 + (innerReduced ? 1 : 0);
+  const fn = cachedLoop<ReductionFn>(
     redCache,
     spec.name,
     code,
@@ -279,48 +304,11 @@ export function runReduction(
 }
 
 function combineOnce(spec: ReductionSpec, acc: number, a: number): number {
-  return compile<(acc: number, a: number) => number>(
+  return cachedLoop<(acc: number, a: number) => number>(
     redCache,
     spec.name,
     -1,
     ["acc", "a"],
     () => `return ${spec.combine};`,
   )(acc, a);
-}
-
-/** What a gather or scatter-add throws for an offset outside its array (NaN: an index out of bounds). */
-export const OUT_OF_BOUNDS = "getItem: an index is out of bounds";
-
-/**
- * Source of getItem's gather (`O[i] = X[I[i]]`, i < `len`) or its gradient's
- * scatter-add (`O` zeroed, then `O[I[i]] += X[i]`), each offset checked
- * against `bound`. `len` and `bound` are source expressions: names for the
- * eager loop, literals for the JIT's shape-specialised copy. The eager
- * kernels and the JIT share this one definition.
- */
-export function indexLoop(op: "gather" | "scatterAdd", len: string, bound: string): string {
-  const check = `const k = I[i]; if (!(k >= 0 && k < ${bound})) throw new RangeError(${
-    JSON.stringify(OUT_OF_BOUNDS)
-  });`;
-  return op === "gather"
-    ? `for (let i = 0; i < ${len}; i++) { ${check} O[i] = X[k]; }`
-    : `O.fill(0);\nfor (let i = 0; i < ${len}; i++) { ${check} O[k] += X[i]; }`;
-}
-
-/** Runs the gather or scatter-add of `indexLoop` eagerly (one loop per op and dtypes). */
-export function runIndex(
-  op: "gather" | "scatterAdd",
-  out: TypedArray,
-  x: TypedArray,
-  offsets: TypedArray,
-): void {
-  const fn = compile<(o: TypedArray, x: TypedArray, i: TypedArray, n: number, b: number) => void>(
-    indexCache,
-    op,
-    (tag(out) * 3 + tag(x)) * 3 + tag(offsets),
-    ["O", "X", "I", "n", "bound"],
-    () => `"use strict";\n${indexLoop(op, "n", "bound")}`,
-  );
-  if (op === "gather") fn(out, x, offsets, out.length, x.length);
-  else fn(out, x, offsets, x.length, out.length);
 }

@@ -4,11 +4,14 @@
  * that computes runs a primitive through the dispatcher (core/dispatch.ts).
  * @module
  */
-import { dispatch } from "./dispatch.ts";
+import { dispatch } from "../dispatch.ts";
+import { tracer } from "../hooks.ts";
+import type { ReductionOp } from "../registry.ts";
 import { allocate } from "./alloc.ts";
 import { checkDType, type DType, dtypeOf, scalarDType, type TypedArray } from "./dtype.ts";
 import { formatArray } from "./print.ts";
 import {
+  checkBroadcastTo,
   fmtShape,
   normalizeAxes,
   normalizeAxis,
@@ -17,7 +20,7 @@ import {
   type Shape,
   sizeOf,
   stridesOf,
-} from "./shape.ts";
+} from "./shape_rules.ts";
 
 /** A number or arbitrarily nested arrays of numbers (a numpy "array_like"). */
 export type NestedArray = number | NestedArray[];
@@ -27,21 +30,6 @@ export type ArrayLike = NDArray | NestedArray | TypedArray;
 
 /** An NDArray or a number, as accepted by the arithmetic methods. */
 export type Operand = NDArray | number;
-
-let readHook: ((x: NDArray) => void) | null = null;
-
-/**
- * Installs a hook called whenever JS code reads an array's values
- * (`.data`, `item()`, `toArray()`, printing); the JIT uses it to detect
- * value-dependent traces. Returns the previous hook.
- */
-export function setReadHook(
-  hook: ((x: NDArray) => void) | null,
-): ((x: NDArray) => void) | null {
-  const prev = readHook;
-  readHook = hook;
-  return prev;
-}
 
 /** An n-dimensional array over a contiguous typed array (row-major). */
 export class NDArray {
@@ -66,7 +54,7 @@ export class NDArray {
 
   /** The elements as a typed array (row-major), shared, not copied. */
   get data(): TypedArray {
-    if (readHook !== null) readHook(this);
+    if (tracer !== null) tracer.valueRead(this);
     return this.raw;
   }
 
@@ -209,7 +197,7 @@ export class NDArray {
 }
 
 function reduce(
-  op: string,
+  op: ReductionOp,
   x: NDArray,
   axis: number | readonly number[] | null,
   keepdims: boolean,
@@ -349,4 +337,16 @@ export function arange(
   const data = allocate(options.dtype ?? (isInt ? "int32" : "float64"), n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return new NDArray(data, [n]);
+}
+
+/** DeZero's `utils.sum_to` on arrays: sums `x` down to `shape`. */
+export function sumToArray(x: NDArray, shape: Shape): NDArray {
+  checkBroadcastTo(shape, x.shape, "sumTo");
+  const lead = x.ndim - shape.length;
+  const axes: number[] = [];
+  for (let d = 0; d < x.ndim; d++) {
+    if (d < lead || (shape[d - lead] === 1 && x.shape[d] !== 1)) axes.push(d);
+  }
+  const y = dispatch("sum", [x], { axes, keepdims: true });
+  return dispatch("reshape", [y], { shape: [...shape] });
 }

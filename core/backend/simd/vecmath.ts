@@ -1,5 +1,5 @@
 /**
- * Vector forms of the float32 fast-math functions of core/fastmath.ts
+ * Vector forms of the float32 fast-math functions of core/backend/simd/fastmath.ts
  * (`exp32`, `log32`, `sin32`, `cos32`, `sincos32`, `tanh32`, `sigmoid32`):
  * WebAssembly SIMD kernels that run the scalar functions' float64
  * operations in the same order, two lanes at a time and four vectors

@@ -210,7 +210,7 @@ export function sigmoid32(x: number): number {
 
 /**
  * The constants of `exp32`, `log32`, the sin/cos reduction and polynomials and `tanh32`,
- * for the vector kernels of core/vecmath.ts, which run the same operations
+ * for the vector kernels of core/backend/simd/vecmath.ts, which run the same operations
  * (polynomials as `c0 + x (c1 + x (c2 + ...))`).
  */
 export const FASTMATH_CONSTANTS = {

@@ -1,59 +1,32 @@
 /**
- * Code generation: the JavaScript source of one fused loop (staged over
- * tiles when it calls transcendental functions: jit/staged.ts), one matrix
- * product, or one gather / scatter-add, with sizes, strides and literal
- * constants baked in, compiled with `new Function` and cached by source
- * text. Only numbers and identifiers the JIT makes reach the source (and
- * the WebAssembly code); op names appear in comments sanitised.
+ * The JavaScript source of one fused loop: elementwise chains and the
+ * reduction they feed, with sizes, strides and literal constants baked in
+ * (staged over tiles when it calls transcendental functions:
+ * jit/codegen/staged.ts). Only numbers and identifiers the JIT makes reach
+ * the source (and the WebAssembly code); op names appear in comments
+ * sanitised.
  * @module
  */
-import type { DType } from "../core/dtype.ts";
-import { isSmallGemm } from "../core/matmul.ts";
-import { indexLoop, mergeAxes } from "../core/kernels.ts";
-import { ELEMENTWISE, REDUCTIONS } from "../core/primitives.ts";
-import { MATH_SCOPE } from "../core/vecmath.ts";
-import { broadcastStrides, reducedShape, sizeOf, stridesOf } from "../core/shape.ts";
-import { constantScalar, type Graph, type Node } from "./ir.ts";
-import type { LoopStep, MatmulStep } from "./passes/fusion.ts";
-import { SEG, stagedLoop, type Stmt, TILE } from "./staged.ts";
+import type { DType } from "../../core/array/dtype.ts";
+import { broadcastStrides, reducedShape, sizeOf, stridesOf } from "../../core/array/shape_rules.ts";
+import { mergeAxes } from "../../core/backend/mod.ts";
+import {
+  ELEMENTWISE,
+  type ElementwiseOp,
+  type ElementwiseSpec,
+  isElementwise,
+  isReduction,
+  REDUCTIONS,
+} from "../../core/registry.ts";
+import { constantScalar, type Graph, type Node, type NodeOp } from "../ir.ts";
+import type { LoopStep } from "../passes/fusion.ts";
+import { type KernelSource, lit, round, subst, word } from "./source.ts";
+import { stagedLoop, type Stmt, TILE } from "./staged.ts";
 
-/** Generated source of a kernel and the slot names it takes, in order. */
-export interface Kernel {
-  /** The function body. */
-  body: string;
-  /** The slot names it takes, then `scratch` when `scratch` > 0. */
-  params: string[];
-  /** Its parameter names in `body`, when not the slot names (same order). */
-  names?: string[];
-  /**
-   * Size of the float64 scratch buffer the kernel takes last (a float32
-   * reduction's accumulators), 0 for none.
-   */
-  scratch: number;
-}
-
-/** A JS number literal for `x` (numbers only: nothing else reaches the source). */
-export function lit(x: unknown): string {
-  if (typeof x !== "number") throw new TypeError(`jit: expected a number, got ${typeof x}`);
-  if (Object.is(x, -0)) return "(-0)";
-  return `(${String(x)})`;
-}
-
-/** A comment-safe word. */
-export function word(s: string): string {
-  return s.replace(/[^A-Za-z0-9_]/g, "");
-}
-
-/** Substitutes the registry's operand names in `expr`. */
-export function subst(expr: string, names: Record<string, string>): string {
-  return expr.replace(/(?<![\w$.])(a|b|p0|p1|acc)(?![\w$])/g, (m) => names[m] ?? m);
-}
-
-/** `expr` rounded as stored into a `dtype` array. */
-function round(expr: string, dtype: DType): string {
-  if (dtype === "float32") return `Math.fround(${expr})`;
-  if (dtype === "int32") return `((${expr}) | 0)`;
-  return expr;
+/** The registry entry of an op a fused loop computes elementwise. */
+function specOf(op: NodeOp): ElementwiseSpec {
+  if (!isElementwise(op)) throw new Error(`jit: ${op} is not an elementwise op`);
+  return ELEMENTWISE[op];
 }
 
 /**
@@ -67,13 +40,18 @@ function simplify(
   a: string,
   b: string,
   same: boolean,
-): { op: string; args: [string, string]; exact: boolean } {
-  const copy = (x: string) => ({ op: "copy", args: [x, x] as [string, string], exact: same });
+): { op: ElementwiseOp; args: [string, string]; exact: boolean } {
+  const copy = (x: string) => ({
+    op: "copy" as const,
+    args: [x, x] as [string, string],
+    exact: same,
+  });
   if (n.op === "transpose" || n.op === "cast") return copy(a);
   if (n.op === "pow" && b === lit(2)) return { op: "mul", args: [a, a], exact: false };
   if (n.op === "pow" && b === lit(1)) return copy(a);
   if (n.op === "mul" && same && (a === lit(1) || b === lit(1))) return copy(a === lit(1) ? b : a);
-  return { op: n.op, args: [a, b], exact: ELEMENTWISE[n.op].exact && same };
+  const spec = specOf(n.op);
+  return { op: spec.name, args: [a, b], exact: spec.exact && same };
 }
 
 /** The JS expression of an elementwise-like node over operand names. */
@@ -111,7 +89,7 @@ function nodeSimd(n: Node, a: string, b: string, dtype: DType, same: boolean): S
 /** Strides (over the node's iteration shape) of input `k`'s flat index. */
 function readStrides(g: Graph, n: Node, k: number, shape: number[]): number[] {
   const x = g.values[n.inputs[k]];
-  if (n.op in REDUCTIONS) return stridesOf(shape);
+  if (isReduction(n.op)) return stridesOf(shape);
   if (n.op === "transpose") {
     const s = stridesOf(x.shape);
     return (n.attrs.axes as number[]).map((a) => (x.shape[a] === 1 ? 0 : s[a]));
@@ -179,7 +157,7 @@ function shareSinCos(stmts: Stmt[], trig: { op: string; operand: string; at: num
 }
 
 /** Source of a fused loop step; `slot(v)` names the buffer of value `v`. */
-export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string): Kernel {
+export function loopSource(g: Graph, step: LoopStep, slot: (v: number) => string): KernelSource {
   const shape = step.shape;
   const inside = new Map<number, string>();
   const params: string[] = [];
@@ -189,7 +167,7 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
   };
   const reads: { buf: string; strides: number[]; local: string }[] = [];
   let stmts: Stmt[] = [];
-  const red = step.nodes.find((n) => n.op in REDUCTIONS);
+  const red = step.nodes.find((n) => isReduction(n.op));
   const redStrides = red
     ? (() => {
       const axes = red.attrs.axes as number[];
@@ -214,7 +192,7 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
       return inside.get(u) ??
         (c === undefined ? leaf(slot(u), readStrides(g, n, k, shape)) : lit(c));
     });
-    if (n.op in REDUCTIONS) {
+    if (isReduction(n.op)) {
       reduced = ops[0];
       continue;
     }
@@ -228,7 +206,7 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
     if ((n.op === "sin" || n.op === "cos") && out.dtype === "float32") {
       trig.push({ op: n.op, operand: ops[0], at: stmts.length });
     }
-    const spec = ELEMENTWISE[n.op];
+    const spec = isElementwise(n.op) ? ELEMENTWISE[n.op] : undefined;
     const vec = out.dtype === "float32" ? spec?.vec32 : undefined;
     stmts.push({
       name,
@@ -266,7 +244,7 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
   let scratch = 0;
   let full = true;
   if (red) {
-    const spec = REDUCTIONS[red.op];
+    const spec = REDUCTIONS[red.op as keyof typeof REDUCTIONS];
     full = m.strides[1].every((s) => s === 0);
     const deps = local(reduced) ? [reduced] : [];
     if (full) {
@@ -322,134 +300,4 @@ export function loopKernel(g: Graph, step: LoopStep, slot: (v: number) => string
     params,
     scratch,
   };
-}
-
-/**
- * Source of a gather (`out[i] = x[offsets[i]]`) or scatter-add (zeros, then
- * `out[offsets[i]] += g[i]`), the kernels behind getItem and its gradient,
- * as the eager kernels compute them; null for other ops.
- */
-export function indexKernel(g: Graph, n: Node, slot: (v: number) => string): Kernel | null {
-  if (n.op !== "gather" && n.op !== "scatterAdd") return null;
-  const len = sizeOf(g.values[n.op === "gather" ? n.out : n.inputs[0]].shape);
-  const bound = sizeOf(g.values[n.op === "gather" ? n.inputs[0] : n.out].shape);
-  return {
-    body: [`"use strict";`, `// ${n.op}`, indexLoop(n.op, String(len), String(bound))].join("\n"),
-    params: [...n.inputs, n.out].map(slot),
-    names: ["X", "I", "O"],
-    scratch: 0,
-  };
-}
-
-/**
- * Source of a matrix product `C = op(A) @ op(B) (+ bias) (relu)`, batched
- * over equal batch axes: a call per batch of the blocked `gemm` of
- * core/matmul.ts (the eager kernel's loop, so results match eager), which
- * reads transposed operands by flags.
- */
-export function matmulKernel(g: Graph, step: MatmulStep, slot: (v: number) => string): Kernel {
-  const out = g.values[step.out];
-  const A = g.values[step.a].shape, B = g.values[step.b].shape;
-  const [m, n] = out.shape.slice(-2);
-  const k = step.transA ? A[A.length - 2] : A[A.length - 1];
-  const nb = sizeOf(out.shape.slice(0, -2));
-  const aBatch = A.length > 2 ? m * k : 0, bBatch = B.length > 2 ? k * n : 0;
-  const bias = step.bias !== null;
-  const biasStep = bias && sizeOf(g.values[step.bias!].shape) > 1 ? 1 : 0;
-  const relu = step.relu;
-  const head = [
-    `"use strict";`,
-    `// matmul [${m}x${k}] @ [${k}x${n}]${step.transA ? " transA" : ""}${
-      step.transB ? " transB" : ""
-    }${bias ? " +bias" : ""}${relu ? " relu" : ""}`,
-  ];
-  const lines = isSmallGemm(m, n, k)
-    ? [
-      ...head,
-      ...smallProduct(m, n, k, nb, aBatch, bBatch, step, bias ? biasStep : -1, relu, out.dtype),
-    ]
-    : [
-      ...head,
-      `for (let t = 0; t < ${nb}; t++) {`,
-      `  gemm(${m}, ${n}, ${k}, A, t * ${aBatch}, ${step.transA}, B, t * ${bBatch}, ${step.transB}, C, t * ${
-        m * n
-      }, ${bias ? "D" : "null"}, ${relu});`,
-      `}`,
-    ];
-  const params = [slot(step.a), slot(step.b), slot(step.out)];
-  if (bias) params.push(slot(step.bias!));
-  return {
-    body: lines.join("\n"),
-    params,
-    names: ["A", "B", "C", "D"].slice(0, params.length),
-    scratch: 0,
-  };
-}
-
-/**
- * A small product as plain loops with sizes and strides baked in (k
- * unrolled up to 16): `gemm`'s small-product loop, same summation order
- * and bias rounding, so the same results. `biasStep` is -1 without a bias.
- */
-function smallProduct(
-  m: number,
-  n: number,
-  k: number,
-  nb: number,
-  aBatch: number,
-  bBatch: number,
-  step: MatmulStep,
-  biasStep: number,
-  relu: boolean,
-  dtype: DType,
-): string[] {
-  const ars = step.transA ? 1 : k, acs = step.transA ? m : 1;
-  const brs = step.transB ? 1 : n, bcs = step.transB ? k : 1;
-  const dot = k <= 16
-    ? Array.from({ length: k }, (_, p) => `    v += A[ai + ${p * acs}] * B[bj + ${p * brs}];`)
-    : [`    for (let p = 0; p < ${k}; p++) v += A[ai + p * ${acs}] * B[bj + p * ${brs}];`];
-  const store = relu ? "v < 0 ? 0 : v" : "v";
-  return [
-    `for (let t = 0; t < ${nb}; t++) {`,
-    `for (let i = 0; i < ${m}; i++) {`,
-    `  const ai = t * ${aBatch} + i * ${ars};`,
-    `  for (let j = 0; j < ${n}; j++) {`,
-    `    const bj = t * ${bBatch} + j * ${bcs};`,
-    `    let v = 0;`,
-    ...dot,
-    ...(biasStep < 0 ? [] : [
-      `    v = ${dtype === "float32" ? "Math.fround(v)" : "v"} + D[j * ${biasStep}];`,
-    ]),
-    `    C[t * ${m * n} + i * ${n} + j] = ${store};`,
-    `  }`,
-    `}}`,
-  ];
-}
-
-const compiled = new Map<string, (...xs: unknown[]) => void>();
-
-/**
- * Compiles `body` over params `names` once per distinct source text and
- * argument `types` (the dtypes of the buffers it is called with). The types
- * go into the source as a comment: V8 shares type feedback between functions
- * of identical source, which would make one loop polymorphic over the array
- * types of two differently typed callers.
- */
-export function compile(
-  names: string[],
-  body: string,
-  types: string[],
-): (...xs: unknown[]) => void {
-  const source = `return function (${names.join(", ")}) {\n// (${types.join(", ")})\n${body}\n};`;
-  let fn = compiled.get(source);
-  if (!fn) {
-    fn = new Function(...Object.keys(MATH_SCOPE), "SEG", source)(
-      ...Object.values(MATH_SCOPE),
-      SEG,
-    ) as (
-      ...xs: unknown[]
-    ) => void;
-    compiled.set(source, fn);
-  }
-  return fn;
 }

@@ -6,8 +6,8 @@
  * @module
  */
 import { Config } from "./config.ts";
-import { currentTracer } from "./dispatch.ts";
-import type { NDArray } from "./ndarray.ts";
+import { tracer } from "../hooks.ts";
+import type { NDArray } from "../array/ndarray.ts";
 import { asVariable, Variable, type VariableLike } from "./variable.ts";
 
 /**
@@ -79,8 +79,7 @@ export abstract class Function {
       xs.push(x);
       arrays.push(x.data);
     }
-    const tracer = currentTracer();
-    if (tracer?.variable) { for (const x of xs) tracer.variable(x); }
+    if (tracer !== null) { for (const x of xs) tracer.variable(x); }
     const n = arrays.length; // direct calls: a spread call costs more than a small op's kernel
     const ys = n === 1
       ? this.forward(arrays[0])

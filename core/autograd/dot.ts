@@ -1,109 +1,11 @@
 /**
- * `utils`: DeZero's dezero/utils.py — numerical gradients and gradient
- * checks, `sumTo` on arrays, and the computational graph as Graphviz DOT.
+ * The computational graph as Graphviz DOT (DeZero's `get_dot_graph` and
+ * `plot_dot_graph`).
  * @module
  */
-import { dispatch } from "./dispatch.ts";
+import type { Shape } from "../array/shape_rules.ts";
 import type { Function } from "./function.ts";
-import { NDArray, zerosLike } from "./ndarray.ts";
-import type { Shape } from "./shape.ts";
-import { Variable } from "./variable.ts";
-import { sumToArray } from "../ops/shape.ts";
-
-/**
- * The gradient of `sum(f(x))` with respect to `x` by central differences,
- * `(f(x + eps) - f(x - eps)) / (2 eps)` per element, evaluated on a float64
- * copy of `x` (DeZero's `numerical_grad`). `f` may itself call `backward`,
- * so the derivative of a gradient can be checked too.
- *
- * @param f the function to differentiate
- * @param x the point (its values are not modified)
- * @param eps the step
- * @returns a float64 array shaped like `x`
- *
- * @example
- * ```ts
- * import { F, utils, Variable } from "../mod.ts";
- * const g = utils.numericalGrad((x) => F.square(x), new Variable(3)); // ≈ 6
- * ```
- */
-export function numericalGrad(
-  f: (x: Variable) => Variable,
-  x: Variable | NDArray,
-  eps = 1e-4,
-): NDArray {
-  const point = (x instanceof Variable ? x.data : x).astype("float64");
-  const values = point.raw;
-  const grad = new Float64Array(values.length);
-  // a float64 copy: f may return a view of the point it is given
-  const run = (): NDArray => f(new Variable(point)).data.astype("float64");
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    values[i] = v + eps;
-    const y1 = run();
-    values[i] = v - eps;
-    const y2 = run();
-    values[i] = v;
-    grad[i] = y1.sub(y2).sum().item() / (2 * eps);
-  }
-  return new NDArray(grad, point.shape);
-}
-
-/** Options of `gradientCheck`: numpy's allclose tolerances. */
-export interface GradientCheckOptions {
-  /** Relative tolerance (default 1e-4). */
-  rtol?: number;
-  /** Absolute tolerance (default 1e-5). */
-  atol?: number;
-}
-
-/**
- * Compares the backward gradient of `f` at `x` (converted to float64, as
- * DeZero does) with `numericalGrad`, by numpy's allclose rule
- * `|num - bp| <= atol + rtol * |bp|` (DeZero's `gradient_check`).
- *
- * @returns true when they agree; on false, the largest difference is logged
- *
- * @example
- * ```ts
- * import { F, utils, Variable } from "../mod.ts";
- * utils.gradientCheck((x) => F.sin(x), new Variable([0.5, 1.5])); // true
- * ```
- */
-export function gradientCheck(
-  f: (x: Variable) => Variable,
-  x: Variable | NDArray,
-  { rtol = 1e-4, atol = 1e-5 }: GradientCheckOptions = {},
-): boolean {
-  const xv = new Variable((x instanceof Variable ? x.data : x).astype("float64"));
-  const num = numericalGrad(f, xv);
-  f(xv).backward();
-  const bp = xv.grad === null ? zerosLike(num) : xv.grad.data;
-  const diff = dispatch("abs", [num.sub(bp)]);
-  const tol = dispatch("abs", [bp]).mul(rtol).add(atol);
-  const close = dispatch("le", [diff, tol]).sum().item() === num.size;
-  if (!close) {
-    const worst = diff.max().item();
-    console.warn(
-      `gradientCheck: FAILED, max |numerical - backprop| = ${worst} over ${num.size} elements (rtol ${rtol}, atol ${atol})`,
-    );
-  }
-  return close;
-}
-
-/**
- * `x` summed down to `shape` (DeZero's `utils.sum_to`): leading axes and
- * axes where `shape` has 1 are summed.
- *
- * @example
- * ```ts
- * import { array, utils } from "../mod.ts";
- * utils.sumTo(array([[1, 2, 3], [4, 5, 6]]), [1, 3]); // [[5 7 9]]
- * ```
- */
-export function sumTo(x: NDArray, shape: Shape): NDArray {
-  return sumToArray(x, shape);
-}
+import type { Variable } from "./variable.ts";
 
 /** Options of `getDotGraph` and `plotDotGraph`. */
 export interface DotOptions {
@@ -152,7 +54,7 @@ function dotFunc(f: Function): string {
  *
  * @example
  * ```ts
- * import { F, utils, Variable } from "../mod.ts";
+ * import { F, utils, Variable } from "../../mod.ts";
  * const x = new Variable(2, "x");
  * const dot = utils.getDotGraph(F.square(x)); // "digraph g {\n..."
  * ```

@@ -4,11 +4,11 @@
  * dispatcher, so a jitted function draws fresh numbers on every replay.
  * @module
  */
-import { dispatch } from "./dispatch.ts";
+import { dispatch } from "../dispatch.ts";
 import type { DType } from "./dtype.ts";
 import { NDArray } from "./ndarray.ts";
-import { nextInterval, seed } from "./rng.ts";
-import { fmtShape, sizeOf } from "./shape.ts";
+import { nextInterval, seed } from "../backend/cpu/rng.ts";
+import { fmtShape, sizeOf } from "./shape_rules.ts";
 
 export { seed };
 

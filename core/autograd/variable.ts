@@ -4,11 +4,11 @@
  * @module
  */
 import { Config } from "./config.ts";
-import { currentTracer } from "./dispatch.ts";
+import { tracer } from "../hooks.ts";
 import type { Function } from "./function.ts";
-import { type ArrayLike, asArray, NDArray, onesLike } from "./ndarray.ts";
-import { formatArray } from "./print.ts";
-import { fmtShape, sameShape } from "./shape.ts";
+import { type ArrayLike, asArray, NDArray, onesLike } from "../array/ndarray.ts";
+import { formatArray } from "../array/print.ts";
+import { fmtShape, sameShape } from "../array/shape_rules.ts";
 
 /** What the Variable methods and F functions accept as an operand. */
 export type VariableLike = Variable | ArrayLike;
@@ -115,7 +115,7 @@ export class Variable {
   /** Forgets the gradient (DeZero's `cleargrad`). */
   cleargrad(): void {
     this.grad = null;
-    currentTracer()?.cleared?.(this);
+    if (tracer !== null) tracer.cleared(this);
   }
 
   /** Cuts the link to the creator. */

@@ -7,7 +7,7 @@
 import * as dz from "../mod.ts";
 
 /** d f / d x by central differences, `eps` apart, as a float64 array of x's shape. */
-export function numericGrad(
+export function centralDifference(
   f: (x: dz.NDArray) => number,
   x: dz.NDArray,
   eps = 1e-6,

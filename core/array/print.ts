@@ -4,7 +4,7 @@
  * @module
  */
 import type { DType, TypedArray } from "./dtype.ts";
-import { type Shape, sizeOf, stridesOf } from "./shape.ts";
+import { type Shape, sizeOf, stridesOf } from "./shape_rules.ts";
 
 // numpy 2's default print options.
 const PRECISION = 8;

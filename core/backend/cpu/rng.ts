@@ -4,7 +4,7 @@
  * `np.random.seed(0); np.random.rand(...)` gives, on every machine.
  * @module
  */
-import type { TypedArray } from "./dtype.ts";
+import type { TypedArray } from "../../array/dtype.ts";
 
 const N = 624;
 const M = 397;

@@ -1,6 +1,6 @@
 /**
  * Staged loops: a long flat fused loop that calls transcendental functions
- * runs tile by tile, each tile in stages. Vector calls (core/vecmath.ts) run
+ * runs tile by tile, each tile in stages. Vector calls (core/backend/simd/vecmath.ts) run
  * over whole tiles of `VEC`; the arithmetic between them runs as a
  * WebAssembly loop generated here (f64x2 operations rounded to float32 as
  * the JavaScript rounds), its last partial step and everything else as
@@ -8,8 +8,18 @@
  * loop's.
  * @module
  */
-import { compileLoops, type SimdFn, VEC, VEC_BASE, VECTORIZED } from "../core/vecmath.ts";
-import { F64X2, op1, op2, SIMD_STEP, simdLoop, type Vec } from "../core/wasm.ts";
+import {
+  F64X2,
+  op1,
+  op2,
+  SIMD_STEP,
+  simdLoop,
+  simdLoopIndex,
+  VEC,
+  type Vec,
+  VEC_BASE,
+  VECTORIZED,
+} from "../../core/backend/mod.ts";
 
 /** Elements per tile of a staged loop (its stage values stay in L1). */
 export const TILE = 256;
@@ -26,7 +36,7 @@ export interface Stmt {
   deps: string[];
   /** Whether it calls a transcendental function (exp, log, sin...). */
   heavy: boolean;
-  /** The vector function (core/vecmath.ts) that computes it over a tile, and its operand. */
+  /** The vector function (core/backend/simd/vecmath.ts) that computes it over a tile, and its operand. */
   vector?: { fn: string; operand: string };
   /** Its f64x2 form (`nodeSimd`), for a WebAssembly loop. */
   simd?: { fn: string; args: string[]; round: boolean };
@@ -41,7 +51,7 @@ function defs(x: Stmt): string[] {
  * A flat loop of `size` elements run tile by tile, each tile in stages:
  * every transcendental call gets a stage of its own, the arithmetic between
  * them one loop per stage, and values crossing stages live in tiles of
- * `VEC` (core/vecmath.ts). (V8 compiles a small loop body much better than
+ * `VEC` (core/backend/simd/vecmath.ts). (V8 compiles a small loop body much better than
  * one long body, with fewer spills and more iterations in flight.) A float32
  * call with a vector form (exp, log, sin, cos, tanh, sigmoid) runs over the
  * whole tile as WebAssembly SIMD after the loop writing its operands; the
@@ -196,10 +206,6 @@ function splitArithmetic(
   }
 }
 
-/** Compiled WebAssembly segments, bound as `SEG` in generated kernels; index by code. */
-export const SEG: SimdFn[] = [];
-const segIndex = new Map<string, number>();
-
 /**
  * The WebAssembly loop of a segment's statements (all with a `simd` form)
  * over tiles of `VEC`: reads its inputs' tiles, writes the tiles of the
@@ -223,12 +229,7 @@ function simdSegment(stmts: Stmt[], tileOf: Map<string, number>): string {
       if (tileOf.has(x.name)) b.store(0, tileOf.get(x.name)! * 8, v);
     }
   });
-  const key = fn.body.join();
-  if (!segIndex.has(key)) {
-    segIndex.set(key, SEG.length);
-    SEG.push(compileLoops([fn])!.f);
-  }
-  return `SEG[${segIndex.get(key)}]`;
+  return `SEG[${simdLoopIndex(fn)}]`;
 }
 
 /** The f64x2 instructions a `simd` form names. */

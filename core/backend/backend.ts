@@ -1,0 +1,84 @@
+/**
+ * The Backend interface: what the dispatcher (core/dispatch.ts) and the
+ * JIT ask of the machine that runs kernels. The dispatcher does the shape
+ * and dtype rules and allocates results; a backend only computes, on typed
+ * arrays. The CPU backend (cpu/) implements it; a worker pool or WebGPU
+ * backend plugs in here.
+ * @module
+ */
+import type { DType, TypedArray } from "../array/dtype.ts";
+import type { Shape } from "../array/shape_rules.ts";
+import type { ElementwiseSpec, ReductionSpec } from "../registry.ts";
+
+/** A compiled JIT kernel: called with its buffers (typed arrays) in order. */
+export type CompiledKernel = (...buffers: unknown[]) => void;
+
+/** A kernel-running machine. */
+export interface Backend {
+  /** A short name for messages (`cpu`). */
+  readonly name: string;
+  /**
+   * `out = spec(a, b)` elementwise over `outShape` (`out` contiguous), `a`
+   * and `b` read through broadcast strides; `null` strides mean an operand
+   * is plain (of the output's size, or a single element). `p0`, `p1` are
+   * the op's numeric parameters.
+   */
+  elementwise(
+    spec: ElementwiseSpec,
+    out: TypedArray,
+    outShape: Shape,
+    outDtype: DType,
+    a: TypedArray,
+    aStrides: number[] | null,
+    b: TypedArray | null,
+    bStrides: number[] | null,
+    p0: number,
+    p1: number,
+  ): void;
+  /**
+   * Reduces contiguous `a` of `shape` into `acc` (pre-filled with the
+   * identity), where `outStrides` is 0 on every reduced axis.
+   */
+  reduce(
+    spec: ReductionSpec,
+    acc: TypedArray,
+    a: TypedArray,
+    shape: Shape,
+    aStrides: number[],
+    outStrides: number[],
+  ): void;
+  /**
+   * `C[m, n] = op(A) @ op(B) (+ bias) (then ReLU)` for row-major matrices at
+   * the given offsets; `op(X)` is X, or X transposed when its flag is set.
+   * `bias` holds n values (or 1, broadcast), added to the product rounded
+   * to C's type. C must not overlap A, B or bias.
+   */
+  gemm(
+    m: number,
+    n: number,
+    k: number,
+    A: TypedArray,
+    aOff: number,
+    transA: boolean,
+    B: TypedArray,
+    bOff: number,
+    transB: boolean,
+    C: TypedArray,
+    cOff: number,
+    bias: TypedArray | null,
+    relu: boolean,
+  ): void;
+  /** `out[i] = x[offsets[i]]`, each offset checked against `x`'s length. */
+  gather(out: TypedArray, x: TypedArray, offsets: TypedArray): void;
+  /** `out` zeroed, then `out[offsets[i]] += g[i]`, each offset checked. */
+  scatterAdd(out: TypedArray, g: TypedArray, offsets: TypedArray): void;
+  /** Index of the maximum along the middle axis of `x` viewed as `[outer, len, inner]`. */
+  argmax(out: Int32Array, x: TypedArray, outer: number, len: number, inner: number): void;
+  /** Fills `out` with fresh draws from the seeded generator. */
+  random(kind: "uniform" | "normal", out: TypedArray): void;
+  /**
+   * Compiles a JIT kernel: `body` over parameters `params`, once per
+   * distinct source and argument dtypes `types`.
+   */
+  compileKernel(params: string[], body: string, types: string[]): CompiledKernel;
+}

@@ -1,0 +1,21 @@
+/**
+ * The backend room's public face: the active Backend, and what the JIT's
+ * code generators build on (the CPU loop helpers, the fast-math scope, the
+ * WebAssembly emitter and vector kernels). Code above the backend imports
+ * from here only.
+ * @module
+ */
+import type { Backend } from "./backend.ts";
+import { cpu } from "./cpu/cpu.ts";
+
+export type { Backend, CompiledKernel } from "./backend.ts";
+export { simdLoopIndex } from "./cpu/compile.ts";
+export { indexLoop, OUT_OF_BOUNDS } from "./cpu/gather.ts";
+export { isSmallGemm } from "./cpu/gemm.ts";
+export { mergeAxes } from "./cpu/loops.ts";
+export { nextInterval, seed } from "./cpu/rng.ts";
+export { MATH_SCOPE, VEC, VEC_BASE, VECTORIZED } from "./simd/vecmath.ts";
+export { F64X2, op1, op2, SIMD_STEP, simdLoop, type Vec } from "./simd/wasm.ts";
+
+/** The backend every kernel call runs on. */
+export const backend: Backend = cpu;
