@@ -29,6 +29,14 @@ export interface Tracer {
   cleared(v: object): void;
   /** JS code read an array's values (`.data`, `item()`, printing). */
   valueRead(x: NDArray): void;
+  /**
+   * Kernel calls from here on come from `label` (an F function, its
+   * backward, a layer, an optimizer step), until the matching `exit`;
+   * `owner` is the layer, for naming it by its field path.
+   */
+  enter(label: string, owner: object | null): void;
+  /** Leaves the innermost scope. */
+  exit(): void;
 }
 
 /** The installed tracer, or null (a live binding: read it, set it with `setTracer`). */
@@ -39,6 +47,22 @@ export function setTracer(t: Tracer | null): Tracer | null {
   const prev = tracer;
   tracer = t;
   return prev;
+}
+
+/**
+ * Runs `fn` in a labelled scope of the trace (see `Tracer.enter`), so the
+ * JIT can name what each generated kernel came from. Callers skip it when
+ * no tracer is installed.
+ */
+export function scoped<T>(label: string, owner: object | null, fn: () => T): T {
+  const t = tracer;
+  if (t === null) return fn();
+  t.enter(label, owner);
+  try {
+    return fn();
+  } finally {
+    t.exit();
+  }
 }
 
 /**

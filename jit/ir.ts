@@ -52,6 +52,11 @@ export interface Node {
   out: number;
   /** The host function of an `$effect` node. */
   fn?: () => void;
+  /**
+   * What the call came from: the scopes open when it was recorded, outermost
+   * first (`MLP > Linear layers.0 > Linear`, `Exp backward > Mul`).
+   */
+  scope?: string;
 }
 
 /** What a replay writes back into a tracked Variable. */

@@ -1,44 +1,31 @@
 /**
- * The tape: compiled steps (fused loops, matmuls), host steps, random draws
- * and eager fallbacks over planned buffers, and its replay, which binds the
- * arguments and parameters, runs the steps and writes the results back into
- * the real Variables.
+ * The tape: a traced graph run through the passes, compiled into its
+ * module text (jit/codegen/driver.ts) and instantiated, and its replay,
+ * which binds the call's arguments and parameters, runs the steps and
+ * writes the results back into the real Variables.
  * @module
  */
-import { ARRAY_KERNELS } from "../core/dispatch.ts";
 import { allocate } from "../core/array/alloc.ts";
 import { dtypeOf, type TypedArray } from "../core/array/dtype.ts";
 import { NDArray } from "../core/array/ndarray.ts";
 import { sameShape, sizeOf } from "../core/array/shape_rules.ts";
-import { backend } from "../core/backend/mod.ts";
 import { Variable } from "../core/autograd/variable.ts";
-import { gatherSource } from "./codegen/gather.ts";
-import { loopSource } from "./codegen/loop.ts";
-import { matmulSource } from "./codegen/matmul.ts";
-import { type KernelSource, word } from "./codegen/source.ts";
-import { constantScalar, type Graph, liveOuts, type Node, type Result, type Source } from "./ir.ts";
+import { backend } from "../core/backend/mod.ts";
+import { ARRAY_KERNELS } from "../core/dispatch.ts";
+import { type Driver, driverText, type HostStep, type TapeStats } from "./codegen/driver.ts";
+import { constantScalar, type Graph, type Result, type Source } from "./ir.ts";
 import { dce } from "./passes/dce.ts";
 import { fold } from "./passes/fold.ts";
 import { fuse } from "./passes/fusion.ts";
 import { type BufferPlan, plan } from "./passes/plan.ts";
 
-/** Counters describing a compiled tape. */
-export interface TapeStats {
-  /** Compiled kernels (fused loops and matmuls). */
-  kernels: number;
-  /** Primitive calls folded into those kernels. */
-  fusedOps: number;
-  /** Steps run by the eager kernel. */
-  fallbacks: number;
-  /** Op names of those steps. */
-  fallbackOps: string[];
-}
+export type { TapeStats } from "./codegen/driver.ts";
 
 /** A compiled, replayable trace. */
 export interface Tape {
   /** Runs the tape on new arguments; returns what `fn` would have returned. */
   replay(args: unknown[]): unknown;
-  /** The generated JavaScript, for reading. */
+  /** The module text that runs, as an ES module. */
   source: string;
   /** Kernel and fallback counts. */
   stats: TapeStats;
@@ -50,214 +37,199 @@ export interface Tape {
   stale(args: unknown[]): boolean;
 }
 
-let tapes = 0; // numbers each driver's source, so no two share V8 type feedback
+/** What an instantiated tape module returns. */
+interface Instance {
+  replay(bound: TypedArray[]): void;
+  buffers: Record<string, TypedArray>;
+}
+
+let tapes = 0; // numbers each tape, so no two modules share V8 type feedback
 
 /** Compiles a traced graph into a tape. */
 export function compileTape(traced: Graph): Tape {
   const g = dce(fold(traced));
   const fused = fuse(g);
-  const bp: BufferPlan = plan(g, fused);
-  const B: TypedArray[] = bp.slots.map((s) =>
-    s.kind === "bound" ? allocate(s.dtype, 0) : allocate(s.dtype, s.size)
-  );
+  const bp = plan(g, fused);
+  const driver = driverText(g, fused, bp, ++tapes);
+  const host = hostBindings(g, bp, driver);
+  const factory = new Function(`return ${driver.text}`)();
+  const instance = (factory as (
+    rt: unknown,
+    host: unknown,
+  ) => Instance)(backend.runtime, host);
+  return new Replayer(g, bp, driver, instance);
+}
+
+/** The `host` object of a tape: its closure constants and host steps by name. */
+function hostBindings(g: Graph, bp: BufferPlan, d: Driver): Record<string, unknown> {
+  const host: Record<string, unknown> = {};
+  for (const i of d.constants) {
+    host[bp.slots[i].name] = (sourceOf(g, bp, i) as ConstSource).array.raw;
+  }
+  for (const h of d.hostSteps) host[h.name] = hostStep(g, h);
+  return host;
+}
+
+type ConstSource = Extract<Source, { kind: "const" }>;
+
+/** The source of bound slot `i`. */
+function sourceOf(g: Graph, bp: BufferPlan, i: number): Source {
+  return g.values[bp.slots[i].value!].source!;
+}
+
+/** The function behind a host step: a host scalar or effect, or an eager kernel. */
+function hostStep(g: Graph, { node: n }: HostStep): unknown {
+  if (n.op === "$effect") return n.fn!;
+  if (n.op === "$scalar") {
+    const s = g.values[n.out].source;
+    if (s?.kind !== "scalar") throw new Error("jit: bad host scalar");
+    return s.fn;
+  }
+  // an eager fallback: the array kernel over views of the buffers it is given
+  const kernel = ARRAY_KERNELS[n.op as keyof typeof ARRAY_KERNELS];
   const wrap = (v: number) => {
     const x = g.values[v];
     return new NDArray(allocate(x.dtype, sizeOf(x.shape)), x.shape);
   };
-  const slotIndex = (v: number) => {
-    const s = bp.slotOf.get(v);
-    if (s === undefined) throw new Error(`jit: value ${v} has no buffer`);
-    return s;
+  const xs = n.inputs.map(wrap), out = wrap(n.out);
+  const inPlace = g.values[n.out].target !== undefined;
+  const { attrs } = n;
+  return (...buffers: TypedArray[]) => {
+    for (let k = 0; k < xs.length; k++) xs[k].raw = buffers[k];
+    out.raw = buffers[xs.length];
+    const r = kernel(xs, attrs, inPlace ? out : undefined);
+    if (r.raw !== out.raw) out.raw.set(r.raw);
   };
-  const slotName = (v: number) => bp.slots[slotIndex(v)].name;
-  const byName = new Map(bp.slots.map((s, i) => [s.name, i]));
-  // the replay is one generated driver calling each step with its buffers;
-  // kernels, host closures and scratch arrays are its closure constants
-  const names: string[] = [];
-  const values: unknown[] = [];
-  const constant = (name: string, value: unknown) => {
-    names.push(name);
-    values.push(value);
-    return name;
-  };
-  const calls: string[] = [];
-  const src: string[] = [];
-  const stats: TapeStats = { kernels: 0, fusedOps: 0, fallbacks: 0, fallbackOps: [] };
-  const host = (fn: () => void) => calls.push(`${constant(`h${calls.length}`, fn)}();`);
-  /** Emits a generated kernel: a call in the driver and its source. */
-  const emit = (k: KernelSource, matmul: boolean, fused: number) => {
-    const params = [...(k.names ?? k.params)];
-    const slots = k.params.filter((p) => p !== "scratch").map((p) => byName.get(p)!);
-    const args = slots.map((i) => `B[${i}]`);
-    const types = slots.map((i) => bp.slots[i].dtype as string);
-    const id = stats.kernels++;
-    if (k.scratch > 0) {
-      args.push(constant(`x${id}`, new Float64Array(k.scratch)));
-      types.push("float64");
-    }
-    if (matmul) {
-      params.push("gemm");
-      args.push("gemm");
-    }
-    calls.push(
-      `${constant(`k${id}`, backend.compileKernel(params, k.body, types))}(${args.join(", ")});`,
-    );
-    src.push(`function k${id}(${params.join(", ")}) {\n${k.body}\n}`);
-    src.push(`k${id}(${[...k.params, ...(matmul ? ["gemm"] : [])].join(", ")});`);
-    stats.fusedOps += fused;
-  };
-  /** Emits a node without a generator: a host step, a random draw or an eager fallback. */
-  const hostStep = (n: Node) => {
-    if (n.op === "$effect") {
-      host(n.fn!);
-      src.push(`host.effect();`);
-    } else if (n.op === "$scalar") {
-      const source = g.values[n.out].source;
-      if (source?.kind !== "scalar") throw new Error("jit: bad host scalar");
-      const i = slotIndex(n.out);
-      const fn = source.fn;
-      host(() => (B[i][0] = fn()));
-      src.push(`${bp.slots[i].name}[0] = host.scalar();`);
-    } else if (n.op === "random") {
-      const i = slotIndex(n.out);
-      const kind = n.attrs.kind as "uniform" | "normal";
-      host(() => backend.random(kind, B[i]));
-      src.push(`random.${kind === "normal" ? "normal" : "uniform"}(${bp.slots[i].name});`);
-    } else {
-      const kernel = ARRAY_KERNELS[n.op];
-      const ins = n.inputs.map(slotIndex);
-      const xs = n.inputs.map(wrap);
-      const o = slotIndex(n.out);
-      const out = wrap(n.out);
-      const inPlace = g.values[n.out].target !== undefined;
-      const { attrs } = n;
-      host(() => {
-        for (let k = 0; k < ins.length; k++) xs[k].raw = B[ins[k]];
-        out.raw = B[o];
-        const r = kernel(xs, attrs, inPlace ? out : undefined);
-        if (r.raw !== B[o]) B[o].set(r.raw);
-      });
-      stats.fallbacks++;
-      stats.fallbackOps.push(n.op);
-      src.push(
-        `eager.${word(n.op)}(${n.inputs.map(slotName).join(", ")}) -> ${slotName(n.out)};`,
-      );
-    }
-  };
-  for (const step of fused.steps) {
-    if (step.kind === "loop") emit(loopSource(g, step, slotName), false, step.nodes.length);
-    else if (step.kind === "matmul") emit(matmulSource(g, step, slotName), true, 1);
-    else {
-      const k = gatherSource(g, step.node, slotName);
-      if (k === null) hostStep(step.node);
-      else emit(k, false, 1);
-    }
+}
+
+/** Binds a call's arrays to an instantiated tape, replays it and writes the results back. */
+class Replayer implements Tape {
+  readonly source: string;
+  readonly stats: TapeStats;
+  /** This call's arrays of the per-call slots, in the driver's order. */
+  readonly #bound: TypedArray[];
+  readonly #sources: Source[];
+  /** Per-call slot arrays copied first, when a call passes one of the tape's own buffers. */
+  readonly #scratch: TypedArray[];
+  readonly #owned: Set<TypedArray>;
+  readonly #views = new Map<number, NDArray>();
+  /** Scalars baked into the code as literals, with the arrays they came from. */
+  readonly #baked: { array: NDArray; c: number }[];
+
+  constructor(
+    readonly g: Graph,
+    readonly bp: BufferPlan,
+    readonly driver: Driver,
+    readonly instance: Instance,
+  ) {
+    this.source =
+      `// DeZero.ts JIT, tape ${driver.id}: ${driver.stats.kernels} kernels, ${driver.hostSteps.length} host steps, ${driver.stats.fallbacks} eager fallbacks.\n// rt: the backend's runtime (fast math, vector kernels over VEC, gemm, random draws,\n// wasmLoop); host: the arrays the traced function read from its closure, and its host steps.\nexport default ${driver.text}\n`;
+    this.stats = driver.stats;
+    this.#sources = driver.perCall.map((i) => sourceOf(g, bp, i));
+    this.#bound = driver.perCall.map((i) => allocate(bp.slots[i].dtype, 0));
+    this.#scratch = driver.perCall.map((i) => allocate(bp.slots[i].dtype, bp.slots[i].size));
+    this.#owned = new Set(Object.values(instance.buffers));
+    this.#baked = g.values.flatMap((v) => {
+      const c = constantScalar(g, v.id);
+      return c === undefined || v.source?.kind !== "const" ? [] : [{ array: v.source.array, c }];
+    });
   }
-  const driver = new Function(
-    ...names,
-    "gemm",
-    `"use strict";\nreturn function replay(B) {\n// tape ${++tapes}\n${calls.join("\n")}\n};`,
-  )(...values, backend.gemm) as (b: TypedArray[]) => void;
-  // bound slots some step, result or writeback reads (a source fn never used is not bound)
-  const used = new Set([...g.nodes.flatMap((n) => n.inputs), ...liveOuts(g)]);
-  const bound = bp.slots.flatMap((s, i) => (s.kind === "bound" && used.has(s.value!) ? [i] : []));
-  const pinned = new Set(bp.slots.flatMap((s, i) => (s.kind === "pinned" ? [B[i]] : [])));
-  const scratch = bound.map((i) => allocate(bp.slots[i].dtype, bp.slots[i].size));
-  const views = new Map<number, NDArray>();
-  const view = (v: number) => {
-    if (bp.slots[slotIndex(v)].kind === "bound") {
-      return new NDArray(B[slotIndex(v)], g.values[v].shape);
+
+  stale(args: unknown[]): boolean {
+    if (this.#baked.some((b) => !Object.is(b.array.raw[0], b.c))) return true;
+    for (const guard of this.g.guards) {
+      if ((target(guard, args).grad !== null) !== guard.present) return true;
     }
-    let x = views.get(v);
-    if (!x) {
-      x = new NDArray(B[slotIndex(v)], g.values[v].shape);
-      views.set(v, x);
+    return this.driver.perCall.some((i, k) => {
+      const a = sourceArray(this.#sources[k], args);
+      const slot = this.bp.slots[i];
+      return a === null || a.dtype !== slot.dtype ||
+        !sameShape(a.shape, this.g.values[slot.value!].shape);
+    });
+  }
+
+  replay(args: unknown[]): unknown {
+    const bound = this.#bound;
+    for (let k = 0; k < bound.length; k++) {
+      let raw = sourceArray(this.#sources[k], args)!.raw;
+      if (this.#owned.has(raw)) {
+        this.#scratch[k].set(raw);
+        raw = this.#scratch[k];
+      }
+      bound[k] = raw;
     }
+    this.instance.replay(bound);
+    for (const w of this.g.writebacks) {
+      const v = target(w, args);
+      if (w.field === "data") v.data = w.value === null ? v.data : this.#view(w.value);
+      else v.grad = w.value === null ? null : new Variable(this.#view(w.value));
+    }
+    return this.#mirror(this.g.result);
+  }
+
+  /** The array value `v` ends in after a replay. */
+  #buffer(v: number): TypedArray {
+    const i = this.bp.slotOf.get(v);
+    if (i === undefined) throw new Error(`jit: value ${v} has no buffer`);
+    const k = this.driver.perCall.indexOf(i);
+    if (k >= 0) return this.#bound[k];
+    const slot = this.bp.slots[i];
+    return this.instance.buffers[slot.name] ??
+      (sourceOf(this.g, this.bp, i) as ConstSource).array.raw;
+  }
+
+  /** A view of value `v`'s buffer (one per value for owned buffers). */
+  #view(v: number): NDArray {
+    const b = this.#buffer(v);
+    if (!this.#owned.has(b)) return new NDArray(b, this.g.values[v].shape);
+    let x = this.#views.get(v);
+    if (!x) this.#views.set(v, x = new NDArray(b, this.g.values[v].shape));
     return x;
-  };
-  const fresh = (v: number) => {
-    const b = B[slotIndex(v)];
+  }
+
+  /** A copy of value `v`, for results. */
+  #fresh(v: number): NDArray {
+    const b = this.#buffer(v);
     const copy = allocate(dtypeOf(b), b.length);
     copy.set(b);
-    return new NDArray(copy, g.values[v].shape);
-  };
-  const mirror = (r: Result): unknown => {
+    return new NDArray(copy, this.g.values[v].shape);
+  }
+
+  #mirror(r: Result): unknown {
     switch (r.kind) {
       case "variable":
-        return new Variable(fresh(r.value));
+        return new Variable(this.#fresh(r.value));
       case "array":
-        return fresh(r.value);
+        return this.#fresh(r.value);
       case "number":
         return r.value;
       case "none":
         return undefined;
       case "list":
-        return r.items.map(mirror);
+        return r.items.map((item) => this.#mirror(item));
     }
-  };
-  /** The array a bound source refers to on this call (null: a gradient that is gone). */
-  const sourceArray = (s: Source, args: unknown[]): NDArray | null => {
-    switch (s.kind) {
-      case "arg": {
-        const a = args[s.index];
-        return a instanceof Variable ? a.data : a as NDArray;
-      }
-      case "var":
-        return s.variable.data;
-      case "grad": {
-        const v = s.arg === undefined ? s.variable : args[s.arg] as Variable;
-        return v.grad?.data ?? null;
-      }
-      default:
-        return s.array;
+  }
+}
+
+/** The array a bound source refers to on this call (null: a gradient that is gone). */
+function sourceArray(s: Source, args: unknown[]): NDArray | null {
+  switch (s.kind) {
+    case "arg": {
+      const a = args[s.index];
+      return a instanceof Variable ? a.data : a as NDArray;
     }
-  };
-  const sources = bound.map((i) => g.values[bp.slots[i].value!].source!);
-  const bind = (args: unknown[]) => {
-    for (let k = 0; k < bound.length; k++) {
-      let raw = sourceArray(sources[k], args)!.raw;
-      if (pinned.has(raw)) {
-        scratch[k].set(raw);
-        raw = scratch[k];
-      }
-      B[bound[k]] = raw;
+    case "var":
+      return s.variable.data;
+    case "grad": {
+      const v = s.arg === undefined ? s.variable : args[s.arg] as Variable;
+      return v.grad?.data ?? null;
     }
-  };
-  /** The Variable a writeback or guard names on this call. */
-  const target = (w: { variable: Variable; arg?: number }, args: unknown[]) =>
-    w.arg === undefined ? w.variable : args[w.arg] as Variable;
-  const header = bp.slots.filter((s) => s.kind !== "bound").map((s) =>
-    `const ${s.name} = new ${
-      s.dtype === "float32" ? "Float32" : s.dtype === "float64" ? "Float64" : "Int32"
-    }Array(${s.size}); // ${s.kind}`
-  );
-  const baked = g.values.flatMap((v) => {
-    const c = constantScalar(g, v.id);
-    return c === undefined || v.source?.kind !== "const" ? [] : [{ array: v.source.array, c }];
-  });
-  return {
-    source: [...header, ...src].join("\n"),
-    stats,
-    stale(args) {
-      if (baked.some((b) => !Object.is(b.array.raw[0], b.c))) return true;
-      for (const guard of g.guards) {
-        if ((target(guard, args).grad !== null) !== guard.present) return true;
-      }
-      return bound.some((i, k) => {
-        const a = sourceArray(sources[k], args);
-        return a === null || a.dtype !== bp.slots[i].dtype ||
-          !sameShape(a.shape, g.values[bp.slots[i].value!].shape);
-      });
-    },
-    replay(args) {
-      bind(args);
-      driver(B);
-      for (const w of g.writebacks) {
-        const v = target(w, args);
-        if (w.field === "data") v.data = w.value === null ? v.data : view(w.value);
-        else v.grad = w.value === null ? null : new Variable(view(w.value));
-      }
-      return mirror(g.result);
-    },
-  };
+    default:
+      return s.array;
+  }
+}
+
+/** The Variable a writeback or guard names on this call. */
+function target(w: { variable: Variable; arg?: number }, args: unknown[]): Variable {
+  return w.arg === undefined ? w.variable : args[w.arg] as Variable;
 }

@@ -34,6 +34,10 @@ class Recorder implements Tracer {
   readonly clearedSet = new Set<Variable>(); // Variables whose gradient fn cleared
   readValues = false;
   initializes = false;
+  /** The open scopes, outermost first: labels, and the layer that opened each (or null). */
+  readonly scopes: { label: string; owner: object | null }[] = [];
+  /** The scope path of the nodes recorded now ("" outside any scope). */
+  scope = "";
 
   source(x: NDArray, source: Source): number {
     const id = this.values.length;
@@ -73,7 +77,19 @@ class Recorder implements Tracer {
     }
     this.values.push(value);
     this.ids.set(out, id);
-    this.nodes.push({ op, inputs: ins, attrs: { ...attrs }, out: id });
+    this.nodes.push({ op, inputs: ins, attrs: { ...attrs }, out: id, scope: this.scope });
+  }
+
+  enter(label: string, owner: object | null): void {
+    const parent = this.scopes.findLast((s) => s.owner !== null)?.owner ?? null;
+    const field = owner !== null && parent !== null ? fieldPath(parent, owner) : null;
+    this.scopes.push({ label: field === null ? label : `${label} ${field}`, owner });
+    this.scope = this.scopes.map((s) => s.label).join(" > ");
+  }
+
+  exit(): void {
+    this.scopes.pop();
+    this.scope = this.scopes.map((s) => s.label).join(" > ");
   }
 
   scalar(fn: () => number, out: NDArray): void {
@@ -133,6 +149,18 @@ class Recorder implements Tracer {
     }
     return out;
   }
+}
+
+/** The field (`l1`, `layers.0`) of `parent` that holds `child`, or null. */
+function fieldPath(parent: object, child: object): string | null {
+  for (const [name, value] of Object.entries(parent)) {
+    if (value === child) return name;
+    if (Array.isArray(value)) {
+      const i = value.indexOf(child);
+      if (i >= 0) return `${name}.${i}`;
+    }
+  }
+  return null;
 }
 
 /** Runs `fn(...args)` eagerly while recording its kernel calls. */

@@ -5,6 +5,7 @@
  * @module
  */
 import type { DType } from "../core/array/dtype.ts";
+import { scoped, tracer } from "../core/hooks.ts";
 import { type NDArray, zeros } from "../core/array/ndarray.ts";
 import { randn } from "../core/array/random.ts";
 import { VariableRef } from "../core/autograd/function.ts";
@@ -44,7 +45,9 @@ export abstract class Layer {
   /** Calls the layer (DeZero's `__call__`): inputs become Variables, then `forward`. */
   apply(...inputs: VariableLike[]): Variable {
     const xs = inputs.map((x) => asVariable(x));
-    const y = this.forward(...xs);
+    const y = tracer === null
+      ? this.forward(...xs)
+      : scoped(this.constructor.name, this, () => this.forward(...xs));
     this.inputs = xs.map((x) => new VariableRef(x));
     this.outputs = [new VariableRef(y)];
     return y;

@@ -10,7 +10,7 @@
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
-import { hostEffect, hostScalar } from "../core/hooks.ts";
+import { hostEffect, hostScalar, scoped, tracer } from "../core/hooks.ts";
 import { type NDArray, scalar, zerosLike } from "../core/array/ndarray.ts";
 import type { Parameter } from "../core/autograd/variable.ts";
 
@@ -87,7 +87,17 @@ export abstract class Optimizer {
       if (typeof hook === "function") hook(params);
       else hook.run(params);
     }
-    for (const p of params) if (p.grad !== null) this.updateOne(p);
+    if (tracer === null) {
+      for (const p of params) if (p.grad !== null) this.updateOne(p);
+      return;
+    }
+    // while tracing, each parameter's update is labelled with its path
+    const label = `${this.constructor.name}.update`;
+    const named = (this.target as { namedParams?: () => Map<string, Parameter> }).namedParams?.();
+    const names = new Map([...(named ?? [])].map(([name, p]) => [p, name]));
+    for (const p of params) {
+      if (p.grad !== null) scoped(`${label} ${names.get(p) ?? ""}`, null, () => this.updateOne(p));
+    }
   }
 
   /** Updates one parameter from its gradient. */

@@ -226,6 +226,8 @@ Deno.test("update() runs through the dispatcher: lr as a host scalar, Adam's t a
     variable: () => {},
     cleared: () => {},
     valueRead: () => {},
+    enter: () => {},
+    exit: () => {},
   });
   try {
     adam.update();

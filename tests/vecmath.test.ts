@@ -11,7 +11,8 @@ import { dispatch } from "../core/dispatch.ts";
 import { cos32, exp32, log32, sigmoid32, sin32, tanh32 } from "../core/backend/simd/fastmath.ts";
 import { array } from "../core/array/ndarray.ts";
 import {
-  compileLoops,
+  instantiateLoop,
+  loopModule,
   vcos,
   VEC,
   VEC_BASE,
@@ -168,7 +169,7 @@ Deno.test("simdLoop: unrolled f64x2 statements, constants, check flag; uleb enco
     b.store(0, S * 8, op2(F64X2.add)(op2(F64X2.mul)(x, b.c(3)), b.c(0.5)));
     b.store(0, C * 8, op1(F64X2.neg)(x));
   });
-  const run = compileLoops([f])!.f;
+  const run = instantiateLoop(loopModule(f));
   const n = 5 * SIMD_STEP;
   for (let j = 0; j < n; j++) VEC[X + j] = j + 1;
   VEC[S + n] = 42; // beyond n: untouched

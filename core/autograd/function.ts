@@ -6,7 +6,7 @@
  * @module
  */
 import { Config } from "./config.ts";
-import { tracer } from "../hooks.ts";
+import { scoped, tracer } from "../hooks.ts";
 import type { NDArray } from "../array/ndarray.ts";
 import { asVariable, Variable, type VariableLike } from "./variable.ts";
 
@@ -79,13 +79,12 @@ export abstract class Function {
       xs.push(x);
       arrays.push(x.data);
     }
-    if (tracer !== null) { for (const x of xs) tracer.variable(x); }
-    const n = arrays.length; // direct calls: a spread call costs more than a small op's kernel
-    const ys = n === 1
-      ? this.forward(arrays[0])
-      : n === 2
-      ? this.forward(arrays[0], arrays[1])
-      : this.forward(...arrays);
+    let ys: NDArray | NDArray[];
+    if (tracer === null) ys = this.run(arrays);
+    else {
+      for (const x of xs) tracer.variable(x);
+      ys = scoped(this.name, null, () => this.run(arrays));
+    }
     const outputs = Array.isArray(ys) ? ys.map((y) => new Variable(y)) : [new Variable(ys)];
     if (Config.enableBackprop) {
       let gen = 0;
@@ -99,5 +98,15 @@ export abstract class Function {
       }
     }
     return outputs;
+  }
+
+  /** `forward` on the arrays (direct calls: a spread call costs more than a small op's kernel). */
+  private run(arrays: NDArray[]): NDArray | NDArray[] {
+    const n = arrays.length;
+    return n === 1
+      ? this.forward(arrays[0])
+      : n === 2
+      ? this.forward(arrays[0], arrays[1])
+      : this.forward(...arrays);
   }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { Config } from "./config.ts";
-import { tracer } from "../hooks.ts";
+import { scoped, tracer } from "../hooks.ts";
 import type { Function } from "./function.ts";
 import { type ArrayLike, asArray, NDArray, onesLike } from "../array/ndarray.ts";
 import { formatArray } from "../array/print.ts";
@@ -161,10 +161,9 @@ export class Variable {
     try {
       while (funcs.length) {
         const f = funcs.pop()!;
-        const outs = f.outputs;
-        const r = outs.length === 1
-          ? f.backward(outs[0].deref().grad!)
-          : f.backward(...outs.map((o) => o.deref().grad!));
+        const r = tracer === null
+          ? backwardOf(f)
+          : scoped(`${f.name} backward`, null, () => backwardOf(f));
         const gxs = Array.isArray(r) ? r : [r];
         for (let i = 0; i < f.inputs.length; i++) {
           const x = f.inputs[i], gx = gxs[i];
@@ -250,6 +249,14 @@ export class Variable {
   sum(axis: number | readonly number[] | null = null, keepdims = false): Variable {
     return ops().sum(this, axis, keepdims);
   }
+}
+
+/** `f.backward` on its outputs' gradients. */
+function backwardOf(f: Function): Variable | (Variable | null)[] {
+  const outs = f.outputs;
+  return outs.length === 1
+    ? f.backward(outs[0].deref().grad!)
+    : f.backward(...outs.map((o) => o.deref().grad!));
 }
 
 /** A Variable that a Layer treats as a trainable parameter. */

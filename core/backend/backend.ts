@@ -10,9 +10,6 @@ import type { DType, TypedArray } from "../array/dtype.ts";
 import type { Shape } from "../array/shape_rules.ts";
 import type { ElementwiseSpec, ReductionSpec } from "../registry.ts";
 
-/** A compiled JIT kernel: called with its buffers (typed arrays) in order. */
-export type CompiledKernel = (...buffers: unknown[]) => void;
-
 /** A kernel-running machine. */
 export interface Backend {
   /** A short name for messages (`cpu`). */
@@ -77,8 +74,8 @@ export interface Backend {
   /** Fills `out` with fresh draws from the seeded generator. */
   random(kind: "uniform" | "normal", out: TypedArray): void;
   /**
-   * Compiles a JIT kernel: `body` over parameters `params`, once per
-   * distinct source and argument dtypes `types`.
+   * What the JIT's generated code calls by name (its `rt`): the functions a
+   * tape's module text reads, with their names as keys.
    */
-  compileKernel(params: string[], body: string, types: string[]): CompiledKernel;
+  readonly runtime: Readonly<Record<string, unknown>>;
 }

@@ -8,13 +8,12 @@
 import type { Backend } from "./backend.ts";
 import { cpu } from "./cpu/cpu.ts";
 
-export type { Backend, CompiledKernel } from "./backend.ts";
-export { simdLoopIndex } from "./cpu/compile.ts";
+export type { Backend } from "./backend.ts";
 export { indexLoop, OUT_OF_BOUNDS } from "./cpu/gather.ts";
 export { isSmallGemm } from "./cpu/gemm.ts";
 export { mergeAxes } from "./cpu/loops.ts";
 export { nextInterval, seed } from "./cpu/rng.ts";
-export { MATH_SCOPE, VEC, VEC_BASE, VECTORIZED } from "./simd/vecmath.ts";
+export { loopModule, VEC, VEC_BASE, VECTORIZED } from "./simd/vecmath.ts";
 export { F64X2, op1, op2, SIMD_STEP, simdLoop, type Vec } from "./simd/wasm.ts";
 
 /** The backend every kernel call runs on. */

@@ -22,8 +22,9 @@ export function gatherSource(
   const len = sizeOf(g.values[n.op === "gather" ? n.out : n.inputs[0]].shape);
   const bound = sizeOf(g.values[n.op === "gather" ? n.inputs[0] : n.out].shape);
   return {
-    body: [`"use strict";`, `// ${n.op}`, indexLoop(n.op, String(len), String(bound))].join("\n"),
-    params: [...n.inputs, n.out].map(slot),
+    title: n.op === "gather" ? `gather of ${len} elements` : `scatter-add of ${len} elements`,
+    body: indexLoop(n.op, String(len), String(bound)),
+    args: [...n.inputs, n.out].map(slot),
     names: ["X", "I", "O"],
     scratch: 0,
   };

@@ -3,8 +3,7 @@
  * reduction they feed, with sizes, strides and literal constants baked in
  * (staged over tiles when it calls transcendental functions:
  * jit/codegen/staged.ts). Only numbers and identifiers the JIT makes reach
- * the source (and the WebAssembly code); op names appear in comments
- * sanitised.
+ * the source (and the WebAssembly code).
  * @module
  */
 import type { DType } from "../../core/array/dtype.ts";
@@ -17,16 +16,38 @@ import {
   isElementwise,
   isReduction,
   REDUCTIONS,
+  type ReductionSpec,
 } from "../../core/registry.ts";
 import { constantScalar, type Graph, type Node, type NodeOp } from "../ir.ts";
 import type { LoopStep } from "../passes/fusion.ts";
-import { type KernelSource, lit, round, subst, word } from "./source.ts";
+import {
+  type DeclareWasm,
+  isLit,
+  type KernelSource,
+  lit,
+  num,
+  round,
+  scaled,
+  subst,
+  sum,
+} from "./source.ts";
 import { stagedLoop, type Stmt, TILE } from "./staged.ts";
 
 /** The registry entry of an op a fused loop computes elementwise. */
 function specOf(op: NodeOp): ElementwiseSpec {
   if (!isElementwise(op)) throw new Error(`jit: ${op} is not an elementwise op`);
   return ELEMENTWISE[op];
+}
+
+/** `e` without one pair of parentheses around all of it. */
+function unwrap(e: string): string {
+  if (e[0] !== "(" || e[e.length - 1] !== ")") return e;
+  let depth = 0;
+  for (let i = 0; i < e.length - 1; i++) {
+    depth += e[i] === "(" ? 1 : e[i] === ")" ? -1 : 0;
+    if (depth === 0) return e; // the first parenthesis closes before the end
+  }
+  return e.slice(1, -1);
 }
 
 /**
@@ -61,11 +82,10 @@ function nodeExpr(n: Node, a: string, b: string, dtype: DType, same: boolean): s
   const spec = ELEMENTWISE[f.op];
   const expr = dtype === "float32" && spec.expr32 ? spec.expr32 : spec.expr;
   const names: Record<string, string> = { a: f.args[0], b: f.args[1] };
-  if (n.attrs.p0 !== undefined) names.p0 = lit(n.attrs.p0);
-  if (n.attrs.p1 !== undefined) names.p1 = lit(n.attrs.p1);
-  if (spec.params > 0 && names.p0 === undefined) names.p0 = "0";
-  if (spec.params > 1 && names.p1 === undefined) names.p1 = "0";
-  const e = `(${subst(expr, names)})`;
+  for (const p of ["p0", "p1"] as const) {
+    if (spec.params > (p === "p0" ? 0 : 1)) names[p] = lit(n.attrs[p] ?? 0);
+  }
+  const e = unwrap(subst(expr, names));
   return f.exact ? e : round(e, dtype);
 }
 
@@ -97,28 +117,228 @@ function readStrides(g: Graph, n: Node, k: number, shape: number[]): number[] {
   return broadcastStrides(x.shape, shape);
 }
 
+/** An input buffer read at some strides, loaded into a loop local. */
+interface Read {
+  buf: string;
+  strides: number[];
+  local: string;
+}
+
+/** The loop locals of a name: node values `v…` and loads `l…`. */
+const isLocal = (x: string) => /^[vl]\d+$/.test(x);
+
+/**
+ * The statements of a fused loop's body, built node by node: each node's
+ * operands (loop values, literal constants, or loads of input buffers at
+ * their strides), its line of code, and the float32 sin/cos pairs that
+ * share one range reduction.
+ */
+class LoopBody {
+  /** Buffers the kernel takes, in order. */
+  readonly args: string[] = [];
+  readonly reads: Read[] = [];
+  stmts: Stmt[] = [];
+  /** Node value -> its name (or literal) in the loop. */
+  readonly inside = new Map<number, string>();
+  /** The reduction node, if the loop has one, and its operand's name. */
+  red: Node | undefined;
+  reduced = "";
+  readonly #trig: { op: string; operand: string; at: number }[] = [];
+
+  constructor(
+    readonly g: Graph,
+    readonly step: LoopStep,
+    readonly slot: (v: number) => string,
+  ) {
+    for (const n of step.nodes) this.#add(n);
+    this.#shareSinCos();
+  }
+
+  /** Adds `name` to the kernel's arguments (once); returns it. */
+  arg(name: string): string {
+    if (!this.args.includes(name)) this.args.push(name);
+    return name;
+  }
+
+  /** The local that holds `buf` read at `strides`. */
+  #leaf(buf: string, strides: number[]): string {
+    const key = strides.join(",");
+    let r = this.reads.find((x) => x.buf === buf && x.strides.join(",") === key);
+    if (!r) {
+      r = { buf: this.arg(buf), strides, local: `l${this.reads.length}` };
+      this.reads.push(r);
+    }
+    return r.local;
+  }
+
+  #add(n: Node): void {
+    const { g, step } = this;
+    const ops = n.inputs.map((u, k) => {
+      const c = constantScalar(g, u);
+      return this.inside.get(u) ??
+        (c === undefined ? this.#leaf(this.slot(u), readStrides(g, n, k, step.shape)) : lit(c));
+    });
+    if (isReduction(n.op)) {
+      this.red = n;
+      this.reduced = ops[0];
+      return;
+    }
+    const out = g.values[n.out];
+    const name = `v${n.out}`;
+    const same = n.inputs.every((u) => g.values[u].dtype === out.dtype);
+    if (n.op === "copy" && same && isLit(ops[0])) {
+      this.inside.set(n.out, ops[0]); // a constant broadcast (a gradient's seed): its literal
+      return;
+    }
+    if ((n.op === "sin" || n.op === "cos") && out.dtype === "float32") {
+      this.#trig.push({ op: n.op, operand: ops[0], at: this.stmts.length });
+    }
+    const spec = isElementwise(n.op) ? ELEMENTWISE[n.op] : undefined;
+    const vec = out.dtype === "float32" ? spec?.vec32 : undefined;
+    this.stmts.push({
+      name,
+      code: `const ${name} = ${nodeExpr(n, ops[0], ops[1] ?? "0", out.dtype, same)};`,
+      deps: ops.filter(isLocal),
+      heavy: spec?.expr32 !== undefined,
+      vector: vec === undefined ? undefined : { fn: vec, operand: ops[0] },
+      simd: nodeSimd(n, ops[0], ops[1] ?? "0", out.dtype, same),
+    });
+    this.inside.set(n.out, name);
+  }
+
+  /**
+   * Merges each float32 `sin(u)` with a `cos(u)` of the same operand into one
+   * `sincos32` call (one reduction, one pair of polynomials; same values).
+   */
+  #shareSinCos(): void {
+    const { stmts } = this;
+    const drop = new Set<number>(), paired = new Set<number>();
+    for (const s of this.#trig) {
+      if (s.op !== "sin") continue;
+      const c = this.#trig.find((t) =>
+        t.op === "cos" && t.operand === s.operand && !paired.has(t.at)
+      );
+      if (c === undefined) continue;
+      paired.add(c.at);
+      const [sin, cos] = [stmts[s.at].name, stmts[c.at].name];
+      stmts[Math.min(s.at, c.at)] = {
+        name: sin,
+        also: cos,
+        code:
+          `const ${sin} = Math.fround(sincos32(${s.operand})); const ${cos} = Math.fround(lastCos32());`,
+        deps: stmts[s.at].deps,
+        heavy: true,
+        vector: { fn: "vsincos", operand: s.operand },
+      };
+      drop.add(Math.max(s.at, c.at));
+    }
+    this.stmts = stmts.filter((_, k) => !drop.has(k));
+  }
+}
+
+/**
+ * The loop nest's index arithmetic: the iteration shape with mergeable
+ * axes merged, and each stride vector's flat index as an expression of the
+ * loop counters (`i` walks the output contiguously).
+ */
+class LoopIndex {
+  readonly shape: number[];
+  readonly strides: number[][];
+
+  /** `strides[0]` must be the contiguous strides of `shape`. */
+  constructor(shape: number[], strides: number[][]) {
+    ({ shape: this.shape, strides: this.strides } = mergeAxes(shape, strides));
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** The flat index of stride vector `k` (as merged). */
+  of(k: number): string {
+    const st = this.strides[k];
+    if (st.every((s) => s === 0)) return "0";
+    if (st.join() === this.strides[0].join()) return "i";
+    return sum(...st.map((s, d) => scaled(`i${d}`, s)));
+  }
+
+  /** Whether stride vector `k` reads one element for the whole loop. */
+  isConstant(k: number): boolean {
+    return this.strides[k].every((s) => s === 0);
+  }
+
+  /** Plain nested loops running `inner` over the shape (`i` counts flat). */
+  nest(inner: string): string {
+    const { shape, rank } = this;
+    if (rank === 0) return `{\nconst i = 0;\n${inner}\n}`;
+    if (rank === 1) return `for (let i = 0; i < ${shape[0]}; i++) {\n${inner}\n}`;
+    let head = "let i = 0;\n";
+    for (let d = 0; d < rank; d++) {
+      head += `for (let i${d} = 0; i${d} < ${shape[d]}; i${d}++${
+        d === rank - 1 ? ", i++" : ""
+      }) {\n`;
+    }
+    return head + inner + "\n" + "}\n".repeat(rank);
+  }
+}
+
+/** A reduction's parts of the kernel: code before the loop, its statement, code after. */
+interface ReductionParts {
+  pre: string[];
+  stmt: Stmt;
+  post: string;
+  /** Float64 accumulators the kernel needs (a float32 partial reduction). */
+  scratch: number;
+  /** Whether it reduces everything to one value. */
+  full: boolean;
+}
+
+/** How the body's reduction accumulates, into `acc` (to one value) or per output element. */
+function reductionParts(body: LoopBody, index: LoopIndex): ReductionParts {
+  const { g, slot, red, reduced } = body;
+  const spec: ReductionSpec = REDUCTIONS[red!.op as keyof typeof REDUCTIONS];
+  const combine = subst(spec.combine, { a: reduced });
+  const deps = isLocal(reduced) ? [reduced] : [];
+  const stmt = (code: string): Stmt => ({ name: "", code, deps, heavy: false });
+  if (index.isConstant(1)) {
+    return {
+      pre: [`let acc = ${num(Number(spec.identity))};`],
+      stmt: stmt(`acc = ${combine};`),
+      post: finish(body, red!),
+      scratch: 0,
+      full: true,
+    };
+  }
+  const out = body.arg(slot(red!.out));
+  const size = sizeOf(g.values[red!.out].shape);
+  const f64 = g.values[red!.out].dtype === "float64";
+  // a float32 or int32 result accumulates in float64 scratch, as eager does
+  const acc = f64 ? out : "scratch";
+  return {
+    pre: [`${acc}.fill(${num(Number(spec.identity))});`],
+    stmt: stmt(`{ const q = ${index.of(1)}; const acc = ${acc}[q]; ${acc}[q] = ${combine}; }`),
+    post: f64 ? "" : `${out}.set(${acc});`,
+    scratch: f64 ? 0 : size,
+    full: false,
+  };
+}
+
 /**
  * After a loop reducing to one value (in `acc`): the value rounded to its
  * dtype, stored if anything reads it, and the loop's epilogue nodes on it.
  */
-function finish(
-  g: Graph,
-  step: LoopStep,
-  red: Node,
-  slot: (v: number) => string,
-  param: (name: string) => string,
-): string {
-  const dtype = g.values[red.out].dtype;
+function finish(body: LoopBody, red: Node): string {
+  const { g, step, slot } = body;
   const names = new Map([[red.out, `v${red.out}`]]);
-  const lines = [`const v${red.out} = ${round("acc", dtype)};`];
+  const lines = [`const v${red.out} = ${round("acc", g.values[red.out].dtype)};`];
   const store = (v: number) => {
-    if (step.stores.includes(v)) lines.push(`${param(slot(v))}[0] = v${v};`);
+    if (step.stores.includes(v)) lines.push(`${body.arg(slot(v))}[0] = v${v};`);
   };
   store(red.out);
   for (const n of step.epilogue) {
     const ops = n.inputs.map((u) => {
       const c = constantScalar(g, u);
-      return names.get(u) ?? (c === undefined ? `${param(slot(u))}[0]` : lit(c));
+      return names.get(u) ?? (c === undefined ? `${body.arg(slot(u))}[0]` : lit(c));
     });
     const out = g.values[n.out].dtype;
     const same = n.inputs.every((u) => g.values[u].dtype === out);
@@ -130,174 +350,57 @@ function finish(
 }
 
 /**
- * Merges each float32 `sin(u)` with a `cos(u)` of the same operand into one
- * `sincos32` call (one reduction, one pair of polynomials; same values).
+ * Source of a fused loop step; `slot(v)` names the buffer of value `v`,
+ * `wasm` declares the WebAssembly loops a staged loop calls.
  */
-function shareSinCos(stmts: Stmt[], trig: { op: string; operand: string; at: number }[]): Stmt[] {
-  const drop = new Set<number>(), paired = new Set<number>();
-  for (const s of trig) {
-    if (s.op !== "sin") continue;
-    const c = trig.find((t) => t.op === "cos" && t.operand === s.operand && !paired.has(t.at));
-    if (c === undefined) continue;
-    paired.add(c.at);
-    const first = Math.min(s.at, c.at);
-    const [sin, cos] = [stmts[s.at].name, stmts[c.at].name];
-    stmts[first] = {
-      name: sin,
-      also: cos,
-      code:
-        `const ${sin} = Math.fround(sincos32(${s.operand})); const ${cos} = Math.fround(lastCos32());`,
-      deps: stmts[s.at].deps,
-      heavy: true,
-      vector: { fn: "vsincos", operand: s.operand },
-    };
-    drop.add(Math.max(s.at, c.at));
-  }
-  return stmts.filter((_, k) => !drop.has(k));
-}
-
-/** Source of a fused loop step; `slot(v)` names the buffer of value `v`. */
-export function loopSource(g: Graph, step: LoopStep, slot: (v: number) => string): KernelSource {
-  const shape = step.shape;
-  const inside = new Map<number, string>();
-  const params: string[] = [];
-  const param = (name: string) => {
-    if (!params.includes(name)) params.push(name);
-    return name;
-  };
-  const reads: { buf: string; strides: number[]; local: string }[] = [];
-  let stmts: Stmt[] = [];
-  const red = step.nodes.find((n) => isReduction(n.op));
-  const redStrides = red
-    ? (() => {
-      const axes = red.attrs.axes as number[];
-      return stridesOf(reducedShape(shape, axes, true)).map((s, d) => (axes.includes(d) ? 0 : s));
-    })()
-    : shape.map(() => 0);
-  const leaf = (buf: string, strides: number[]) => {
-    const key = strides.join(",");
-    let r = reads.find((x) => x.buf === buf && x.strides.join(",") === key);
-    if (!r) {
-      r = { buf: param(buf), strides, local: `l${reads.length}` };
-      reads.push(r);
-    }
-    return r.local;
-  };
-  const local = (x: string) => /^[vl]\d+$/.test(x);
-  const trig: { op: string; operand: string; at: number }[] = [];
-  let reduced = ""; // the operand of the reduction
-  for (const n of step.nodes) {
-    const ops = n.inputs.map((u, k) => {
-      const c = constantScalar(g, u);
-      return inside.get(u) ??
-        (c === undefined ? leaf(slot(u), readStrides(g, n, k, shape)) : lit(c));
-    });
-    if (isReduction(n.op)) {
-      reduced = ops[0];
-      continue;
-    }
-    const out = g.values[n.out];
-    const name = `v${n.out}`;
-    const same = n.inputs.every((u) => g.values[u].dtype === out.dtype);
-    if (n.op === "copy" && same && ops[0].startsWith("(")) {
-      inside.set(n.out, ops[0]); // a constant broadcast (a gradient's seed): its literal
-      continue;
-    }
-    if ((n.op === "sin" || n.op === "cos") && out.dtype === "float32") {
-      trig.push({ op: n.op, operand: ops[0], at: stmts.length });
-    }
-    const spec = isElementwise(n.op) ? ELEMENTWISE[n.op] : undefined;
-    const vec = out.dtype === "float32" ? spec?.vec32 : undefined;
-    stmts.push({
-      name,
-      code: `const ${name} = ${nodeExpr(n, ops[0], ops[1] ?? "0", out.dtype, same)};`,
-      deps: ops.filter(local),
-      heavy: spec?.expr32 !== undefined,
-      vector: vec === undefined ? undefined : { fn: vec, operand: ops[0] },
-      simd: nodeSimd(n, ops[0], ops[1] ?? "0", out.dtype, same),
-    });
-    inside.set(n.out, name);
-  }
-  stmts = shareSinCos(stmts, trig);
-  const contiguous = stridesOf(shape);
-  const m = mergeAxes(shape, [contiguous, redStrides, ...reads.map((r) => r.strides)]);
-  const rank = m.shape.length;
-  const idx = (strides: number[]) => {
-    if (strides.every((s) => s === 0)) return "0";
-    if (strides.join() === m.strides[0].join()) return "i";
-    return strides.map((s, d) => (s === 0 ? "" : `i${d} * ${s}`)).filter(Boolean).join(" + ");
-  };
+export function loopSource(
+  g: Graph,
+  step: LoopStep,
+  slot: (v: number) => string,
+  wasm: DeclareWasm,
+): KernelSource {
+  const body = new LoopBody(g, step, slot);
+  const { shape } = step;
+  const redStrides = body.red === undefined ? shape.map(() => 0) : reducedStrides(shape, body.red);
+  const index = new LoopIndex(shape, [
+    stridesOf(shape),
+    redStrides,
+    ...body.reads.map((r) => r.strides),
+  ]);
   const pre: string[] = [];
   const loads = new Map<string, string>();
-  reads.forEach((r, k) => {
-    const st = m.strides[2 + k];
-    if (st.every((s) => s === 0)) pre.push(`const ${r.local} = ${r.buf}[0];`);
-    else loads.set(r.local, `const ${r.local} = ${r.buf}[${idx(st)}];`);
+  body.reads.forEach((r, k) => {
+    if (index.isConstant(2 + k)) pre.push(`const ${r.local} = ${r.buf}[0];`);
+    else loads.set(r.local, `const ${r.local} = ${r.buf}[${index.of(2 + k)}];`);
   });
-  const stores: Stmt[] = step.stores.filter((v) => inside.has(v)).map((v) => ({
+  const stores: Stmt[] = step.stores.filter((v) => body.inside.has(v)).map((v) => ({
     name: "",
-    code: `${param(slot(v))}[i] = ${inside.get(v)};`,
-    deps: [inside.get(v)!],
+    code: `${body.arg(slot(v))}[i] = ${body.inside.get(v)};`,
+    deps: [body.inside.get(v)!],
     heavy: false,
   }));
-  let post = "";
-  let scratch = 0;
-  let full = true;
-  if (red) {
-    const spec = REDUCTIONS[red.op as keyof typeof REDUCTIONS];
-    full = m.strides[1].every((s) => s === 0);
-    const deps = local(reduced) ? [reduced] : [];
-    if (full) {
-      pre.push(`let acc = ${lit(Number(spec.identity))};`);
-      stmts.push({
-        name: "",
-        code: `acc = ${subst(spec.combine, { a: reduced })};`,
-        deps,
-        heavy: false,
-      });
-      post = finish(g, step, red, slot, param);
-    } else {
-      const out = param(slot(red.out));
-      const size = sizeOf(g.values[red.out].shape);
-      const acc = g.values[red.out].dtype === "float64" ? out : param("scratch");
-      scratch = acc === out ? 0 : size;
-      pre.push(`${acc}.fill(${lit(Number(spec.identity))});`);
-      const code = `{ const q = ${idx(m.strides[1])}; const acc = ${acc}[q]; ${acc}[q] = ${
-        subst(spec.combine, { a: reduced })
-      }; }`;
-      stmts.push({ name: "", code, deps, heavy: false });
-      if (acc !== out) post = `${out}.set(${acc});`;
-    }
-  }
+  const red = body.red === undefined ? null : reductionParts(body, index);
+  const stmts = red === null ? body.stmts : [...body.stmts, red.stmt];
   const all = [...stmts, ...stores];
-  let loops: string;
   // staging re-reads inputs in later stages: not when the loop writes one in place
-  const inPlace = step.stores.some((v) => reads.some((r) => r.buf === slot(v)));
-  const staged = rank === 1 && full && !inPlace && m.shape[0] >= 2 * TILE &&
-      stmts.some((x) => x.heavy)
-    ? stagedLoop(m.shape[0], all, loads)
+  const inPlace = step.stores.some((v) => body.reads.some((r) => r.buf === slot(v)));
+  const staged = index.rank === 1 && (red === null || red.full) && !inPlace &&
+      index.shape[0] >= 2 * TILE && stmts.some((x) => x.heavy)
+    ? stagedLoop(index.shape[0], all, loads, wasm)
     : null;
-  if (staged !== null) loops = staged;
-  else {
-    const inner = [...loads.values(), ...all.map((x) => "  " + x.code)].join("\n");
-    if (rank === 0) loops = `{\n  const i = 0;\n${inner}\n}`;
-    else if (rank === 1) loops = `for (let i = 0; i < ${m.shape[0]}; i++) {\n${inner}\n}`;
-    else {
-      loops = "let i = 0;\n";
-      for (let d = 0; d < rank; d++) {
-        loops += `for (let i${d} = 0; i${d} < ${m.shape[d]}; i${d}++${
-          d === rank - 1 ? ", i++" : ""
-        }) {\n`;
-      }
-      loops += inner + "\n" + "}".repeat(rank);
-    }
-  }
-  const comment = `// fused: ${
-    [...step.nodes, ...step.epilogue].map((n) => word(n.op)).join(", ")
-  }`;
+  const loops = staged ??
+    index.nest([...loads.values(), ...all.map((x) => x.code)].join("\n"));
+  const ops = [...step.nodes, ...step.epilogue].map((n) => n.op);
   return {
-    body: [`"use strict";`, comment, ...pre, loops, post].filter(Boolean).join("\n"),
-    params,
-    scratch,
+    title: `fused loop over [${shape}]: ${ops.join(", ")}`,
+    body: [...pre, ...(red?.pre ?? []), loops, red?.post ?? ""].filter(Boolean).join("\n"),
+    args: body.args,
+    scratch: red?.scratch ?? 0,
   };
+}
+
+/** The output strides of a reduction over `shape` (0 on every reduced axis). */
+function reducedStrides(shape: number[], red: Node): number[] {
+  const axes = red.attrs.axes as number[];
+  return stridesOf(reducedShape(shape, axes, true)).map((s, d) => (axes.includes(d) ? 0 : s));
 }

@@ -8,13 +8,23 @@ import { sizeOf } from "../../core/array/shape_rules.ts";
 import { isSmallGemm } from "../../core/backend/mod.ts";
 import type { Graph } from "../ir.ts";
 import type { MatmulStep } from "../passes/fusion.ts";
-import type { KernelSource } from "./source.ts";
+import { type KernelSource, scaled, sum } from "./source.ts";
+
+/** A product's sizes: `nb` batches of `[m x k] @ [k x n]`, with each operand's batch stride. */
+interface Product {
+  m: number;
+  n: number;
+  k: number;
+  nb: number;
+  aBatch: number;
+  bBatch: number;
+}
 
 /**
  * Source of a matrix product `C = op(A) @ op(B) (+ bias) (relu)`, batched
- * over equal batch axes: a call per batch of the blocked `gemm` of
- * core/backend/cpu/gemm.ts (the eager kernel's loop, so results match eager), which
- * reads transposed operands by flags.
+ * over equal batch axes: small products as loops, others as a call per
+ * batch of the backend's blocked `gemm` (the eager kernel, so results match
+ * eager), which reads transposed operands by flags.
  */
 export function matmulSource(
   g: Graph,
@@ -25,38 +35,44 @@ export function matmulSource(
   const A = g.values[step.a].shape, B = g.values[step.b].shape;
   const [m, n] = out.shape.slice(-2);
   const k = step.transA ? A[A.length - 2] : A[A.length - 1];
-  const nb = sizeOf(out.shape.slice(0, -2));
-  const aBatch = A.length > 2 ? m * k : 0, bBatch = B.length > 2 ? k * n : 0;
-  const bias = step.bias !== null;
-  const biasStep = bias && sizeOf(g.values[step.bias!].shape) > 1 ? 1 : 0;
-  const relu = step.relu;
-  const head = [
-    `"use strict";`,
-    `// matmul [${m}x${k}] @ [${k}x${n}]${step.transA ? " transA" : ""}${
-      step.transB ? " transB" : ""
-    }${bias ? " +bias" : ""}${relu ? " relu" : ""}`,
-  ];
-  const lines = isSmallGemm(m, n, k)
-    ? [
-      ...head,
-      ...smallProduct(m, n, k, nb, aBatch, bBatch, step, bias ? biasStep : -1, relu, out.dtype),
-    ]
-    : [
-      ...head,
-      `for (let t = 0; t < ${nb}; t++) {`,
-      `  gemm(${m}, ${n}, ${k}, A, t * ${aBatch}, ${step.transA}, B, t * ${bBatch}, ${step.transB}, C, t * ${
-        m * n
-      }, ${bias ? "D" : "null"}, ${relu});`,
-      `}`,
-    ];
-  const params = [slot(step.a), slot(step.b), slot(step.out)];
-  if (bias) params.push(slot(step.bias!));
+  const p: Product = {
+    m,
+    n,
+    k,
+    nb: sizeOf(out.shape.slice(0, -2)),
+    aBatch: A.length > 2 ? m * k : 0,
+    bBatch: B.length > 2 ? k * n : 0,
+  };
+  const biasStep = step.bias === null ? -1 : sizeOf(g.values[step.bias].shape) > 1 ? 1 : 0;
+  const args = [slot(step.a), slot(step.b), slot(step.out)];
+  if (step.bias !== null) args.push(slot(step.bias));
+  const flags = [step.transA && "A transposed", step.transB && "B transposed"];
+  const extra = [step.bias !== null && "+ bias", step.relu && "relu"];
   return {
-    body: lines.join("\n"),
-    params,
-    names: ["A", "B", "C", "D"].slice(0, params.length),
+    title: `matmul [${m}x${k}] @ [${k}x${n}]${p.nb > 1 ? ` x ${p.nb} batches` : ""} ${
+      [...flags, ...extra].filter(Boolean).join(", ")
+    }`.trim(),
+    body: isSmallGemm(m, n, k)
+      ? smallProduct(p, step, biasStep, out.dtype)
+      : gemmCalls(p, step, biasStep >= 0),
+    args,
+    names: ["A", "B", "C", "D"].slice(0, args.length),
     scratch: 0,
   };
+}
+
+/** `body` once per batch (`t` the batch), or once when there is one. */
+function perBatch(nb: number, body: string): string {
+  return nb === 1 ? body : `for (let t = 0; t < ${nb}; t++) {\n${body}\n}`;
+}
+
+/** A call of the backend's gemm per batch. */
+function gemmCalls(p: Product, step: MatmulStep, bias: boolean): string {
+  const t = p.nb === 1 ? "" : "t";
+  const call = `gemm(${p.m}, ${p.n}, ${p.k}, A, ${sum(scaled(t, p.aBatch))}, ${step.transA}, B, ${
+    sum(scaled(t, p.bBatch))
+  }, ${step.transB}, C, ${sum(scaled(t, p.m * p.n))}, ${bias ? "D" : "null"}, ${step.relu});`;
+  return perBatch(p.nb, call);
 }
 
 /**
@@ -64,37 +80,35 @@ export function matmulSource(
  * unrolled up to 16): `gemm`'s small-product loop, same summation order
  * and bias rounding, so the same results. `biasStep` is -1 without a bias.
  */
-function smallProduct(
-  m: number,
-  n: number,
-  k: number,
-  nb: number,
-  aBatch: number,
-  bBatch: number,
-  step: MatmulStep,
-  biasStep: number,
-  relu: boolean,
-  dtype: DType,
-): string[] {
+function smallProduct(p: Product, step: MatmulStep, biasStep: number, dtype: DType): string {
+  const { m, n, k, nb } = p;
+  const t = nb === 1 ? "" : "t";
   const ars = step.transA ? 1 : k, acs = step.transA ? m : 1;
   const brs = step.transB ? 1 : n, bcs = step.transB ? k : 1;
   const dot = k <= 16
-    ? Array.from({ length: k }, (_, p) => `    v += A[ai + ${p * acs}] * B[bj + ${p * brs}];`)
-    : [`    for (let p = 0; p < ${k}; p++) v += A[ai + p * ${acs}] * B[bj + p * ${brs}];`];
-  const store = relu ? "v < 0 ? 0 : v" : "v";
-  return [
-    `for (let t = 0; t < ${nb}; t++) {`,
+    ? Array.from(
+      { length: k },
+      (_, q) => `v += A[${sum("ai", q * acs)}] * B[${sum("bj", q * brs)}];`,
+    )
+    : [
+      `for (let q = 0; q < ${k}; q++) v += A[${sum("ai", scaled("q", acs))}] * B[${
+        sum("bj", scaled("q", brs))
+      }];`,
+    ];
+  const bias = biasStep < 0
+    ? []
+    : [`v = ${dtype === "float32" ? "Math.fround(v)" : "v"} + D[${sum(scaled("j", biasStep))}];`];
+  const loops = [
     `for (let i = 0; i < ${m}; i++) {`,
-    `  const ai = t * ${aBatch} + i * ${ars};`,
-    `  for (let j = 0; j < ${n}; j++) {`,
-    `    const bj = t * ${bBatch} + j * ${bcs};`,
-    `    let v = 0;`,
+    `const ai = ${sum(scaled(t, p.aBatch), scaled("i", ars))};`,
+    `for (let j = 0; j < ${n}; j++) {`,
+    `const bj = ${sum(scaled(t, p.bBatch), scaled("j", bcs))};`,
+    `let v = 0;`,
     ...dot,
-    ...(biasStep < 0 ? [] : [
-      `    v = ${dtype === "float32" ? "Math.fround(v)" : "v"} + D[j * ${biasStep}];`,
-    ]),
-    `    C[t * ${m * n} + i * ${n} + j] = ${store};`,
-    `  }`,
-    `}}`,
+    ...bias,
+    `C[${sum(scaled(t, m * n), scaled("i", n), "j")}] = ${step.relu ? "v < 0 ? 0 : v" : "v"};`,
+    `}`,
+    `}`,
   ];
+  return perBatch(nb, loops.join("\n"));
 }

@@ -1,25 +1,26 @@
 /**
  * Staged loops: a long flat fused loop that calls transcendental functions
- * runs tile by tile, each tile in stages. Vector calls (core/backend/simd/vecmath.ts) run
- * over whole tiles of `VEC`; the arithmetic between them runs as a
- * WebAssembly loop generated here (f64x2 operations rounded to float32 as
- * the JavaScript rounds), its last partial step and everything else as
- * JavaScript loops. The statements, and so the results, are the fused
- * loop's.
+ * runs tile by tile, each tile in stages. Vector calls
+ * (core/backend/simd/vecmath.ts) run over whole tiles of `VEC`; the
+ * arithmetic between them runs as a WebAssembly loop generated here (f64x2
+ * operations rounded to float32 as the JavaScript rounds), its last partial
+ * step and everything else as JavaScript loops. The statements, and so the
+ * results, are the fused loop's.
  * @module
  */
 import {
   F64X2,
+  loopModule,
   op1,
   op2,
   SIMD_STEP,
   simdLoop,
-  simdLoopIndex,
   VEC,
   type Vec,
   VEC_BASE,
   VECTORIZED,
 } from "../../core/backend/mod.ts";
+import { type DeclareWasm, isLit } from "./source.ts";
 
 /** Elements per tile of a staged loop (its stage values stay in L1). */
 export const TILE = 256;
@@ -36,9 +37,9 @@ export interface Stmt {
   deps: string[];
   /** Whether it calls a transcendental function (exp, log, sin...). */
   heavy: boolean;
-  /** The vector function (core/backend/simd/vecmath.ts) that computes it over a tile, and its operand. */
+  /** The vector function (vecmath) that computes it over a tile, and its operand. */
   vector?: { fn: string; operand: string };
-  /** Its f64x2 form (`nodeSimd`), for a WebAssembly loop. */
+  /** Its f64x2 form, for a WebAssembly loop. */
   simd?: { fn: string; args: string[]; round: boolean };
 }
 
@@ -47,189 +48,244 @@ function defs(x: Stmt): string[] {
   return x.also ? [x.name, x.also] : x.name ? [x.name] : [];
 }
 
-/**
- * A flat loop of `size` elements run tile by tile, each tile in stages:
- * every transcendental call gets a stage of its own, the arithmetic between
- * them one loop per stage, and values crossing stages live in tiles of
- * `VEC` (core/backend/simd/vecmath.ts). (V8 compiles a small loop body much better than
- * one long body, with fewer spills and more iterations in flight.) A float32
- * call with a vector form (exp, log, sin, cos, tanh, sigmoid) runs over the
- * whole tile as WebAssembly SIMD after the loop writing its operands; the
- * arithmetic of a stage, where it can (`splitArithmetic`), as a WebAssembly
- * loop too. Values, and so results, are unchanged. Null when the tiles would
- * not fit in `VEC`.
- */
-export function stagedLoop(size: number, all: Stmt[], loads: Map<string, string>): string | null {
-  // depth = calls on the way to a statement. A call of depth d gets a loop of
-  // its own at stage 2d - 1; stores and the reduction run at stage 2d; other
-  // arithmetic runs in the earliest loop that reads it (computed as late as
-  // possible, so it crosses few stages)
-  const depth = new Map<string, number>();
-  const segments: Segment[] = [];
-  const seg = new Map<Stmt, number>();
-  // stage -> the segment of its stores/reduction, or of its vector calls
-  const shared = new Map<number, number>();
-  const sharedAt = (stage: number) => {
-    if (!shared.has(stage)) shared.set(stage, segments.push({ stage, stmts: [] }) - 1);
-    return shared.get(stage)!;
-  };
-  const vector = (x: Stmt) => (VECTORIZED ? x.vector : undefined);
-  for (const x of all) {
-    const d = Math.max(0, ...x.deps.map((n) => depth.get(n) ?? 0)) + (x.heavy ? 1 : 0);
-    for (const n of defs(x)) depth.set(n, d);
-    // a scalar call gets a loop of its own; vector calls of a stage share one
-    // loop (that only writes their operands), then run one after the other
-    if (vector(x)) seg.set(x, sharedAt(2 * d - 1));
-    else if (x.heavy) seg.set(x, segments.push({ stage: 2 * d - 1, stmts: [] }) - 1);
-    else if (!x.name) seg.set(x, sharedAt(2 * d));
-  }
-  const runsBefore = (a: number, b: number) =>
-    segments[a].stage < segments[b].stage || (segments[a].stage === segments[b].stage && a < b);
-  for (let k = all.length - 1; k >= 0; k--) {
-    const x = all[k];
-    if (seg.has(x)) continue;
-    let first = -1;
-    for (const u of all) {
-      const su = seg.get(u);
-      if (su !== undefined && u.deps.includes(x.name) && (first < 0 || runsBefore(su, first))) {
-        first = su;
-      }
-    }
-    seg.set(x, first);
-  }
-  for (const x of all) segments[seg.get(x)!].stmts.push(x);
-  if (VECTORIZED) splitArithmetic(segments, seg, loads);
-  const home = new Map<string, number>(); // name -> segment index
-  for (const x of all) for (const n of defs(x)) home.set(n, seg.get(x)!);
-  const order = segments.map((_, k) => k).sort((a, b) => (runsBefore(a, b) ? -1 : 1));
-  // a vector call reads its operand's tile when another loop computed it,
-  // else a tile its own loop writes (an input element's own tile)
-  const operandOf = (x: Stmt) => {
-    const o = x.vector!.operand;
-    return (home.has(o) && home.get(o) !== seg.get(x)) || loads.has(o) ? o : `${x.name}$in`;
-  };
-  const inTiles = new Set<string>(); // input elements some loop has copied into their tile
-  // names read outside their segment, vector results and operands get tiles of VEC
-  const tileOf = new Map<string, number>();
-  const tile = (n: string) => {
-    if (!tileOf.has(n)) tileOf.set(n, VEC_BASE + tileOf.size * TILE);
-    return tileOf.get(n)!;
-  };
-  segments.forEach((s, k) => {
-    for (const x of s.stmts) {
-      for (const n of x.deps) {
-        if ((home.has(n) && home.get(n) !== k) || (s.wasm && loads.has(n))) tile(n);
-      }
-      if (vector(x)) [...defs(x), operandOf(x)].forEach(tile);
-    }
-  });
-  if (VEC_BASE + tileOf.size * TILE > VEC.length) return null;
-  const at = (n: string) => `VEC[${tileOf.get(n)} + j]`;
-  const loopsSrc = order.map((k) => {
-    const s = segments[k];
-    const calls = s.stmts.filter(vector);
-    const copied = calls.filter((x) => !home.has(operandOf(x)));
-    const computed = s.stmts.filter((x) => !vector(x));
-    const used = new Set([
-      ...computed.flatMap((x) => x.deps),
-      ...copied.flatMap((x) => x.deps),
-    ]);
-    const lines = [
-      ...[...loads].filter(([n]) => used.has(n)).map(([, code]) => code),
-      ...[...used].filter((n) => home.has(n) && home.get(n) !== k).map((n) =>
-        `const ${n} = ${at(n)};`
-      ),
-      ...computed.map((x) => x.code),
-      ...copied.map((x) => `${at(operandOf(x))} = ${x.vector!.operand};`),
-      ...computed.flatMap(defs).filter((n) => tileOf.has(n)).map((n) => `${at(n)} = ${n};`),
-    ];
-    for (const x of copied) inTiles.add(operandOf(x));
-    const after = calls.map((x) =>
-      `  ${x.vector!.fn}(${[operandOf(x), ...defs(x)].map((n) => tileOf.get(n)).join(", ")}, n);`
-    );
-    const loop = (from: string) =>
-      `  for (let j = ${from}; j < n; j++) {\n    const i = b + j;\n    ${
-        lines.join("\n    ")
-      }\n  }`;
-    if (s.wasm) {
-      // inputs it reads are copied into tiles; the WebAssembly loop takes
-      // whole steps of SIMD_STEP, the JS loop the rest
-      const inputs = [...loads].filter(([n]) => used.has(n) && !inTiles.has(n));
-      for (const [n] of inputs) inTiles.add(n);
-      const copy = inputs.length === 0
-        ? ""
-        : `  for (let j = 0; j < n; j++) {\n    const i = b + j;\n    ${
-          inputs.map(([n, code]) => `${code} ${at(n)} = ${n};`).join("\n    ")
-        }\n  }\n`;
-      const fn = simdSegment(computed, tileOf);
-      const head = `  // ${fn}: the loop below as WebAssembly, over whole steps of ${SIMD_STEP}`;
-      return `${copy}${head}\n  ${fn}(0, n - n % ${SIMD_STEP});\n${loop(`n - n % ${SIMD_STEP}`)}`;
-    }
-    return [...(lines.length > 0 ? [loop("0")] : []), ...after].join("\n");
-  });
-  return `for (let b = 0; b < ${size}; b += ${TILE}) {\n  const n = ${size} - b < ${TILE} ? ${size} - b : ${TILE};\n${
-    loopsSrc.join("\n")
-  }\n}`;
-}
+/** A statement's vector form, where the vector kernels run here. */
+const vector = (x: Stmt) => (VECTORIZED ? x.vector : undefined);
 
-/** A stage of a staged loop: its statements, and whether they run as WebAssembly. */
+/**
+ * One loop of a tile: its statements, at a stage. Stage numbers order the
+ * loops: a call of depth d (d calls on the way to it) runs at stage 2d - 1,
+ * what reads its result at stage 2d. A WebAssembly segment (`wasm`) runs
+ * just before the JavaScript loop of its stage that it was split from.
+ */
 interface Segment {
   stage: number;
   stmts: Stmt[];
   wasm?: boolean;
 }
 
+/** Whether segment `a` runs before segment `b` (their indices in `segments`). */
+function runsBefore(segments: Segment[], a: number, b: number): boolean {
+  const [sa, sb] = [segments[a], segments[b]];
+  if (sa.stage !== sb.stage) return sa.stage < sb.stage;
+  if (!!sa.wasm !== !!sb.wasm) return !!sa.wasm;
+  return a < b;
+}
+
+/**
+ * The segments of a tile and the segment of each statement. Every call gets
+ * a stage by its depth: a scalar call a loop of its own; the vector calls
+ * of a stage share one loop (that only writes their operands) and then run
+ * one after the other; stores and the reduction run at the even stage of
+ * their depth; other arithmetic in the earliest loop that reads it
+ * (computed as late as possible, so it crosses few stages).
+ */
+function assignStages(all: Stmt[]): { segments: Segment[]; seg: Map<Stmt, number> } {
+  const depth = new Map<string, number>();
+  const segments: Segment[] = [];
+  const seg = new Map<Stmt, number>();
+  const shared = new Map<number, number>(); // stage -> its shared segment
+  const sharedAt = (stage: number) => {
+    if (!shared.has(stage)) shared.set(stage, segments.push({ stage, stmts: [] }) - 1);
+    return shared.get(stage)!;
+  };
+  for (const x of all) {
+    const d = Math.max(0, ...x.deps.map((n) => depth.get(n) ?? 0)) + (x.heavy ? 1 : 0);
+    for (const n of defs(x)) depth.set(n, d);
+    if (vector(x)) seg.set(x, sharedAt(2 * d - 1));
+    else if (x.heavy) seg.set(x, segments.push({ stage: 2 * d - 1, stmts: [] }) - 1);
+    else if (!x.name) seg.set(x, sharedAt(2 * d));
+  }
+  for (let k = all.length - 1; k >= 0; k--) {
+    const x = all[k];
+    if (seg.has(x)) continue;
+    let first = -1;
+    for (const u of all) {
+      const su = seg.get(u);
+      if (
+        su !== undefined && u.deps.includes(x.name) &&
+        (first < 0 || runsBefore(segments, su, first))
+      ) first = su;
+    }
+    seg.set(x, first);
+  }
+  for (const x of all) segments[seg.get(x)!].stmts.push(x);
+  return { segments, seg };
+}
+
 /**
  * Moves the arithmetic of each loop that calls no scalar function into a
- * WebAssembly loop run just before it (`simdSegment`; the input elements it
- * reads are copied into tiles first): its f64x2 operations and float32
- * roundings are JS's, two lanes at a time (JS rounds with two scalar
- * conversions per value: 3x slower). Not for a single operation, or when
- * one has no f64x2 form or reads a scalar hoisted out of the loop.
+ * WebAssembly segment run just before it (the input elements it reads are
+ * copied into tiles first): its f64x2 operations and float32 roundings are
+ * JS's, two lanes at a time (JS rounds with two scalar conversions per
+ * value: 3x slower). Not for a single operation, or when one has no f64x2
+ * form or reads a scalar hoisted out of the loop.
  */
 function splitArithmetic(
   segments: Segment[],
   seg: Map<Stmt, number>,
   loads: Map<string, string>,
 ): void {
-  const count = segments.length;
   const eligible = (x: Stmt) =>
     x.simd !== undefined && x.deps.every((n) => n[0] !== "l" || loads.has(n));
-  for (let k = 0; k < count; k++) {
-    const s = segments[k];
+  for (const s of [...segments]) {
     if (s.stmts.some((x) => x.heavy && !x.vector)) continue;
     const arith = s.stmts.filter((x) => x.name && !x.vector);
     if (arith.length < 2 || !arith.every(eligible)) continue;
-    const w = segments.push({ stage: s.stage - 0.5, stmts: arith, wasm: true }) - 1;
+    const w = segments.push({ stage: s.stage, stmts: arith, wasm: true }) - 1;
     for (const x of arith) seg.set(x, w);
     s.stmts = s.stmts.filter((x) => !arith.includes(x));
   }
 }
 
 /**
- * The WebAssembly loop of a segment's statements (all with a `simd` form)
- * over tiles of `VEC`: reads its inputs' tiles, writes the tiles of the
- * names other segments read; returns the JS expression calling it.
+ * A flat loop of `size` elements run tile by tile, each tile in stages (see
+ * `assignStages`), with values crossing stages in tiles of `VEC`. (V8
+ * compiles a small loop body much better than one long body, with fewer
+ * spills and more iterations in flight.) A float32 call with a vector form
+ * (exp, log, sin, cos, tanh, sigmoid) runs over the whole tile as
+ * WebAssembly SIMD; the arithmetic of a stage, where it can, as a
+ * WebAssembly loop too (declared through `wasm`). Values, and so results,
+ * are unchanged. Null when the tiles would not fit in `VEC`.
  */
-function simdSegment(stmts: Stmt[], tileOf: Map<string, number>): string {
-  const fn = simdLoop("f", 1, (b) => {
-    const values = new Map<string, Vec>();
-    const value = (x: string) => {
-      if (x[0] === "(") return b.c(Number(x.slice(1, -1)));
-      if (!values.has(x)) values.set(x, b.let(b.load(0, tileOf.get(x)! * 8)));
-      return values.get(x)!;
-    };
-    for (const x of stmts) {
-      const f = x.simd!;
-      const args = f.args.map(value);
-      let e = f.fn === "copy" ? args[0] : F64X2_OPS[f.fn](args);
-      if (f.round) e = op1(F64X2.fround)(e);
-      const v = b.let(e);
-      values.set(x.name, v);
-      if (tileOf.has(x.name)) b.store(0, tileOf.get(x.name)! * 8, v);
-    }
-  });
-  return `SEG[${simdLoopIndex(fn)}]`;
+export function stagedLoop(
+  size: number,
+  all: Stmt[],
+  loads: Map<string, string>,
+  wasm: DeclareWasm,
+): string | null {
+  const { segments, seg } = assignStages(all);
+  if (VECTORIZED) splitArithmetic(segments, seg, loads);
+  const tiles = new Tiles(segments, seg, all, loads);
+  if (tiles.overflows) return null;
+  const order = segments.map((_, k) => k).sort((a, b) => (runsBefore(segments, a, b) ? -1 : 1));
+  const loops = order.map((k) => tiles.segmentSource(k, wasm));
+  return `for (let b = 0; b < ${size}; b += ${TILE}) {\nconst n = ${size} - b < ${TILE} ? ${size} - b : ${TILE};\n${
+    loops.join("\n")
+  }\n}`;
+}
+
+/**
+ * Where a staged loop's values live between its loops: a name read outside
+ * its segment, a vector call's operand and results get a tile of `VEC`.
+ */
+class Tiles {
+  /** Name -> the segment that computes it. */
+  readonly home = new Map<string, number>();
+  /** Name -> its tile's first element in `VEC`. */
+  readonly at = new Map<string, number>();
+  /** Input elements some loop has already copied into their tile. */
+  readonly copied = new Set<string>();
+
+  constructor(
+    readonly segments: Segment[],
+    readonly seg: Map<Stmt, number>,
+    all: Stmt[],
+    readonly loads: Map<string, string>,
+  ) {
+    for (const x of all) for (const n of defs(x)) this.home.set(n, seg.get(x)!);
+    segments.forEach((s, k) => {
+      for (const x of s.stmts) {
+        for (const n of x.deps) {
+          if ((this.home.has(n) && this.home.get(n) !== k) || (s.wasm && loads.has(n))) {
+            this.tile(n);
+          }
+        }
+        if (vector(x)) [...defs(x), this.operandOf(x)].forEach((n) => this.tile(n));
+      }
+    });
+  }
+
+  /** Whether the tiles need more of `VEC` than there is. */
+  get overflows(): boolean {
+    return VEC_BASE + this.at.size * TILE > VEC.length;
+  }
+
+  tile(n: string): number {
+    if (!this.at.has(n)) this.at.set(n, VEC_BASE + this.at.size * TILE);
+    return this.at.get(n)!;
+  }
+
+  /** `VEC[tile + j]`: element j of `n`'s tile. */
+  ref(n: string): string {
+    return `VEC[${this.at.get(n)} + j]`;
+  }
+
+  /**
+   * A vector call reads its operand's tile when another loop computed it,
+   * else a tile its own loop writes (an input element's own tile).
+   */
+  operandOf(x: Stmt): string {
+    const o = x.vector!.operand;
+    return (this.home.has(o) && this.home.get(o) !== this.seg.get(x)) || this.loads.has(o)
+      ? o
+      : `${x.name}$in`;
+  }
+
+  /** The source of segment `k`: its loop (or WebAssembly call), then its vector calls. */
+  segmentSource(k: number, wasm: DeclareWasm): string {
+    const s = this.segments[k];
+    const calls = s.stmts.filter(vector);
+    const copied = calls.filter((x) => !this.home.has(this.operandOf(x)));
+    const computed = s.stmts.filter((x) => !vector(x));
+    const used = new Set([...computed.flatMap((x) => x.deps), ...copied.flatMap((x) => x.deps)]);
+    const lines = [
+      ...[...this.loads].filter(([n]) => used.has(n)).map(([, code]) => code),
+      ...[...used].filter((n) => this.home.has(n) && this.home.get(n) !== k).map((n) =>
+        `const ${n} = ${this.ref(n)};`
+      ),
+      ...computed.map((x) => x.code),
+      ...copied.map((x) => `${this.ref(this.operandOf(x))} = ${x.vector!.operand};`),
+      ...computed.flatMap(defs).filter((n) => this.at.has(n)).map((n) => `${this.ref(n)} = ${n};`),
+    ];
+    for (const x of copied) this.copied.add(this.operandOf(x));
+    const after = calls.map((x) =>
+      `${x.vector!.fn}(${
+        [this.operandOf(x), ...defs(x)].map((n) => this.at.get(n)).join(", ")
+      }, n);`
+    );
+    const index = lines.some((l) => /\bi\b/.test(l)) ? "const i = b + j;\n" : "";
+    const loop = (from: string) =>
+      `for (let j = ${from}; j < n; j++) {\n${index}${lines.join("\n")}\n}`;
+    if (!s.wasm) return [...(lines.length > 0 ? [loop("0")] : []), ...after].join("\n");
+    // the input elements it reads are copied into tiles; the WebAssembly
+    // loop takes whole steps of SIMD_STEP, the JS loop the rest
+    const inputs = [...this.loads].filter(([n]) => used.has(n) && !this.copied.has(n));
+    for (const [n] of inputs) this.copied.add(n);
+    const copy = inputs.length === 0
+      ? ""
+      : `for (let j = 0; j < n; j++) {\nconst i = b + j;\n${
+        inputs.map(([n, code]) => `${code} ${this.ref(n)} = ${n};`).join("\n")
+      }\n}\n`;
+    const fn = wasm(loopModule(this.simdLoop(computed)));
+    return `${copy}// ${fn}: the loop below as WebAssembly, over whole steps of ${SIMD_STEP}\n${fn}(0, n - n % ${SIMD_STEP});\n${
+      loop(`n - n % ${SIMD_STEP}`)
+    }`;
+  }
+
+  /**
+   * The WebAssembly loop of a segment's statements (all with a `simd` form)
+   * over tiles of `VEC`: reads its inputs' tiles, writes the tiles of the
+   * names other segments read.
+   */
+  simdLoop(stmts: Stmt[]) {
+    return simdLoop("f", 1, (b) => {
+      const values = new Map<string, Vec>();
+      const value = (x: string) => {
+        if (isLit(x)) return b.c(Number(x.replace(/[()]/g, "")));
+        if (!values.has(x)) values.set(x, b.let(b.load(0, this.at.get(x)! * 8)));
+        return values.get(x)!;
+      };
+      for (const x of stmts) {
+        const f = x.simd!;
+        const args = f.args.map(value);
+        let e = f.fn === "copy" ? args[0] : F64X2_OPS[f.fn](args);
+        if (f.round) e = op1(F64X2.fround)(e);
+        const v = b.let(e);
+        values.set(x.name, v);
+        if (this.at.has(x.name)) b.store(0, this.at.get(x.name)! * 8, v);
+      }
+    });
+  }
 }
 
 /** The f64x2 instructions a `simd` form names. */

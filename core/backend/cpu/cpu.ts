@@ -5,7 +5,7 @@
  * @module
  */
 import type { Backend } from "../backend.ts";
-import { compileKernel } from "./compile.ts";
+import { RUNTIME } from "./compile.ts";
 import { runIndex } from "./gather.ts";
 import { gemm } from "./gemm.ts";
 import { runElementwise, runReduction } from "./loops.ts";
@@ -44,5 +44,5 @@ export const cpu: Backend = {
   scatterAdd: (out, g, offsets) => runIndex("scatterAdd", out, g, offsets),
   argmax,
   random: draw,
-  compileKernel,
+  runtime: RUNTIME,
 };

@@ -19,12 +19,12 @@ export const OUT_OF_BOUNDS = "getItem: an index is out of bounds";
  * kernels and the JIT share this one definition.
  */
 export function indexLoop(op: "gather" | "scatterAdd", len: string, bound: string): string {
-  const check = `const k = I[i]; if (!(k >= 0 && k < ${bound})) throw new RangeError(${
+  const check = `if (!(k >= 0 && k < ${bound})) throw new RangeError(${
     JSON.stringify(OUT_OF_BOUNDS)
   });`;
   return op === "gather"
-    ? `for (let i = 0; i < ${len}; i++) { ${check} O[i] = X[k]; }`
-    : `O.fill(0);\nfor (let i = 0; i < ${len}; i++) { ${check} O[k] += X[i]; }`;
+    ? `for (let i = 0; i < ${len}; i++) {\nconst k = I[i];\n${check}\nO[i] = X[k];\n}`
+    : `O.fill(0);\nfor (let i = 0; i < ${len}; i++) {\nconst k = I[i];\n${check}\nO[k] += X[i];\n}`;
 }
 
 /** Runs the gather or scatter-add of `indexLoop` eagerly (one loop per op and dtypes). */

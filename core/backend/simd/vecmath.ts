@@ -146,7 +146,7 @@ function trigKernel(name: string, sin: boolean, cos: boolean): WasmFunction {
 }
 
 const PAGES = 32;
-const KERNELS = instantiate();
+const EXPORTS = instantiate();
 
 /**
  * The kernels' exports, or null where WebAssembly SIMD is missing (or
@@ -179,20 +179,28 @@ export type SimdFn = (...args: number[]) => number;
  * the scalar function), or null where WebAssembly SIMD is missing. The
  * `v...` functions wrap them; tests call them directly.
  */
-export const WASM_KERNELS: Readonly<Record<string, SimdFn>> | null = KERNELS as
+export const WASM_KERNELS: Readonly<Record<string, SimdFn>> | null = EXPORTS as
   | Record<string, SimdFn>
   | null;
 const K = WASM_KERNELS;
-const MEMORY = KERNELS?.memory as WebAssembly.Memory | undefined;
+const MEMORY = EXPORTS?.memory as WebAssembly.Memory | undefined;
 
 /**
- * Compiles more `simdLoop` functions over `VEC`'s memory (a JIT's fused
- * arithmetic); null where WebAssembly SIMD is missing.
+ * The module of one `simdLoop` function over `VEC`'s memory (imported), as
+ * bytes: a JIT's fused arithmetic, instantiated by `instantiateLoop`.
  */
-export function compileLoops(functions: WasmFunction[]): Record<string, SimdFn> | null {
-  if (!MEMORY) return null;
-  const module = new WebAssembly.Module(assemble(PAGES, functions, true));
-  return new WebAssembly.Instance(module, { m: { memory: MEMORY } }).exports as never;
+export function loopModule(fn: WasmFunction): Uint8Array {
+  return assemble(PAGES, [fn], true);
+}
+
+/**
+ * The function of a `loopModule`, instantiated over `VEC`'s memory. Throws
+ * where WebAssembly SIMD is missing (code generators check `VECTORIZED`).
+ */
+export function instantiateLoop(bytes: Uint8Array): SimdFn {
+  if (!MEMORY) throw new Error("instantiateLoop: WebAssembly SIMD is not available");
+  const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  return new WebAssembly.Instance(module, { m: { memory: MEMORY } }).exports.f as SimdFn;
 }
 
 /**

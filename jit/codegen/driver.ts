@@ -1,0 +1,164 @@
+/**
+ * The tape's module text: one function `tapeN(rt, host)` that declares the
+ * tape's buffers, its WebAssembly loops and its kernels (each headed by a
+ * comment naming what it computes and the F functions and layers it came
+ * from), and returns `replay`, which runs the steps in order. The JIT runs
+ * exactly this text; `step.source()` shows it as an ES module.
+ * @module
+ */
+import { backend } from "../../core/backend/mod.ts";
+import { type Graph, liveOuts, type Node } from "../ir.ts";
+import type { Fused, Step } from "../passes/fusion.ts";
+import type { BufferPlan, Slot } from "../passes/plan.ts";
+import { gatherSource } from "./gather.ts";
+import { loopSource } from "./loop.ts";
+import { matmulSource } from "./matmul.ts";
+import { comment, indent, type KernelSource, word } from "./source.ts";
+
+/** A step the text calls through `host`: a host scalar or effect, or an eager fallback. */
+export interface HostStep {
+  /** Its name in `host`. */
+  name: string;
+  /** The node it runs. */
+  node: Node;
+}
+
+/** Counters describing a compiled tape. */
+export interface TapeStats {
+  /** Compiled kernels (fused loops, matmuls, gathers). */
+  kernels: number;
+  /** Primitive calls folded into those kernels. */
+  fusedOps: number;
+  /** Steps run by the eager kernel. */
+  fallbacks: number;
+  /** Op names of those steps. */
+  fallbackOps: string[];
+}
+
+/** The module text of a tape and what it expects from its caller. */
+export interface Driver {
+  /** The tape's number (its function is `tapeN`). */
+  id: number;
+  /** `function tapeN(rt, host) { ... }`: returns `{ replay(B), buffers }`. */
+  text: string;
+  /** Slots `replay(B)` takes, in order (`B[k]`): arguments, parameters, gradients. */
+  perCall: number[];
+  /** Slots `host` provides by name: the arrays the function read from its closure. */
+  constants: number[];
+  /** The steps `host` provides by name. */
+  hostSteps: HostStep[];
+  /** Kernel and fallback counts. */
+  stats: TapeStats;
+}
+
+/** Where each slot's array comes from. */
+function slotRole(g: Graph, s: Slot): "perCall" | "constant" | "owned" {
+  if (s.kind !== "bound") return "owned";
+  const kind = g.values[s.value!].source!.kind;
+  return kind === "const" ? "constant" : kind === "scalar" ? "owned" : "perCall";
+}
+
+const TYPED = { float32: "Float32Array", float64: "Float64Array", int32: "Int32Array" } as const;
+
+/** The scopes (F functions, layers) of `nodes`, each once, for a kernel's header. */
+function origins(nodes: Node[]): string[] {
+  return [...new Set(nodes.map((n) => n.scope ?? "").filter(Boolean))].map(comment);
+}
+
+/** The nodes a step computes. */
+function stepNodes(s: Step): Node[] {
+  return s.kind === "loop" ? [...s.nodes, ...s.epilogue] : [s.node];
+}
+
+/** Builds the module text of a compiled graph; `id` numbers the tape. */
+export function driverText(g: Graph, fused: Fused, bp: BufferPlan, id: number): Driver {
+  const name = (v: number) => bp.slots[bp.slotOf.get(v)!].name;
+  const decls: string[] = [], kernels: string[] = [], calls: string[] = [];
+  const hostSteps: HostStep[] = [];
+  const stats: TapeStats = { kernels: 0, fusedOps: 0, fallbacks: 0, fallbackOps: [] };
+  const wasm = (module: Uint8Array) => {
+    const seg = `seg${decls.filter((d) => d.startsWith("const seg")).length}`;
+    decls.push(`const ${seg} = wasmLoop("${btoa(String.fromCharCode(...module))}");`);
+    return seg;
+  };
+  const kernel = (k: KernelSource, step: Step) => {
+    const kn = `k${stats.kernels++}`;
+    const args = [...k.args];
+    const params = [...(k.names ?? k.args)];
+    if (k.scratch > 0) {
+      decls.push(`const scratch${kn.slice(1)} = new Float64Array(${k.scratch});`);
+      args.push(`scratch${kn.slice(1)}`);
+      params.push("scratch");
+    }
+    const from = origins(stepNodes(step)).map((o) => `\n//   from ${o}`).join("");
+    kernels.push(
+      `// ${kn}: ${comment(k.title)}${from}\nfunction ${kn}(${params.join(", ")}) {\n${k.body}\n}`,
+    );
+    calls.push(`${kn}(${args.join(", ")});`);
+    stats.fusedOps += stepNodes(step).length;
+  };
+  const host = (n: Node, prefix: string) => {
+    const h = `${prefix}${hostSteps.length}`;
+    hostSteps.push({ name: h, node: n });
+    return h;
+  };
+  for (const step of fused.steps) {
+    if (step.kind === "loop") kernel(loopSource(g, step, name, wasm), step);
+    else if (step.kind === "matmul") kernel(matmulSource(g, step, name), step);
+    else {
+      const n = step.node;
+      const k = gatherSource(g, n, name);
+      if (k !== null) kernel(k, step);
+      else if (n.op === "$effect") calls.push(`${host(n, "effect")}();`);
+      else if (n.op === "$scalar") calls.push(`${name(n.out)}[0] = ${host(n, "scalar")}();`);
+      else if (n.op === "random") {
+        calls.push(
+          `random(${JSON.stringify(n.attrs.kind === "normal" ? "normal" : "uniform")}, ${
+            name(n.out)
+          });`,
+        );
+      } else {
+        stats.fallbacks++;
+        stats.fallbackOps.push(n.op);
+        const fb = host(n, `eager_${word(n.op)}_`);
+        calls.push(
+          `${fb}(${[...n.inputs, n.out].map(name).join(", ")}); // no kernel for ${
+            word(n.op)
+          }: the eager one`,
+        );
+      }
+    }
+  }
+  // bound slots that a step, a result or a writeback reads
+  const needed = new Set([...g.nodes.flatMap((n) => n.inputs), ...liveOuts(g)]);
+  const named = new Set(calls.join("\n").match(/\w+/g));
+  const perCall: number[] = [], constants: number[] = [];
+  bp.slots.forEach((s, i) => {
+    const role = slotRole(g, s);
+    if (role === "owned") decls.push(`const ${s.name} = new ${TYPED[s.dtype]}(${s.size});`);
+    else if (role === "perCall" && needed.has(s.value!)) perCall.push(i);
+    else if (role === "constant" && named.has(s.name)) constants.push(i);
+  });
+  const code = [...decls, ...kernels, ...calls].join("\n");
+  const rtNames = Object.keys(backend.runtime).filter((k) => new RegExp(`\\b${k}\\b`).test(code));
+  const hostNames = [...constants.map((i) => bp.slots[i].name), ...hostSteps.map((h) => h.name)];
+  const owned = bp.slots.filter((s) => slotRole(g, s) === "owned").map((s) => s.name);
+  const text = [
+    `function tape${id}(rt, host) {`,
+    `"use strict";`,
+    rtNames.length ? `const { ${rtNames.join(", ")} } = rt;` : "",
+    hostNames.length ? `const { ${hostNames.join(", ")} } = host;` : "",
+    ...decls,
+    ...kernels,
+    `// the steps, in order; B holds this call's arguments, parameters and gradients`,
+    `function replay(B) {`,
+    ...perCall.flatMap((i, k) =>
+      named.has(bp.slots[i].name) ? [`const ${bp.slots[i].name} = B[${k}];`] : []
+    ),
+    ...calls,
+    `}`,
+    `return { replay, buffers: { ${owned.join(", ")} } };`,
+    `}`,
+  ].filter(Boolean).join("\n");
+  return { id, text: indent(text), perCall, constants, hostSteps, stats };
+}
