@@ -143,15 +143,31 @@ export const div: (a: VariableLike, b: VariableLike) => Variable = binary(
 export const neg: (x: VariableLike) => Variable = unary("neg", (_x, _y, gy) => neg(gy));
 
 /**
+ * DeZero's `Pow(c)`: `x ** c` for a number `c`, kept as an attribute (one
+ * input, so the graph has no node for the exponent).
+ */
+export class Pow extends Function {
+  /** @param c the exponent */
+  constructor(readonly c: number) {
+    super();
+  }
+  /** Runs the primitive with `c` as a scalar of the dtype it takes beside `x`. */
+  forward(x: NDArray): NDArray {
+    return dispatch("pow", [x, scalar(this.c, scalarDType(this.c, x.dtype))]);
+  }
+  /** `gy * c * x^(c-1)`. */
+  backward(gy: Variable): Variable {
+    const c = this.c;
+    return mul(gy, mul(pow(this.inputs[0], c - 1), c));
+  }
+}
+
+/**
  * `x ** c`: `c` a number (DeZero's Pow) or, beyond DeZero, a Variable or
  * array, which then gets the gradient `y * log(x)`.
  */
 export function pow(x: VariableLike, c: VariableLike): Variable {
-  if (typeof c === "number") {
-    const [xv, cv] = operands(x, c);
-    return new Binary("pow", [(a, _b, _y, gy) => mul(gy, mul(pow(a, c - 1), c)), null])
-      .apply(xv, cv);
-  }
+  if (typeof c === "number") return new Pow(c).apply(x);
   return new Binary("pow", [
     (a, b, _y, gy) => mul(gy, mul(b, pow(a, sub(b, 1)))),
     (a, _b, y, gy) => mul(gy, mul(y, log(a))),

@@ -155,6 +155,57 @@ Deno.test("getDotGraph() escapes quotes, backslashes and newlines in names", () 
   assert.equal(dot.split("\n").length, 7); // the name did not add a line
 });
 
+/** The DOT's variable nodes, function nodes (by label) and edges into each node. */
+function dotNodes(dot: string) {
+  const vars = [...dot.matchAll(/^(\d+) \[.*color=orange/gm)].map((m) => m[1]);
+  const funcs = [...dot.matchAll(/^(\d+) \[label="(\w+)".*shape=box/gm)].map((m) => [m[1], m[2]]);
+  const into = (id: string) => [...dot.matchAll(new RegExp(`^\\d+ -> ${id}$`, "gm"))].length;
+  return { vars, funcs, into };
+}
+
+Deno.test("getDotGraph() draws a number exponent as Pow's attribute, as DeZero's Pow(c)", () => {
+  // the book's step 26: Goldstein-Price, with 17 number constants outside the exponents
+  const x = new Variable(1.0, "x"), y = new Variable(1.0, "y");
+  const z = x.add(y).add(1).pow(2)
+    .mul(
+      x.mul(14).rsub(19).add(x.pow(2).mul(3)).sub(y.mul(14)).add(x.mul(6).mul(y)).add(
+        y.pow(2).mul(3),
+      ),
+    )
+    .add(1)
+    .mul(
+      x.mul(2).sub(y.mul(3)).pow(2)
+        .mul(
+          x.mul(32).rsub(18).add(x.pow(2).mul(12)).add(y.mul(48)).sub(x.mul(36).mul(y)).add(
+            y.pow(2).mul(27),
+          ),
+        )
+        .add(30),
+    );
+  const g = dotNodes(utils.getDotGraph(z));
+  const pows = g.funcs.filter(([, name]) => name === "Pow");
+  assert.equal(pows.length, 6);
+  for (const [id] of pows) assert.equal(g.into(id), 1);
+  // one output per function, the inputs x and y, and the 17 constants
+  assert.equal(g.vars.length, g.funcs.length + 2 + 17);
+  assert.equal(z.data.item(), (1 + 3 ** 2 * 3) * (30 + 1 * 37)); // the formula at (1, 1) by hand
+
+  // step 27: Taylor series of sin, `c * x ** (2i + 1)` per term
+  const t = new Variable(Math.PI / 4, "x");
+  let s: Variable = new Variable(0);
+  for (let i = 0; i < 5; i++) {
+    const c = (-1) ** i / [1, 6, 120, 5040, 362880][i];
+    s = s.add(t.pow(2 * i + 1).mul(c));
+  }
+  const h = dotNodes(utils.getDotGraph(s));
+  const taylorPows = h.funcs.filter(([, name]) => name === "Pow");
+  assert.equal(taylorPows.length, 5);
+  for (const [id] of taylorPows) assert.equal(h.into(id), 1);
+  // x, the initial 0, a constant per Mul, and each function's output
+  assert.equal(h.vars.length, h.funcs.length + 2 + 5);
+  assertAllClose(s.data, [Math.sin(Math.PI / 4)], { rtol: 1e-6 });
+});
+
 /** A directory with a stand-in `dot` executable running `script`. */
 async function fakeDot(script: string): Promise<string> {
   const dir = await Deno.makeTempDir();
