@@ -5,7 +5,7 @@
  * @module
  */
 import { allocate } from "./array/alloc.ts";
-import { checkDType, type DType, isFloat } from "./array/dtype.ts";
+import { checkDType, type DType, FLOAT_HINT, isFloat } from "./array/dtype.ts";
 import { NDArray } from "./array/ndarray.ts";
 import { backend } from "./backend/mod.ts";
 import { type Attrs, tracer } from "./hooks.ts";
@@ -83,7 +83,7 @@ function elementwise(spec: ElementwiseSpec): ArrayKernel {
       }
       if (!isFloat(out.dtype) && isFloat(dtype)) {
         throw new TypeError(
-          `${spec.name}: cannot write a ${dtype} result in place into an int32 array`,
+          `${spec.name}: cannot write a ${dtype} result in place into an int32 array (${FLOAT_HINT})`,
         );
       }
     }

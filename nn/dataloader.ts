@@ -44,6 +44,11 @@ export class DataLoader implements Iterable<[NDArray, NDArray]> {
     this.index = this.#order();
   }
 
+  /** Number of batches per epoch (`maxIter`; Python's `len(loader)`). */
+  get length(): number {
+    return this.maxIter;
+  }
+
   #order(): NDArray {
     return this.shuffle ? permutation(this.dataset.length) : arange(this.dataset.length);
   }

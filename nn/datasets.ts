@@ -182,6 +182,12 @@ export class MNIST extends Dataset {
 
   /** Wraps decoded images [N, 1, 28, 28] and labels [N]; prefer `MNIST.load`. */
   constructor(images: NDArray, labels: NDArray, options: DatasetOptions = {}) {
+    if (!(images instanceof NDArray) || !(labels instanceof NDArray)) {
+      throw new TypeError(
+        "MNIST: reading the digits is asynchronous: use `await datasets.MNIST.load({ train: true })` " +
+          "(new MNIST(images, labels) wraps arrays already decoded)",
+      );
+    }
     super(images, labels, { transform: mnistTransform, ...options });
   }
 }

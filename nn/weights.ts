@@ -9,7 +9,7 @@ import { dispatch } from "../core/dispatch.ts";
 import { arrayCtor, type DType, type TypedArray } from "../core/array/dtype.ts";
 import { NDArray } from "../core/array/ndarray.ts";
 import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
-import type { Parameter } from "../core/autograd/variable.ts";
+import type { Variable } from "../core/autograd/variable.ts";
 
 /** The largest safetensors header accepted (the reference implementation's limit). */
 const MAX_HEADER = 100_000_000;
@@ -53,20 +53,23 @@ interface Stored {
 }
 
 /**
- * Writes `params` to `path`: DeZero's `.npz` when the path ends in `.npz`,
- * else safetensors. Tensors are written in the order of the reference
+ * Writes `params` to `path`: safetensors for a `.safetensors` path, DeZero's
+ * `.npz` for a `.npz` path (any other extension is an error). Tensors are written in the order of the reference
  * safetensors writer (wider dtypes first, then by name), so the file is
  * byte-identical to what `safetensors.serialize` produces; `.npz` entries are
  * named DeZero's way (`l0.W` -> `l0/W.npy`). The file appears only once
  * fully written (temporary file in the same directory, then renamed).
  */
-export async function saveWeights(params: Map<string, Parameter>, path: string): Promise<void> {
-  const bytes = isNpz(path) ? await encodeNpz(params) : encodeSafetensors(params);
+export async function saveWeights(
+  params: ReadonlyMap<string, Variable>,
+  path: string,
+): Promise<void> {
+  const bytes = isNpz(path, "saveWeights") ? await encodeNpz(params) : encodeSafetensors(params);
   await writeAtomic(path, bytes);
 }
 
 /**
- * Reads `path` (safetensors, or `.npz` by extension) into `params`. The file
+ * Reads `path` (`.safetensors`, or DeZero's `.npz`, by extension) into `params`. The file
  * is validated in full first (layout, names, shapes, dtypes; tensors may be
  * stored in any order): on any error it throws, naming the problem and the
  * parameter, and leaves every parameter unchanged. Values are copied into
@@ -75,8 +78,13 @@ export async function saveWeights(params: Map<string, Parameter>, path: string):
  * call) takes the file's array when every axis that is not 0 agrees, as
  * DeZero's `param.data = npz[key]` does for a fresh model.
  */
-export async function loadWeights(params: Map<string, Parameter>, path: string): Promise<void> {
-  const stored = isNpz(path) ? await readNpz(params, path) : await readSafetensors(params, path);
+export async function loadWeights(
+  params: ReadonlyMap<string, Variable>,
+  path: string,
+): Promise<void> {
+  const stored = isNpz(path, "loadWeights")
+    ? await readNpz(params, path)
+    : await readSafetensors(params, path);
   const arrays = new Map<string, NDArray>();
   for (const [name, s] of stored) arrays.set(name, decode(s, `loadWeights: ${path}: '${name}'`));
   for (const [name, p] of params) {
@@ -87,19 +95,26 @@ export async function loadWeights(params: Map<string, Parameter>, path: string):
 }
 
 /** True when the stored shape fits the parameter: equal, or filling a lazy placeholder. */
-function fits(stored: number[], p: Parameter): boolean {
+function fits(stored: number[], p: Variable): boolean {
   const shape = p.data.shape;
   return sameShape(stored, shape) || (p.data.size === 0 && stored.length === shape.length &&
     shape.every((d, i) => d === 0 || d === stored[i]));
 }
 
-function isNpz(path: string): boolean {
-  return path.toLowerCase().endsWith(".npz");
+/** Whether `path` names an `.npz` file (else `.safetensors`; `op` refuses any other name). */
+function isNpz(path: string, op: string): boolean {
+  const ext = /\.[^./\\]*$/.exec(path)?.[0].toLowerCase() ?? "";
+  if (ext !== ".npz" && ext !== ".safetensors") {
+    throw new TypeError(
+      `${op}: ${path}: unknown extension '${ext}' (use .safetensors, or .npz for DeZero's format)`,
+    );
+  }
+  return ext === ".npz";
 }
 
 // ---- safetensors -------------------------------------------------------
 
-function encodeSafetensors(params: Map<string, Parameter>): Uint8Array {
+function encodeSafetensors(params: ReadonlyMap<string, Variable>): Uint8Array {
   const order = Object.keys(ST_CODECS);
   const entries = [...params].sort(([a, pa], [b, pb]) =>
     order.indexOf(ST_NAMES[pa.data.dtype]) - order.indexOf(ST_NAMES[pb.data.dtype]) ||
@@ -131,7 +146,7 @@ function encodeSafetensors(params: Map<string, Parameter>): Uint8Array {
 }
 
 async function readSafetensors(
-  params: Map<string, Parameter>,
+  params: ReadonlyMap<string, Variable>,
   path: string,
 ): Promise<Map<string, Stored>> {
   const fail = (msg: string): never => {
@@ -224,7 +239,7 @@ function parseSafetensorsHeader(
 
 // ---- DeZero's .npz -----------------------------------------------------
 
-async function encodeNpz(params: Map<string, Parameter>): Promise<Uint8Array> {
+async function encodeNpz(params: ReadonlyMap<string, Variable>): Promise<Uint8Array> {
   const { zipSync } = await import("npm:fflate@0.8.3");
   const files: Record<string, Uint8Array> = {};
   for (const [name, p] of params) files[`${name.replaceAll(".", "/")}.npy`] = encodeNpy(p.data);
@@ -246,7 +261,7 @@ function encodeNpy(x: NDArray): Uint8Array {
 }
 
 async function readNpz(
-  params: Map<string, Parameter>,
+  params: ReadonlyMap<string, Variable>,
   path: string,
 ): Promise<Map<string, Stored>> {
   const fail = (msg: string): never => {
@@ -349,7 +364,7 @@ function parseNpy(bytes: Uint8Array, fail: (msg: string) => never): Stored {
  * but not read (its name is not in the model).
  */
 function checkAgainstModel(
-  params: Map<string, Parameter>,
+  params: ReadonlyMap<string, Variable>,
   stored: Map<string, Stored | null>,
   path: string,
 ): Map<string, Stored> {

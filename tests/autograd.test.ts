@@ -264,6 +264,35 @@ Deno.test("Variable operator methods take Variables, NDArrays and numbers; rsub 
   assert.deepEqual(m.sum(0).data.toArray(), [4, 6]);
 });
 
+Deno.test("Variable.item() and Variable.mean(): DeZero's x.data.item() and F.mean(x)", () => {
+  assert.equal(new Variable(2.5).item(), 2.5);
+  assert.equal(new Variable([[7]]).item(), 7);
+  assert.throws(
+    () => new Variable([1, 2]).item(),
+    /item: can only convert an array of size 1, got shape \[2\]/,
+  );
+  const m = new Variable([[1.0, 2.0], [3.0, 5.0]].map((r) => r.map((v) => v + 0.5)));
+  assertAllClose(m.mean(), [(1.5 + 2.5 + 3.5 + 5.5) / 4]);
+  assertAllClose(m.mean(0), [2.5, 4]);
+  assert.deepEqual(m.mean(1, true).shape, [2, 1]);
+  m.mean().backward();
+  assertAllClose(m.grad!, [[0.25, 0.25], [0.25, 0.25]]);
+});
+
+Deno.test("Parameter refuses integer data and says how to make it float", () => {
+  // JS cannot tell 1.0 from 1: DeZero's Parameter(np.array([1.0])) ported as is is int32
+  assert.throws(() => new dz.Parameter(dz.array([1.0])), {
+    name: "TypeError",
+    message:
+      /^Parameter: cannot train int32 data \(JS reads 1.0 as 1, .*\{ dtype: "float64" \}.*astype/,
+  });
+  assert.throws(() => new dz.Parameter([[1, 2]]), /cannot train int32 data/);
+  const p = new dz.Parameter(dz.array([1.0], { dtype: "float64" }));
+  p.data.isub(dz.array([0.5]).mul(0.1)); // DeZero's update step: float in place
+  assertAllClose(p, [0.95]);
+  assert.equal(new dz.Parameter(2).dtype, "float64"); // a bare number is float64, as Variable
+});
+
 Deno.test("a custom Function subclass (forward on arrays, backward on Variables) works with .apply", () => {
   class Cube extends dz.Function {
     forward(x: dz.NDArray): dz.NDArray {

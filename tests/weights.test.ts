@@ -1,12 +1,12 @@
-/** Tests of nn/weights.ts: safetensors and DeZero .npz files, byte layouts, interop, refusals. @module */
+/** Tests of nn/weights.ts (named Variables, as layers pass their Parameters): safetensors and DeZero .npz files, byte layouts, interop, refusals. @module */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as dz from "../mod.ts";
-import { Parameter } from "../mod.ts";
+import { Variable } from "../mod.ts";
 import { loadWeights, saveWeights } from "../nn/weights.ts";
 
-type Params = Map<string, Parameter>;
+type Params = Map<string, Variable>;
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const fflate = () => import("npm:fflate@0.8.3");
@@ -16,7 +16,7 @@ const f32 = (...v: number[]) => Array.from(Float32Array.from(v));
 /** A model of each dtype: float32 matrix and vector, float64 column, int32 vector. */
 function model(fill?: number): Params {
   const p = (values: dz.NestedArray, dtype: dz.DType) =>
-    new Parameter(
+    new Variable(
       fill === undefined ? dz.array(values, { dtype }) : dz.full(dz.array(values).shape, fill, {
         dtype,
       }),
@@ -110,9 +110,9 @@ Deno.test("saveWeights()/loadWeights() round-trip 0-d and empty parameters", () 
       const path = join(dir, `edge.${ext}`);
       const make = (v: number) =>
         new Map([
-          ["s", new Parameter(dz.full([], v))],
-          ["e", new Parameter(dz.zeros([0, 4], { dtype: "float32" }))],
-          ["t", new Parameter(dz.full([1], v, { dtype: "int32" }))],
+          ["s", new Variable(dz.full([], v))],
+          ["e", new Variable(dz.zeros([0, 4], { dtype: "float32" }))],
+          ["t", new Variable(dz.full([1], v, { dtype: "int32" }))],
         ]);
       await saveWeights(make(2.5), path);
       const loaded = make(0);
@@ -129,14 +129,14 @@ Deno.test("loadWeights() fills a lazy layer's empty placeholder with the file's 
       const path = join(dir, `lazy.${ext}`);
       await saveWeights(model(), path);
       const lazy = model(0);
-      lazy.set("l0.W", new Parameter(dz.zeros([0, 3], { dtype: "float32" })));
+      lazy.set("l0.W", new Variable(dz.zeros([0, 3], { dtype: "float32" })));
       await loadWeights(lazy, path);
       assert.deepEqual(lazy.get("l0.W")!.data.shape, [2, 3]);
       assert.deepEqual(Array.from(lazy.get("l0.W")!.data.data), EXPECTED["l0.W"]);
       // a placeholder larger than any fixed bound (here 120 kB) is read too
       const big = dz.arange(30000, undefined, 1, { dtype: "float32" }).reshape(300, 100);
-      await saveWeights(new Map([["W", new Parameter(big)]]), path);
-      const W = new Map([["W", new Parameter(dz.zeros([0, 100], { dtype: "float32" }))]]);
+      await saveWeights(new Map([["W", new Variable(big)]]), path);
+      const W = new Map([["W", new Variable(dz.zeros([0, 100], { dtype: "float32" }))]]);
       await loadWeights(W, path);
       assert.deepEqual(W.get("W")!.data.shape, [300, 100]);
       assert.deepEqual(
@@ -145,9 +145,29 @@ Deno.test("loadWeights() fills a lazy layer's empty placeholder with the file's 
       );
       await saveWeights(model(), path);
       // a placeholder still refuses axes that disagree
-      lazy.set("l0.W", new Parameter(dz.zeros([0, 4], { dtype: "float32" })));
+      lazy.set("l0.W", new Variable(dz.zeros([0, 4], { dtype: "float32" })));
       await assertRefused(lazy, path, /l0\.W: shape \[2,3\] in the file, \[0,4\] in the model/);
     }
+  }));
+
+Deno.test("saveWeights()/loadWeights() refuse a file name that is neither .safetensors nor .npz", () =>
+  withDir(async (dir) => {
+    for (const name of ["w.pt", "w.safetensor", "weights"]) {
+      const path = join(dir, name);
+      await assert.rejects(saveWeights(model(), path), {
+        name: "TypeError",
+        message: new RegExp(`^saveWeights: .*${name}: unknown extension .*use \\.safetensors`),
+      });
+      assert.deepEqual([...Deno.readDirSync(dir)], []); // nothing written
+      await Deno.writeFile(path, new Uint8Array(8));
+      await assertRefused(model(0), path, /^TypeError: loadWeights: .*unknown extension/);
+      await Deno.remove(path);
+    }
+    // the extension's case does not matter
+    await saveWeights(model(), join(dir, "W.NPZ"));
+    const loaded = model(0);
+    await loadWeights(loaded, join(dir, "W.NPZ"));
+    assert.deepEqual(snapshot(loaded), snapshot(model()));
   }));
 
 Deno.test("saveWeights() writes the safetensors layout of the specification", () =>
@@ -221,7 +241,7 @@ Deno.test("saveWeights() writes the bytes the reference safetensors serializer w
     for (const [name, shape, header] of cases) {
       const path = join(dir, `${name}.safetensors`);
       const x = dz.arange(6, undefined, 1, { dtype: "float32" }).reshape(shape);
-      await saveWeights(new Map([[name, new Parameter(x)]]), path);
+      await saveWeights(new Map([[name, new Variable(x)]]), path);
       assert.deepEqual(
         Array.from(await Deno.readFile(path)),
         [header.length, 0, 0, 0, 0, 0, 0, 0, ...ascii(header), ...data],
@@ -279,8 +299,8 @@ Deno.test("saveWeights() writes .npy entries byte-identical to numpy's np.savez_
 
 Deno.test("loadWeights() reads a real np.savez_compressed file with DeZero's key names", async () => {
   const params: Params = new Map([
-    ["l0.W", new Parameter(dz.zeros([2, 3], { dtype: "float32" }))],
-    ["l0.b", new Parameter(dz.zeros([3], { dtype: "float32" }))],
+    ["l0.W", new Variable(dz.zeros([2, 3], { dtype: "float32" }))],
+    ["l0.b", new Variable(dz.zeros([3], { dtype: "float32" }))],
   ]);
   await loadWeights(params, fixture("weights_numpy.npz"));
   assert.deepEqual(Array.from(params.get("l0.W")!.data.data), EXPECTED["l0.W"]);
@@ -308,15 +328,15 @@ Deno.test("loadWeights() refuses files whose names, shapes or dtypes differ from
       };
       const params = model(3);
       const shaped = await save((p) =>
-        p.set("l0.W", new Parameter(dz.zeros([3, 2], { dtype: "float32" })))
+        p.set("l0.W", new Variable(dz.zeros([3, 2], { dtype: "float32" })))
       );
       await assertRefused(params, shaped, /l0\.W: shape \[3,2\] in the file, \[2,3\] in the model/);
       const missing = await save((p) => p.delete("l1.n"));
       await assertRefused(params, missing, /missing from the file: l1\.n/);
-      const extra = await save((p) => p.set("l2.W", new Parameter(dz.zeros([1]))));
+      const extra = await save((p) => p.set("l2.W", new Variable(dz.zeros([1]))));
       await assertRefused(params, extra, /not in the model: l2\.W/);
       const typed = await save((p) =>
-        p.set("l1.V", new Parameter(dz.zeros([3, 1], { dtype: "float32" })))
+        p.set("l1.V", new Variable(dz.zeros([3, 1], { dtype: "float32" })))
       );
       await assertRefused(params, typed, /l1\.V: dtype float32 in the file, float64 in the model/);
     }
@@ -424,7 +444,7 @@ Deno.test("loadWeights() refuses a corrupt safetensors header with a clear error
         /__metadata__ must map strings to strings/,
       ],
     ];
-    const params: Params = new Map([["a", new Parameter(dz.ones([6], { dtype: "float32" }))]]);
+    const params: Params = new Map([["a", new Variable(dz.ones([6], { dtype: "float32" }))]]);
     for (const [what, file, msg] of cases) {
       const path = join(dir, "bad.safetensors");
       await Deno.writeFile(path, file);
@@ -445,8 +465,8 @@ Deno.test("loadWeights() reads .npy variants DeZero files may hold and refuses b
     const { zipSync } = await fflate();
     const path = join(dir, "h.npz");
     const write = (entries: Record<string, Uint8Array>) => Deno.writeFile(path, zipSync(entries));
-    const n = () => new Map([["n", new Parameter(dz.zeros([3], { dtype: "int32" }))]]);
-    const w = () => new Map([["l0.W", new Parameter(dz.zeros([2, 3]))]]);
+    const n = () => new Map([["n", new Variable(dz.zeros([3], { dtype: "int32" }))]]);
+    const w = () => new Map([["l0.W", new Variable(dz.zeros([2, 3]))]]);
 
     // int64 narrows to int32 when every value fits
     await write({ "n.npy": npy("<i8", "(3,)", bytes(BigInt64Array.of(-5n, 0n, 2147483647n))) });
@@ -496,9 +516,9 @@ Deno.test("saveWeights() writes atomically: only the target remains, failures le
     await saveWeights(model(), join(dir, "b.npz"));
     assert.deepEqual(await names(), ["a.safetensors", "b.npz"]);
     // overwriting replaces the old file whole
-    const small = new Map([["x", new Parameter(dz.ones([1], { dtype: "float32" }))]]);
+    const small = new Map([["x", new Variable(dz.ones([1], { dtype: "float32" }))]]);
     await saveWeights(small, join(dir, "a.safetensors"));
-    const x = new Map([["x", new Parameter(dz.zeros([1], { dtype: "float32" }))]]);
+    const x = new Map([["x", new Variable(dz.zeros([1], { dtype: "float32" }))]]);
     await loadWeights(x, join(dir, "a.safetensors"));
     assert.deepEqual(Array.from(x.get("x")!.data.data), [1]);
     // renaming over a directory fails; the temporary file is removed

@@ -44,6 +44,14 @@ export function dtypeOf(data: TypedArray): DType {
   return "int32";
 }
 
+/**
+ * How to get a float array, for errors about int32 data where floats are
+ * needed: JS cannot tell `1.0` from `1`, so `array([1.0])` is int32.
+ */
+export const FLOAT_HINT =
+  'JS reads 1.0 as 1, so dz.array([1.0]) is int32: pass { dtype: "float64" } (or "float32") ' +
+  'to dz.array, or convert with .astype("float64")';
+
 /** True for float32 and float64. */
 export function isFloat(dtype: DType): boolean {
   return dtype !== "int32";

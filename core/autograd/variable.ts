@@ -6,6 +6,7 @@
 import { Config } from "./config.ts";
 import { scoped, tracer } from "../hooks.ts";
 import type { Function } from "./function.ts";
+import { FLOAT_HINT, isFloat } from "../array/dtype.ts";
 import { type ArrayLike, asArray, NDArray, onesLike } from "../array/ndarray.ts";
 import { formatArray } from "../array/print.ts";
 import { fmtShape, sameShape } from "../array/shape_rules.ts";
@@ -33,6 +34,11 @@ export interface VariableOps {
   reshape(a: VariableLike, shape: readonly number[]): Variable;
   transpose(a: VariableLike, axes?: readonly number[] | null): Variable;
   sum(
+    a: VariableLike,
+    axis?: number | readonly number[] | null,
+    keepdims?: boolean,
+  ): Variable;
+  mean(
     a: VariableLike,
     axis?: number | readonly number[] | null,
     keepdims?: boolean,
@@ -249,6 +255,14 @@ export class Variable {
   sum(axis: number | readonly number[] | null = null, keepdims = false): Variable {
     return ops().sum(this, axis, keepdims);
   }
+  /** Mean over `axis` (all when null). */
+  mean(axis: number | readonly number[] | null = null, keepdims = false): Variable {
+    return ops().mean(this, axis, keepdims);
+  }
+  /** The single element of a size-1 variable as a number (`x.data.item()`). */
+  item(): number {
+    return this.#data.item();
+  }
 }
 
 /** `f.backward` on its outputs' gradients. */
@@ -259,8 +273,27 @@ function backwardOf(f: Function): Variable | (Variable | null)[] {
     : f.backward(...outs.map((o) => o.deref().grad!));
 }
 
-/** A Variable that a Layer treats as a trainable parameter. */
-export class Parameter extends Variable {}
+/**
+ * A Variable that a Layer treats as a trainable parameter. Its data must be
+ * float32 or float64: gradient descent cannot update integers in place
+ * (PyTorch refuses gradients on integer tensors too).
+ *
+ * @example
+ * ```ts
+ * import * as dz from "../../mod.ts";
+ * const W = new dz.Parameter(dz.array([1.0, 2.0], { dtype: "float64" }), "W");
+ * // new dz.Parameter(dz.array([1.0])) throws: JS reads 1.0 as 1, an int32 array
+ * ```
+ */
+export class Parameter extends Variable {
+  /** Wraps float `data` (as Variable's constructor; integer data is refused). */
+  constructor(data: ArrayLike, name: string | null = null) {
+    super(data, name);
+    if (!isFloat(this.dtype)) {
+      throw new TypeError(`Parameter: cannot train ${this.dtype} data (${FLOAT_HINT})`);
+    }
+  }
+}
 
 /** `x` as a Variable (numbers and arrays are wrapped). */
 export function asVariable(x: VariableLike): Variable {
