@@ -4,6 +4,7 @@
  */
 import { allocate } from "../core/array/alloc.ts";
 import { arange, NDArray } from "../core/array/ndarray.ts";
+import { inspectAsString } from "../core/array/print.ts";
 import { permutation } from "../core/array/random.ts";
 import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
 import type { Dataset } from "./datasets.ts";
@@ -59,6 +60,14 @@ export class DataLoader implements Iterable<[NDArray, NDArray]> {
     this.index = this.#order();
   }
 
+  /**
+   * The dataset and the batching, as `console.log` shows it:
+   * `DataLoader(Spiral(...), batchSize: 30, shuffle: true, 10 batches per epoch)`.
+   */
+  toString(): string {
+    return `DataLoader(${this.dataset}, batchSize: ${this.batchSize}, shuffle: ${this.shuffle}, ${this.maxIter} batches per epoch)`;
+  }
+
   /** The remaining batches of this epoch; then `reset()`. */
   *[Symbol.iterator](): Generator<[NDArray, NDArray]> {
     while (this.iteration < this.maxIter) {
@@ -70,6 +79,8 @@ export class DataLoader implements Iterable<[NDArray, NDArray]> {
     this.reset();
   }
 }
+
+inspectAsString(DataLoader);
 
 /** Arrays of one shape and dtype stacked along a new first axis. */
 function stack(xs: NDArray[]): NDArray {

@@ -7,6 +7,7 @@
 import { dispatch } from "../core/dispatch.ts";
 import { arange, NDArray } from "../core/array/ndarray.ts";
 import { permutation, rand, randn, seed } from "../core/array/random.ts";
+import { inspectAsString } from "../core/array/print.ts";
 import { fmtShape, sizeOf } from "../core/array/shape_rules.ts";
 
 /** A function applied to each example (or label) as it is read. */
@@ -62,6 +63,24 @@ export class Dataset {
     return this.data.shape[0];
   }
 
+  /**
+   * The class, split, size and what one example holds, as `console.log`
+   * shows it: `Spiral(train, 300 examples; data [2] float32, label [] int32)`.
+   */
+  toString(): string {
+    const row = (a: NDArray) => `[${a.shape.slice(1).join(", ")}] ${a.dtype}`;
+    const items = [`data ${row(this.data)}`, `label ${row(this.label)}`];
+    if (this.transform !== identity) {
+      items.push(`transform: ${this.transform.name || "(anonymous)"}`);
+    }
+    if (this.targetTransform !== identity) {
+      items.push(`targetTransform: ${this.targetTransform.name || "(anonymous)"}`);
+    }
+    return `${this.constructor.name}(${this.train ? "train" : "test"}, ${this.length} examples; ${
+      items.join(", ")
+    })`;
+  }
+
   /** Example `i` and its label, `[transform(data[i]), targetTransform(label[i])]`. */
   get(i: number): [NDArray, NDArray] {
     if (!Number.isInteger(i) || i < 0 || i >= this.length) {
@@ -72,6 +91,8 @@ export class Dataset {
     return [this.transform(row(this.data, i)), this.targetTransform(row(this.label, i))];
   }
 }
+
+inspectAsString(Dataset);
 
 /** `a[i]` along the first axis, as a view of `a`'s storage. */
 function row(a: NDArray, i: number): NDArray {

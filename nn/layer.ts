@@ -15,6 +15,7 @@ import {
   type Variable,
   type VariableLike,
 } from "../core/autograd/variable.ts";
+import { inspectAsString } from "../core/array/print.ts";
 import { linear } from "../ops/matmul.ts";
 import { loadWeights, saveWeights } from "./weights.ts";
 
@@ -97,6 +98,45 @@ export abstract class Layer {
   loadWeights(path: string): Promise<void> {
     return loadWeights(this.namedParams(), path);
   }
+
+  /**
+   * The layer as a tree, as PyTorch prints a module: the class name, then
+   * its parameters (`W: [2, 10] float32`; an axis a lazy layer has not sized
+   * yet is `?`) and, one per line and indented, its sub-layers
+   * (`(l0): Linear(...)`). `console.log(layer)` prints this.
+   */
+  toString(): string {
+    return describe(this, new Set());
+  }
+
+  /** Settings shown first in `toString()` (none here; MLP shows its activation). */
+  protected extraRepr(): string[] {
+    return [];
+  }
+}
+
+inspectAsString(Layer);
+
+/** `layer`'s tree; `open` holds the layers being described (a cycle prints as `...`). */
+function describe(layer: Layer, open: Set<Layer>): string {
+  if (open.has(layer)) return `${layer.constructor.name}(...)`;
+  open.add(layer);
+  const own = layer["extraRepr"](), subs: string[] = [];
+  const visit = (value: unknown, name: string): void => {
+    if (value instanceof Parameter) {
+      const shape = value.size === 0 ? value.shape.map((d) => d || "?") : value.shape;
+      own.push(`${name}: [${shape.join(", ")}] ${value.dtype}`);
+    } else if (value instanceof Layer) {
+      subs.push(`(${name}): ${describe(value, open).replaceAll("\n", "\n  ")}`);
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => visit(v, `${name}.${i}`));
+    }
+  };
+  for (const [name, field] of Object.entries(layer)) visit(field, name);
+  open.delete(layer);
+  const head = layer.constructor.name;
+  if (subs.length === 0) return `${head}(${own.join(", ")})`;
+  return `${head}(\n${[...own, ...subs].map((line) => `  ${line}\n`).join("")})`;
 }
 
 /** Options of `Linear`. */

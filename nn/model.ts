@@ -62,6 +62,11 @@ export class MLP extends Sequential {
     this.activation = activation;
   }
 
+  /** The activation's name, shown by `toString()`. */
+  protected override extraRepr(): string[] {
+    return [`activation: ${this.activation.name || "(anonymous)"}`];
+  }
+
   /** `activation(l_i(x))` through all layers but the last, then the last layer. */
   override forward(x: Variable): Variable {
     const last = this.layers.length - 1;

@@ -12,6 +12,7 @@
 import { dispatch } from "../core/dispatch.ts";
 import { hostEffect, hostScalar, scoped, tracer } from "../core/hooks.ts";
 import { type NDArray, scalar, zerosLike } from "../core/array/ndarray.ts";
+import { inspectAsString } from "../core/array/print.ts";
 import type { Parameter } from "../core/autograd/variable.ts";
 
 /** Anything with parameters: a Layer or Model. */
@@ -107,7 +108,24 @@ export abstract class Optimizer {
   addHook(hook: HookLike): void {
     this.hooks.push(hook);
   }
+
+  /**
+   * The class and its settings, as `console.log` shows it:
+   * `Adam(alpha: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, t: 0)`, then the
+   * hooks by name.
+   */
+  toString(): string {
+    const items = Object.entries(this).filter(([, v]) => typeof v === "number")
+      .map(([k, v]) => `${k}: ${v}`);
+    if (this.hooks.length) {
+      const names = this.hooks.map((h) => (typeof h === "function" ? h : h.constructor).name);
+      items.push(`hooks: [${names.map((n) => n || "(anonymous)").join(", ")}]`);
+    }
+    return `${this.constructor.name}(${items.join(", ")})`;
+  }
 }
+
+inspectAsString(Optimizer);
 
 /** Stochastic gradient descent: `param -= lr * grad`. */
 export class SGD extends Optimizer {

@@ -110,14 +110,17 @@ function constant(c: number, like: DType): Variable {
   return new Variable(scalar(c, scalarDType(c, like)));
 }
 
-const unary = (op: ElementwiseOp, grad: UnaryGrad) => (x: VariableLike): Variable =>
-  new Unary(op, grad).apply(x);
-const binary =
-  (op: ElementwiseOp, grad: BinaryGrad) => (a: VariableLike, b: VariableLike): Variable => {
+/** `fn` named `op` (as the F function it becomes: printed names, stack traces). */
+const named = <T extends (...args: never[]) => Variable>(op: string, fn: T): T =>
+  Object.defineProperty(fn, "name", { value: op });
+const unary = (op: ElementwiseOp, grad: UnaryGrad) =>
+  named(op, (x: VariableLike): Variable => new Unary(op, grad).apply(x));
+const binary = (op: ElementwiseOp, grad: BinaryGrad) =>
+  named(op, (a: VariableLike, b: VariableLike): Variable => {
     const [x, y] = operands(a, b);
     return new Binary(op, grad, (typeof a === "number" ? 1 : 0) | (typeof b === "number" ? 2 : 0))
       .apply(x, y);
-  };
+  });
 
 /** `a + b` with broadcasting. */
 export const add: (a: VariableLike, b: VariableLike) => Variable = binary(

@@ -9,7 +9,7 @@ import { tracer } from "../hooks.ts";
 import type { ReductionOp } from "../registry.ts";
 import { allocate } from "./alloc.ts";
 import { checkDType, type DType, dtypeOf, scalarDType, type TypedArray } from "./dtype.ts";
-import { formatArray } from "./print.ts";
+import { formatArray, inspectAsString } from "./print.ts";
 import {
   checkBroadcastTo,
   fmtShape,
@@ -195,6 +195,8 @@ export class NDArray {
     return dispatch("matmul", [this, other]);
   }
 }
+
+inspectAsString(NDArray);
 
 function reduce(
   op: ReductionOp,

@@ -232,3 +232,19 @@ export function formatArray(data: TypedArray, shape: Shape, dtype: DType): strin
   };
   return render(0, 0, " ", LINE_WIDTH);
 }
+
+/**
+ * Makes `console.log` show instances of `cls` as their `toString()`: Deno's
+ * console reads `Symbol.for("Deno.customInspect")`, node's `util.inspect`
+ * (and so `console.log` in node and the browser bundles built on it) reads
+ * `util.inspect.custom`, which is `Symbol.for("nodejs.util.inspect.custom")`.
+ */
+export function inspectAsString(cls: { prototype: { toString(): string } }): void {
+  for (const key of ["Deno.customInspect", "nodejs.util.inspect.custom"]) {
+    Object.defineProperty(cls.prototype, Symbol.for(key), {
+      value(this: { toString(): string }): string {
+        return this.toString();
+      },
+    });
+  }
+}

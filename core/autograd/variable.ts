@@ -8,7 +8,7 @@ import { scoped, tracer } from "../hooks.ts";
 import type { Function } from "./function.ts";
 import { FLOAT_HINT, isFloat } from "../array/dtype.ts";
 import { type ArrayLike, asArray, NDArray, onesLike } from "../array/ndarray.ts";
-import { formatArray } from "../array/print.ts";
+import { formatArray, inspectAsString } from "../array/print.ts";
 import { fmtShape, sameShape } from "../array/shape_rules.ts";
 
 /** What the Variable methods and F functions accept as an operand. */
@@ -272,6 +272,8 @@ function backwardOf(f: Function): Variable | (Variable | null)[] {
     ? f.backward(outs[0].deref().grad!)
     : f.backward(...outs.map((o) => o.deref().grad!));
 }
+
+inspectAsString(Variable);
 
 /**
  * A Variable that a Layer treats as a trainable parameter. Its data must be
