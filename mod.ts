@@ -4,20 +4,23 @@
  *
  * @example
  * ```ts
- * import { F, Variable } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
  * const x = new Variable([[1, 2, 3], [4, 5, 6]]);
  * const y = F.sum(x.mul(x));
  * y.backward();
- * console.log(String(x.grad)); // variable([[ 2  4  6] ...
+ * console.log(x.grad); // variable([[ 2  4  6]
+ * //                                [ 8 10 12]])
+ * assert.equal(String(x.grad), "variable([[ 2  4  6]\n          [ 8 10 12]])");
  * ```
  * @module
  */
-import * as F from "./ops/mod.ts";
+import * as ops from "./ops/mod.ts";
 import { installOps } from "./core/autograd/variable.ts";
 
-installOps(F);
+installOps(ops);
 
-export { F };
+export * as F from "./ops/mod.ts";
 export * as random from "./core/array/random.ts";
 export * as utils from "./ops/utils.ts";
 export {

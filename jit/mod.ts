@@ -94,7 +94,32 @@ function matches(s: Signature, args: unknown[]): boolean {
 
 type Entry = { tape: Tape } | { eager: true };
 
-/** Compiles `fn` into a traced, fused, replayed version with the same results. */
+/**
+ * Compiles `fn` into a traced, fused, replayed version with the same results.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, MLP, optimizers, random } = dz;
+ * random.seed(0);
+ * const model = new MLP([10, 1]);
+ * const optimizer = new optimizers.SGD(0.2).setup(model);
+ * const step = dz.jit((x: dz.NDArray, t: dz.NDArray) => {
+ *   const loss = F.meanSquaredError(model.apply(x), t);
+ *   model.cleargrads();
+ *   loss.backward();
+ *   optimizer.update();
+ *   return loss;
+ * });
+ * const x = random.rand(100, 1), t = x.mul(2).add(5);
+ * const first = step(x, t).item(); // traced (and run eagerly)
+ * for (let i = 0; i < 100; i++) step(x, t); // replayed as compiled loops
+ * assert.ok(step(x, t).item() < first / 10);
+ * // the first call also drew Linear's lazy weights, so the second traced again
+ * assert.deepEqual([step.stats().traces, step.stats().cacheHits], [2, 100]);
+ * ```
+ */
 export function jit<A extends unknown[], R>(
   fn: (...args: A) => R,
   options: JitOptions = {},

@@ -18,9 +18,13 @@ import type { Dataset } from "./datasets.ts";
  *
  * @example
  * ```ts
- * import { DataLoader, datasets } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { DataLoader, datasets } from "@dezero/dezero-ts";
  * const loader = new DataLoader(new datasets.Spiral(), 30);
- * for (const [x, t] of loader) console.log(x.shape, t.shape); // [30, 2] [30]
+ * assert.equal(loader.length, 10); // batches per epoch
+ * for (const [x, t] of loader) {
+ *   assert.deepEqual([x.shape, t.shape], [[30, 2], [30]]);
+ * }
  * ```
  */
 export class DataLoader implements Iterable<[NDArray, NDArray]> {

@@ -30,6 +30,19 @@ const identity: Transform = (x) => x;
  * A dataset held as two arrays, `data` and `label`, whose first axes index
  * the examples. `get(i)` returns row `i` of each, through the transforms.
  * Subclasses compute the arrays and pass them to this constructor.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { DataLoader, datasets } = dz;
+ * const x = dz.array([[0, 0], [0, 1], [1, 0], [1, 1]], { dtype: "float32" });
+ * const xor = new datasets.Dataset(x, dz.array([0, 1, 1, 0]));
+ * assert.equal(xor.length, 4);
+ * const [x2, t2] = xor.get(2);
+ * assert.equal(String(x2), "[1. 0.]");
+ * assert.equal(t2.item(), 1);
+ * ```
  */
 export class Dataset {
   /** Whether this is the training split. */
@@ -114,6 +127,15 @@ function takeRows(a: NDArray, index: NDArray): NDArray {
  * DeZero's `get_spiral`: 300 points of 3 interleaved spiral arms, x float32
  * [300, 2], t int32 [300], shuffled. Reseeds the global generator (1984 for
  * train, 2020 for test), so the points equal DeZero's bit for bit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { datasets } = dz;
+ * const [x, t] = datasets.getSpiral();
+ * assert.deepEqual([x.shape, x.dtype, t.shape, t.dtype], [[300, 2], "float32", [300], "int32"]);
+ * ```
  */
 export function getSpiral(train = true): [NDArray, NDArray] {
   seed(train ? 1984 : 2020);
@@ -136,7 +158,20 @@ export function getSpiral(train = true): [NDArray, NDArray] {
   return [takeRows(new NDArray(x, [size, 2]), index), takeRows(new NDArray(t), index)];
 }
 
-/** The spiral dataset (DeZero's `Spiral`): see `getSpiral`. */
+/**
+ * The spiral dataset (DeZero's `Spiral`): see `getSpiral`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { datasets } = dz;
+ * const train = new datasets.Spiral({ train: true });
+ * assert.equal(train.length, 300);
+ * const [x, t] = train.get(0);
+ * assert.deepEqual([x.shape, t.shape], [[2], []]);
+ * ```
+ */
 export class Spiral extends Dataset {
   /** The train (seed 1984) or test (seed 2020) spiral. */
   constructor(options: DatasetOptions = {}) {
@@ -149,6 +184,18 @@ export class Spiral extends Dataset {
  * DeZero's `SinCurve`: 1000 points `y` on [0, 2 pi] (`sin(x)` plus uniform
  * noise in [-0.05, 0.05) for train, `cos(x)` for test), float64; example
  * `i` is `[y[i]]` and its label `[y[i + 1]]` (999 pairs), for sequence models.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { datasets } = dz;
+ * const train = new datasets.SinCurve();
+ * assert.equal(train.length, 999);
+ * const [x, t] = train.get(0);
+ * assert.deepEqual([x.shape, t.shape], [[1], [1]]);
+ * assert.equal(t.item(), train.get(1)[0].item()); // the label is the next value
+ * ```
  */
 export class SinCurve extends Dataset {
   /** The noisy sine (train) or the cosine (test). */
@@ -191,6 +238,17 @@ const mnistTransform: Transform = (x) => x.reshape(-1).astype("float32").div(255
  * used (imported on first use), split 8,000 / 2,000: taking the package's
  * digits in its order (all 0s, then all 1s, ...), every fifth one
  * (index % 5 === 4) is a test digit, so each class is split 4:1.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { datasets } = dz;
+ * const test = await datasets.MNIST.load({ train: false }); // or { train: false, dir: "data/mnist" }
+ * assert.equal(test.length, 2000);
+ * const [x, t] = test.get(0);
+ * assert.deepEqual([x.shape, x.dtype, t.shape], [[784], "float32", []]);
+ * ```
  */
 export class MNIST extends Dataset {
   /** Reads the train or test split (see the class doc for the sources). */
@@ -232,6 +290,17 @@ async function readIdxPair(dir: string, prefix: string): Promise<[NDArray, NDArr
  * Reads an IDX file of unsigned bytes (the MNIST format: 0, 0, type 0x08,
  * rank, big-endian uint32 dims, data) as an int32 array. `path` may be
  * gzipped, and may be given without its `.gz` suffix.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { datasets } = dz;
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeFile(path, Uint8Array.of(0, 0, 0x08, 1, 0, 0, 0, 3, 7, 8, 9)); // 1-D, 3 bytes
+ * assert.equal(String(await datasets.readIdx(path)), "[7 8 9]");
+ * await Deno.remove(path);
+ * ```
  */
 export async function readIdx(path: string): Promise<NDArray> {
   let bytes = await readEither(path, `${path}.gz`);

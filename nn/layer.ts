@@ -26,12 +26,19 @@ import { loadWeights, saveWeights } from "./weights.ts";
  *
  * @example
  * ```ts
- * import { F, L, type Variable } from "./mod.ts";
- * class TwoLayerNet extends L.Layer {
- *   l1 = new L.Linear(10);
- *   l2 = new L.Linear(1);
- *   forward(x: Variable) { return this.l2.apply(F.sigmoid(this.l1.apply(x))); }
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, L } = dz;
+ * class Affine extends L.Layer {
+ *   W = new dz.Parameter(dz.ones([2, 3]), "W");
+ *   b = new dz.Parameter(dz.zeros([3]), "b");
+ *   forward(x: dz.Variable): dz.Variable {
+ *     return F.linear(x, this.W, this.b);
+ *   }
  * }
+ * const layer = new Affine();
+ * assert.equal(String(layer.apply([[1, 2]])), "variable([[3. 3. 3.]])");
+ * assert.deepEqual([...layer.namedParams().keys()], ["W", "b"]);
  * ```
  */
 export abstract class Layer {
@@ -155,6 +162,18 @@ export interface LinearOptions {
  * `random.seed(s)` gives DeZero's weights), b zeros. With `inSize` omitted,
  * W is drawn at the first call; until then it holds an empty [0, outSize]
  * placeholder.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { L } = dz;
+ * const layer = new L.Linear(3); // inSize taken from the first input
+ * const y = layer.apply(dz.zeros([2, 4]));
+ * assert.deepEqual(y.shape, [2, 3]);
+ * assert.deepEqual(layer.W.shape, [4, 3]);
+ * assert.equal(layer.inSize, 4);
+ * ```
  */
 export class Linear extends Layer {
   /** Number of output features. */

@@ -7,12 +7,41 @@ import type { Variable } from "../core/autograd/variable.ts";
 import { sigmoid } from "../ops/elementwise.ts";
 import { Layer, Linear } from "./layer.ts";
 
-/** Base class of whole networks (a Layer; subclass it and write `forward`). */
+/**
+ * Base class of whole networks (a Layer; subclass it and write `forward`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, L, Model } = dz;
+ * class TwoLayerNet extends Model {
+ *   l1 = new L.Linear(10);
+ *   l2 = new L.Linear(1);
+ *   forward(x: dz.Variable): dz.Variable {
+ *     return this.l2.apply(F.sigmoid(this.l1.apply(x)));
+ *   }
+ * }
+ * const model = new TwoLayerNet();
+ * assert.deepEqual(model.apply(dz.zeros([5, 2])).shape, [5, 1]);
+ * assert.deepEqual([...model.namedParams().keys()], ["l1.W", "l1.b", "l2.W", "l2.b"]);
+ * ```
+ */
 export abstract class Model extends Layer {}
 
 /**
  * Layers applied one after another. The layers are the fields `l0`, `l1`,
  * ... (DeZero's names, so parameters are `l0.W`, `l0.b`, ...).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, L, Sequential } = dz;
+ * const model = new Sequential(new L.Linear(5), new L.Linear(1));
+ * assert.deepEqual(model.apply(dz.zeros([3, 2])).shape, [3, 1]);
+ * assert.deepEqual([...model.namedParams().keys()], ["l0.W", "l0.b", "l1.W", "l1.b"]);
+ * ```
  */
 export class Sequential extends Model {
   #layers: Layer[];
@@ -47,9 +76,13 @@ export interface MLPOptions {
  *
  * @example
  * ```ts
- * import { F, MLP } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, MLP } = dz;
  * const model = new MLP([10, 3]); // 2 -> 10 -> 3 on a [N, 2] input
+ * assert.deepEqual(model.apply(dz.zeros([5, 2])).shape, [5, 3]);
  * const deep = new MLP([100, 100, 10], { activation: F.relu });
+ * assert.equal(deep.layers.length, 3);
  * ```
  */
 export class MLP extends Sequential {

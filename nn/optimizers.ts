@@ -62,7 +62,30 @@ class State {
   }
 }
 
-/** Base class of optimizers: `setup(model)`, then `update()` after each backward. */
+/**
+ * Base class of optimizers: `setup(model)`, then `update()` after each backward.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Parameter, optimizers } = dz;
+ * // a new optimizer only writes updateOne (DeZero's update_one)
+ * class MySGD extends optimizers.Optimizer {
+ *   constructor(public lr = 0.01) {
+ *     super();
+ *   }
+ *   updateOne(param: dz.Parameter): void {
+ *     param.data.isub(param.grad!.data.mul(this.lr)); // param.data -= lr * param.grad.data
+ *   }
+ * }
+ * const p = new Parameter(dz.array([1, 2], { dtype: "float64" }));
+ * const opt = new MySGD(0.1).setup({ params: () => [p] }); // usually setup(model)
+ * F.sum(F.square(p)).backward(); // grad = 2p = [2, 4]
+ * opt.update();
+ * assert.equal(String(p), "variable([0.8 1.6])");
+ * ```
+ */
 export abstract class Optimizer {
   /** What `update` optimizes (set by `setup`). */
   target: Target | null = null;
@@ -127,7 +150,30 @@ export abstract class Optimizer {
 
 inspectAsString(Optimizer);
 
-/** Stochastic gradient descent: `param -= lr * grad`. */
+/**
+ * Stochastic gradient descent: `param -= lr * grad`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, MLP, optimizers, random } = dz;
+ * random.seed(0);
+ * const x = random.rand(100, 1);
+ * const t = x.mul(2).add(5); // y = 2x + 5
+ * const model = new MLP([10, 1]);
+ * const optimizer = new optimizers.SGD(0.2).setup(model);
+ * const losses: number[] = [];
+ * for (let i = 0; i < 100; i++) {
+ *   const loss = F.meanSquaredError(model.apply(x), t);
+ *   model.cleargrads();
+ *   loss.backward();
+ *   optimizer.update();
+ *   losses.push(loss.item());
+ * }
+ * assert.ok(losses[99] < losses[0] / 10);
+ * ```
+ */
 export class SGD extends Optimizer {
   /**
    * An SGD optimizer.
@@ -143,7 +189,25 @@ export class SGD extends Optimizer {
   }
 }
 
-/** SGD with momentum: `v = momentum * v - lr * grad; param += v`. */
+/**
+ * SGD with momentum: `v = momentum * v - lr * grad; param += v`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Parameter, optimizers } = dz;
+ * const p = new Parameter(dz.array([1, 2], { dtype: "float64" }));
+ * const opt = new optimizers.MomentumSGD(0.1, 0.9).setup({ params: () => [p] }); // usually setup(model)
+ * F.sum(F.square(p)).backward(); // grad = 2p = [2, 4]
+ * opt.update();
+ * assert.equal(String(p), "variable([0.8 1.6])"); // v = -0.1 grad
+ * p.cleargrad(); // as a training loop does before each backward
+ * F.sum(F.square(p)).backward();
+ * opt.update(); // v = 0.9 v - 0.1 grad
+ * assert.equal(String(p), "variable([0.46 0.92])");
+ * ```
+ */
 export class MomentumSGD extends Optimizer {
   #vs = new State();
   /**
@@ -164,7 +228,21 @@ export class MomentumSGD extends Optimizer {
   }
 }
 
-/** AdaGrad: `h += grad^2; param -= lr * grad / (sqrt(h) + eps)`. */
+/**
+ * AdaGrad: `h += grad^2; param -= lr * grad / (sqrt(h) + eps)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Parameter, optimizers } = dz;
+ * const p = new Parameter(dz.array([1, 2], { dtype: "float64" }));
+ * const opt = new optimizers.AdaGrad(0.001).setup({ params: () => [p] }); // usually setup(model)
+ * F.sum(F.square(p)).backward(); // grad = 2p = [2, 4]
+ * opt.update();
+ * assert.equal(String(p), "variable([0.999 1.999])"); // lr * grad / |grad| on the first step
+ * ```
+ */
 export class AdaGrad extends Optimizer {
   #hs = new State();
   /**
@@ -187,6 +265,18 @@ export class AdaGrad extends Optimizer {
 /**
  * AdaDelta: running averages of squared gradients (`msg`) and squared
  * updates (`msdx`); `dx = sqrt((msdx + eps) / (msg + eps)) * grad`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Parameter, optimizers } = dz;
+ * const p = new Parameter(dz.array([1, 2], { dtype: "float64" }));
+ * const opt = new optimizers.AdaDelta().setup({ params: () => [p] }); // usually setup(model)
+ * F.sum(F.square(p)).backward(); // grad = 2p = [2, 4]
+ * opt.update();
+ * assert.equal(String(p), "variable([0.99552788 1.99552787])");
+ * ```
  */
 export class AdaDelta extends Optimizer {
   #msg = new State();
@@ -216,6 +306,19 @@ export class AdaDelta extends Optimizer {
 /**
  * Adam with DeZero's bias correction folded into the rate:
  * `lr = alpha * sqrt(1 - beta2^t) / (1 - beta1^t)`, `t` counting `update()`s.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Parameter, optimizers } = dz;
+ * const p = new Parameter(dz.array([1, 2], { dtype: "float64" }));
+ * const opt = new optimizers.Adam(0.001).setup({ params: () => [p] }); // usually setup(model)
+ * F.sum(F.square(p)).backward(); // grad = 2p = [2, 4]
+ * opt.update();
+ * assert.equal(String(p), "variable([0.999 1.999])"); // about alpha * sign(grad) at first
+ * assert.equal(opt.t, 1);
+ * ```
  */
 export class Adam extends Optimizer {
   /** Number of `update()` calls so far. */
@@ -263,7 +366,22 @@ export class Adam extends Optimizer {
   }
 }
 
-/** Hook adding L2 weight decay to the gradients: `grad += rate * param`. */
+/**
+ * Hook adding L2 weight decay to the gradients: `grad += rate * param`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Parameter, optimizers } = dz;
+ * const p = new Parameter(dz.array([1, 2], { dtype: "float64" }));
+ * const opt = new optimizers.SGD(0.1).setup({ params: () => [p] });
+ * opt.addHook(new optimizers.WeightDecay(0.5));
+ * F.sum(F.square(p)).backward(); // grad = 2p, then + 0.5 p
+ * opt.update();
+ * assert.equal(String(p), "variable([0.75 1.5 ])");
+ * ```
+ */
 export class WeightDecay implements Hook {
   /**
    * A weight decay hook.
@@ -280,6 +398,19 @@ export class WeightDecay implements Hook {
  * Hook scaling all gradients by `maxNorm / (norm + 1e-6)` when that is
  * below 1, `norm` being the L2 norm of all gradients together. The scale
  * is computed as an array (`min(rate, 1)`), so no value is read back.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Parameter, optimizers } = dz;
+ * const p = new Parameter(dz.array([1, 2], { dtype: "float64" }));
+ * const opt = new optimizers.SGD(0).setup({ params: () => [p] });
+ * opt.addHook(new optimizers.ClipGrad(1));
+ * F.sum(F.square(p)).backward(); // grad [2, 4], norm sqrt(20)
+ * opt.update();
+ * assert.equal(String(p.grad), "variable([0.4472135  0.89442699])"); // norm 1
+ * ```
  */
 export class ClipGrad implements Hook {
   /**
@@ -301,7 +432,25 @@ export class ClipGrad implements Hook {
   }
 }
 
-/** Hook that drops the gradients of the given layers or parameters, so they stay fixed. */
+/**
+ * Hook that drops the gradients of the given layers or parameters, so they stay fixed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, MLP, optimizers } = dz;
+ * const model = new MLP([3, 1]);
+ * const x = dz.ones([4, 2]);
+ * model.apply(x);
+ * const frozen = model.layers[0].params().next().value!.data.copy(); // l0.W
+ * const opt = new optimizers.SGD(0.1).setup(model);
+ * opt.addHook(new optimizers.FreezeParam(model.layers[0]));
+ * F.sum(model.apply(x)).backward();
+ * opt.update();
+ * assert.deepEqual(model.layers[0].params().next().value!.data.toArray(), frozen.toArray());
+ * ```
+ */
 export class FreezeParam implements Hook {
   /** The frozen parameters. */
   readonly frozen: Set<Parameter>;

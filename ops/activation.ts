@@ -3,32 +3,20 @@
  * sigmoid, relu, leakyRelu, live in elementwise.ts).
  * @module
  */
-import { dispatch } from "../core/dispatch.ts";
 import { Function } from "../core/autograd/function.ts";
 import type { NDArray } from "../core/array/ndarray.ts";
 import { normalizeAxis } from "../core/array/shape_rules.ts";
 import { asVariable, type Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { exp, mul, sub } from "./elementwise.ts";
+import { logSoftmaxArray, softmaxArray } from "./helpers.ts";
 import { sum } from "./reduction.ts";
-
-/** `exp(x - max) / sum(exp(x - max))` along `axis`, on arrays. */
-export function softmaxArray(x: NDArray, axis: number): NDArray {
-  const m = dispatch("max", [x], { axes: [axis], keepdims: true });
-  const e = dispatch("exp", [dispatch("sub", [x, m])]);
-  return dispatch("div", [e, dispatch("sum", [e], { axes: [axis], keepdims: true })]);
-}
-
-/** `x - logsumexp(x)` along `axis`, on arrays. */
-export function logSoftmaxArray(x: NDArray, axis: number): NDArray {
-  const m = dispatch("max", [x], { axes: [axis], keepdims: true });
-  const z = dispatch("sub", [x, m]);
-  const s = dispatch("sum", [dispatch("exp", [z])], { axes: [axis], keepdims: true });
-  return dispatch("sub", [z, dispatch("log", [s])]);
-}
 
 /** Softmax along one axis. */
 export class Softmax extends Function {
-  /** @param axis the normalized axis */
+  /**
+   * Softmax along `axis`.
+   * @param axis the normalized axis
+   */
   constructor(readonly axis: number) {
     super();
   }
@@ -44,7 +32,17 @@ export class Softmax extends Function {
   }
 }
 
-/** Softmax along `axis` (default 1, as DeZero). */
+/**
+ * Softmax along `axis` (default 1, as DeZero).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const y = F.softmax(new Variable([[0, Math.log(3)]]));
+ * assert.equal(String(y), "variable([[0.25 0.75]])");
+ * ```
+ */
 export function softmax(x: VariableLike, axis = 1): Variable {
   const v = asVariable(x);
   return new Softmax(normalizeAxis(axis, v.ndim, "softmax")).apply(v);
@@ -52,7 +50,10 @@ export function softmax(x: VariableLike, axis = 1): Variable {
 
 /** Log-softmax along one axis. */
 export class LogSoftmax extends Function {
-  /** @param axis the normalized axis */
+  /**
+   * Log-softmax along `axis`.
+   * @param axis the normalized axis
+   */
   constructor(readonly axis: number) {
     super();
   }
@@ -67,7 +68,17 @@ export class LogSoftmax extends Function {
   }
 }
 
-/** Log-softmax along `axis` (default 1). */
+/**
+ * Log-softmax along `axis` (default 1).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const y = F.logSoftmax(new Variable([[0, 0]]));
+ * assert.deepEqual(Array.from(y.data.data), [-Math.LN2, -Math.LN2]);
+ * ```
+ */
 export function logSoftmax(x: VariableLike, axis = 1): Variable {
   const v = asVariable(x);
   return new LogSoftmax(normalizeAxis(axis, v.ndim, "logSoftmax")).apply(v);

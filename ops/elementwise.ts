@@ -8,10 +8,11 @@
 import { dispatch, NO_ATTRS } from "../core/dispatch.ts";
 import { type DType, scalarDType } from "../core/array/dtype.ts";
 import { Function } from "../core/autograd/function.ts";
-import { NDArray, scalar } from "../core/array/ndarray.ts";
+import { type NDArray, scalar } from "../core/array/ndarray.ts";
 import { sameShape } from "../core/array/shape_rules.ts";
 import type { ElementwiseOp } from "../core/registry.ts";
 import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
+import { mask, operands } from "./helpers.ts";
 import { sumTo } from "./shape.ts";
 
 /** Gradient rule of a unary function: `(x, y, gy) => gx`. */
@@ -20,6 +21,7 @@ type UnaryGrad = (x: Variable, y: Variable, gy: Variable) => Variable;
 /** A unary elementwise function backed by one registry primitive. */
 export class Unary extends Function {
   /**
+   * A unary function running primitive `op`.
    * @param op primitive name in the registry
    * @param grad the gradient rule
    * @param params numeric parameters of the primitive (`p0`, `p1`) and,
@@ -55,6 +57,7 @@ type BinaryGrad = [BinaryGradOf, BinaryGradOf | null];
 /** A broadcasting binary function; gradients are summed back to each input's shape. */
 export class Binary extends Function {
   /**
+   * A binary function running primitive `op`.
    * @param op primitive name in the registry
    * @param grad the gradient rule (on broadcast shapes)
    * @param constant which inputs were plain numbers (bit 0: `a`, bit 1:
@@ -86,30 +89,6 @@ export class Binary extends Function {
   }
 }
 
-/**
- * Two operands as Variables; a plain number takes the dtype it would have
- * beside the other operand (numpy's weak scalars: `x32 * 2` stays float32).
- */
-export function operands(a: VariableLike, b: VariableLike): [Variable, Variable] {
-  if (typeof a === "number") {
-    const db = dtypeOfOperand(b);
-    if (db) a = constant(a, db);
-  } else if (typeof b === "number") {
-    const da = dtypeOfOperand(a);
-    if (da) b = constant(b, da);
-  }
-  return [asVariable(a), asVariable(b)];
-}
-
-function dtypeOfOperand(v: VariableLike): DType | null {
-  return v instanceof Variable || v instanceof NDArray ? v.dtype : null;
-}
-
-/** A number as a Variable of the dtype it takes beside `like`. */
-function constant(c: number, like: DType): Variable {
-  return new Variable(scalar(c, scalarDType(c, like)));
-}
-
 /** `fn` named `op` (as the F function it becomes: printed names, stack traces). */
 const named = <T extends (...args: never[]) => Variable>(op: string, fn: T): T =>
   Object.defineProperty(fn, "name", { value: op });
@@ -122,27 +101,80 @@ const binary = (op: ElementwiseOp, grad: BinaryGrad) =>
       .apply(x, y);
   });
 
-/** `a + b` with broadcasting. */
+/**
+ * `a + b` with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable([1, 2, 3]);
+ * assert.equal(String(F.add(x, 10)), "variable([11 12 13])");
+ * assert.equal(String(F.add(x, [[0], [10]])), "variable([[ 1  2  3]\n          [11 12 13]])");
+ * ```
+ */
 export const add: (a: VariableLike, b: VariableLike) => Variable = binary(
   "add",
   [(_a, _b, _y, gy) => gy, (_a, _b, _y, gy) => gy],
 );
-/** `a - b` with broadcasting. */
+/**
+ * `a - b` with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable([1, 2, 3]);
+ * assert.equal(String(F.sub(x, 1)), "variable([0 1 2])");
+ * assert.equal(String(F.sub(1, x)), "variable([ 0 -1 -2])");
+ * ```
+ */
 export const sub: (a: VariableLike, b: VariableLike) => Variable = binary(
   "sub",
   [(_a, _b, _y, gy) => gy, (_a, _b, _y, gy) => neg(gy)],
 );
-/** `a * b` with broadcasting. */
+/**
+ * `a * b` with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable(3); // a bare number is float64
+ * const y = F.mul(x, x);
+ * y.backward();
+ * assert.equal(String(y), "variable(9.0)");
+ * assert.equal(String(x.grad), "variable(6.0)");
+ * ```
+ */
 export const mul: (a: VariableLike, b: VariableLike) => Variable = binary(
   "mul",
   [(_a, b, _y, gy) => mul(gy, b), (a, _b, _y, gy) => mul(gy, a)],
 );
-/** `a / b` (true division) with broadcasting. */
+/**
+ * `a / b` (true division) with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * assert.equal(String(F.div(new Variable([1, 2, 3]), 2)), "variable([0.5 1.  1.5])");
+ * ```
+ */
 export const div: (a: VariableLike, b: VariableLike) => Variable = binary(
   "div",
   [(_a, b, _y, gy) => div(gy, b), (a, b, _y, gy) => mul(gy, div(neg(a), mul(b, b)))],
 );
-/** `-x`. */
+/**
+ * `-x`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * assert.equal(String(F.neg([1, -2])), "variable([-1  2])");
+ * ```
+ */
 export const neg: (x: VariableLike) => Variable = unary("neg", (_x, _y, gy) => neg(gy));
 
 /**
@@ -150,7 +182,10 @@ export const neg: (x: VariableLike) => Variable = unary("neg", (_x, _y, gy) => n
  * input, so the graph has no node for the exponent).
  */
 export class Pow extends Function {
-  /** @param c the exponent */
+  /**
+   * `x ** c`.
+   * @param c the exponent
+   */
   constructor(readonly c: number) {
     super();
   }
@@ -168,6 +203,17 @@ export class Pow extends Function {
 /**
  * `x ** c`: `c` a number (DeZero's Pow) or, beyond DeZero, a Variable or
  * array, which then gets the gradient `y * log(x)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable(2);
+ * const y = F.pow(x, 3); // also x.pow(3)
+ * y.backward();
+ * assert.equal(String(y), "variable(8.0)");
+ * assert.equal(String(x.grad), "variable(12.0)"); // 3 x^2
+ * ```
  */
 export function pow(x: VariableLike, c: VariableLike): Variable {
   if (typeof c === "number") return new Pow(c).apply(x);
@@ -177,49 +223,174 @@ export function pow(x: VariableLike, c: VariableLike): Variable {
   ]).apply(...operands(x, c));
 }
 
-/** `exp(x)`. */
+/**
+ * `exp(x)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable(1);
+ * const y = F.exp(x);
+ * y.backward();
+ * assert.equal(String(y), "variable(2.718281828459045)");
+ * assert.equal(String(x.grad), String(y)); // d/dx exp(x) = exp(x)
+ * ```
+ */
 export const exp: (x: VariableLike) => Variable = unary("exp", (_x, y, gy) => mul(gy, y));
-/** Natural logarithm. */
+/**
+ * Natural logarithm.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable(2);
+ * const y = F.log(x);
+ * y.backward();
+ * assert.equal(y.item(), Math.LN2);
+ * assert.equal(String(x.grad), "variable(0.5)"); // 1 / x
+ * ```
+ */
 export const log: (x: VariableLike) => Variable = unary("log", (x, _y, gy) => div(gy, x));
-/** `sin(x)`. */
+/**
+ * `sin(x)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable(0);
+ * const y = F.sin(x);
+ * y.backward();
+ * assert.equal(String(y), "variable(0.0)");
+ * assert.equal(String(x.grad), "variable(1.0)"); // cos(0)
+ * ```
+ */
 export const sin: (x: VariableLike) => Variable = unary("sin", (x, _y, gy) => mul(gy, cos(x)));
-/** `cos(x)`. */
+/**
+ * `cos(x)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * assert.equal(String(F.cos([0, Math.PI])), "variable([ 1. -1.])");
+ * ```
+ */
 export const cos: (x: VariableLike) => Variable = unary(
   "cos",
   (x, _y, gy) => mul(gy, neg(sin(x))),
 );
-/** `tanh(x)`; gradient `gy * (1 - y^2)`. */
+/**
+ * `tanh(x)`; gradient `gy * (1 - y^2)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable(0);
+ * const y = F.tanh(x);
+ * y.backward();
+ * assert.equal(String(y), "variable(0.0)");
+ * assert.equal(String(x.grad), "variable(1.0)");
+ * ```
+ */
 export const tanh: (x: VariableLike) => Variable = unary(
   "tanh",
   (_x, y, gy) => mul(gy, sub(1, mul(y, y))),
 );
-/** `sqrt(x)`; gradient `gy / (2 y)`. */
+/**
+ * `sqrt(x)`; gradient `gy / (2 y)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable([4, 9]); // int32 in, float64 out
+ * assert.equal(String(F.sqrt(x)), "variable([2. 3.])");
+ * ```
+ */
 export const sqrt: (x: VariableLike) => Variable = unary(
   "sqrt",
   (_x, y, gy) => div(gy, mul(y, 2)),
 );
-/** `|x|`; gradient `gy * sign(x)`. */
+/**
+ * `|x|`; gradient `gy * sign(x)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * assert.equal(String(F.abs([-1.5, 2])), "variable([1.5 2. ])");
+ * ```
+ */
 export const abs: (x: VariableLike) => Variable = unary(
   "abs",
   (x, _y, gy) => mul(gy, new Variable(dispatch("sign", [x.data]))),
 );
-/** `x * x`. */
+/**
+ * `x * x`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable(3);
+ * const y = F.square(x);
+ * y.backward();
+ * assert.equal(String(y), "variable(9.0)");
+ * assert.equal(String(x.grad), "variable(6.0)");
+ * ```
+ */
 export const square: (x: VariableLike) => Variable = unary(
   "square",
   (x, _y, gy) => mul(gy, mul(x, 2)),
 );
-/** Logistic sigmoid `1 / (1 + exp(-x))`; gradient `gy * y * (1 - y)`. */
+/**
+ * Logistic sigmoid `1 / (1 + exp(-x))`; gradient `gy * y * (1 - y)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable(0);
+ * const y = F.sigmoid(x);
+ * y.backward();
+ * assert.equal(String(y), "variable(0.5)");
+ * assert.equal(String(x.grad), "variable(0.25)");
+ * ```
+ */
 export const sigmoid: (x: VariableLike) => Variable = unary(
   "sigmoid",
   (_x, y, gy) => mul(gy, mul(y, sub(1, y))),
 );
-/** `max(x, 0)`; gradient `gy * (x > 0)`. */
+/**
+ * `max(x, 0)`; gradient `gy * (x > 0)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * assert.equal(String(F.relu([-1, 0, 2])), "variable([0 0 2])");
+ * ```
+ */
 export const relu: (x: VariableLike) => Variable = unary(
   "relu",
   (x, _y, gy) => mul(gy, mask("gt", x, 0)),
 );
 
-/** `x` where `x > 0`, else `slope * x`. */
+/**
+ * `x` where `x > 0`, else `slope * x`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * assert.equal(String(F.leakyRelu([-1, 2])), "variable([-0.2  2. ])");
+ * assert.equal(String(F.leakyRelu([-1, 2], 0.5)), "variable([-0.5  2. ])");
+ * ```
+ */
 export function leakyRelu(x: VariableLike, slope = 0.2): Variable {
   return new Unary("leakyRelu", (x, _y, gy) => {
     const m = mask("gt", x, 0);
@@ -227,7 +398,16 @@ export function leakyRelu(x: VariableLike, slope = 0.2): Variable {
   }, { p0: slope, dtype: paramDType(x, slope) }).apply(x);
 }
 
-/** `x` clipped to `[xMin, xMax]`; gradient passes only inside the range. */
+/**
+ * `x` clipped to `[xMin, xMax]`; gradient passes only inside the range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * assert.equal(String(F.clip([-2, 0.5, 3], 0, 1)), "variable([0.  0.5 1. ])");
+ * ```
+ */
 export function clip(x: VariableLike, xMin: number, xMax: number): Variable {
   return new Unary("clip", (x, _y, gy) => {
     return mul(gy, mul(mask("ge", x, xMin), mask("le", x, xMax)));
@@ -237,14 +417,4 @@ export function clip(x: VariableLike, xMin: number, xMax: number): Variable {
 /** The dtype `x` computes in beside numeric parameters: an int32 `x` with a fractional one gives float64. */
 function paramDType(x: VariableLike, ...params: number[]): DType {
   return params.reduce((d, p) => scalarDType(p, d), asVariable(x).dtype);
-}
-
-/** A constant 0/1 Variable `x <op> value`, in x's dtype (float64 for int32 beside a fraction). */
-export function mask(
-  op: "gt" | "ge" | "lt" | "le" | "eq",
-  x: Variable,
-  value: number | NDArray,
-): Variable {
-  const v = typeof value === "number" ? scalar(value, scalarDType(value, x.dtype)) : value;
-  return new Variable(dispatch(op, [x.data, v]));
 }

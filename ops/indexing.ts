@@ -20,7 +20,19 @@ export interface Slice {
   step: number | null;
 }
 
-/** `dz.slice(start, stop, step)`: the slice `start:stop:step`. */
+/**
+ * `dz.slice(start, stop, step)`: the slice `start:stop:step`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F } = dz;
+ * const x = dz.arange(10);
+ * assert.equal(String(F.getItem(x, dz.slice(2, 8, 3))), "variable([2 5])"); // x[2:8:3]
+ * assert.equal(String(F.getItem(x, dz.slice(null, null, -4))), "variable([9 5 1])"); // x[::-4]
+ * ```
+ */
 export function slice(
   start: number | null = null,
   stop: number | null = null,
@@ -83,6 +95,19 @@ export class GetItemGrad extends Function {
  * `x[index]` with numpy semantics: `getItem(x, [0, slice(1, 3)])` is
  * `x[0, 1:3]`, `getItem(x, [[0, 0, 1]])` is `x[[0, 0, 1]]`; several index
  * arrays broadcast together. Gradients of repeated elements accumulate.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Variable } = dz;
+ * const x = new Variable([[1, 2, 3], [4, 5, 6]]);
+ * assert.equal(String(F.getItem(x, 1)), "variable([4 5 6])"); // x[1]
+ * assert.equal(String(F.getItem(x, [0, dz.slice(1, 3)])), "variable([2 3])"); // x[0, 1:3]
+ * assert.equal(String(F.getItem(x, ["...", 0])), "variable([1 4])"); // x[..., 0]
+ * const rows = F.getItem(x, [[0, 0, 1]]); // x[[0, 0, 1]]
+ * assert.equal(String(rows), "variable([[1 2 3]\n          [1 2 3]\n          [4 5 6]])");
+ * ```
  */
 export function getItem(x: VariableLike, index: Index): Variable {
   const v = asVariable(x);

@@ -9,8 +9,8 @@ import { Function } from "../core/autograd/function.ts";
 import { arange, asArray, type NDArray, scalar } from "../core/array/ndarray.ts";
 import { fmtShape } from "../core/array/shape_rules.ts";
 import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
-import { logSoftmaxArray, softmaxArray } from "./activation.ts";
-import { add, clip, div, log, mul, neg, operands, sigmoid, sub } from "./elementwise.ts";
+import { add, clip, div, log, mul, neg, sigmoid, sub } from "./elementwise.ts";
+import { logSoftmaxArray, operands, softmaxArray } from "./helpers.ts";
 import { sum } from "./reduction.ts";
 import { sumTo } from "./shape.ts";
 
@@ -34,7 +34,19 @@ export class MeanSquaredError extends Function {
   }
 }
 
-/** Mean squared error, divided by the batch size (DeZero's quirk: `len(diff)`). */
+/**
+ * Mean squared error, divided by the batch size (DeZero's quirk: `len(diff)`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Variable } = dz;
+ * const y = new Variable([[1, 2], [3, 4]]);
+ * const loss = F.meanSquaredError(y, dz.zeros([2, 2])); // (1 + 4 + 9 + 16) / 2 rows
+ * assert.equal(String(loss), "variable(15.0)");
+ * ```
+ */
 export function meanSquaredError(x0: VariableLike, x1: VariableLike): Variable {
   return new MeanSquaredError().apply(...operands(x0, x1));
 }
@@ -65,7 +77,10 @@ function pickOffsets(t: NDArray, C: number): NDArray {
 
 /** Softmax followed by cross entropy with integer labels, averaged over the batch. */
 export class SoftmaxCrossEntropy extends Function {
-  /** @param t the validated labels */
+  /**
+   * The loss against labels `t`.
+   * @param t the validated labels
+   */
   constructor(readonly t: NDArray) {
     super();
   }
@@ -88,13 +103,37 @@ export class SoftmaxCrossEntropy extends Function {
   }
 }
 
-/** Cross entropy of softmax(x) ([N, C] scores) against int32 labels t ([N]). */
+/**
+ * Cross entropy of softmax(x) ([N, C] scores) against int32 labels t ([N]).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Variable } = dz;
+ * const scores = new Variable(dz.zeros([2, 3])); // 3 equally likely classes
+ * const loss = F.softmaxCrossEntropy(scores, [0, 2]);
+ * loss.backward();
+ * assert.equal(loss.item(), Math.log(3));
+ * assert.deepEqual(scores.grad!.shape, [2, 3]);
+ * ```
+ */
 export function softmaxCrossEntropy(x: VariableLike, t: VariableLike): Variable {
   const xv = asVariable(x);
   return new SoftmaxCrossEntropy(labels(t, xv, "softmaxCrossEntropy")).apply(xv);
 }
 
-/** Binary cross entropy of sigmoid(x) against 0/1 labels t, summed over elements / len(x). */
+/**
+ * Binary cross entropy of sigmoid(x) against 0/1 labels t, summed over elements / len(x).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const loss = F.sigmoidCrossEntropy(new Variable([[0]]), [[1]]); // sigmoid(0) = 0.5
+ * assert.equal(loss.item(), Math.LN2);
+ * ```
+ */
 export function sigmoidCrossEntropy(x: VariableLike, t: VariableLike): Variable {
   const xv = asVariable(x);
   const tv = asVariable(t);
@@ -111,7 +150,17 @@ export function sigmoidCrossEntropy(x: VariableLike, t: VariableLike): Variable 
   return div(neg(sum(tlogp)), xv.ndim ? xv.shape[0] : 1);
 }
 
-/** Fraction of rows whose arg-max equals the label (not differentiable). */
+/**
+ * Fraction of rows whose arg-max equals the label (not differentiable).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const y = new Variable([[0.1, 0.9], [0.8, 0.2]]); // predicts 1, then 0
+ * assert.equal(F.accuracy(y, [1, 1]).item(), 0.5);
+ * ```
+ */
 export function accuracy(y: VariableLike, t: VariableLike): Variable {
   const yv = asVariable(y);
   const ta = labels(t, yv, "accuracy");
@@ -121,7 +170,20 @@ export function accuracy(y: VariableLike, t: VariableLike): Variable {
   return new Variable(dispatch("div", [total, scalar(ta.size, "float64")]));
 }
 
-/** Inverted dropout: in training, zeroes elements with probability `ratio` and scales the rest by `1 / (1 - ratio)`. */
+/**
+ * Inverted dropout: in training, zeroes elements with probability `ratio` and scales the rest by `1 / (1 - ratio)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Variable } = dz;
+ * const x = dz.ones([1000]);
+ * const y = F.dropout(x, 0.5); // training: each element 0 or 1 / (1 - 0.5)
+ * assert.ok(Array.from(y.data.data).every((v) => v === 0 || v === 2));
+ * assert.equal(dz.testMode(() => F.dropout(x)).data, x); // testMode: x unchanged
+ * ```
+ */
 export function dropout(x: VariableLike, ratio = 0.5): Variable {
   const xv = asVariable(x);
   if (!(ratio >= 0 && ratio < 1)) {

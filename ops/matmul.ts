@@ -34,6 +34,17 @@ export class MatMul extends Function {
 /**
  * `a @ b` with numpy's semantics: 1-D operands are promoted to matrices
  * (and the added axis dropped), batch axes broadcast.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Variable } = dz;
+ * const x = new Variable([[1, 2], [3, 4]]);
+ * const W = new Variable([[1, 0], [0, 10]]);
+ * assert.equal(String(F.matmul(x, W)), "variable([[ 1 20]\n          [ 3 40]])"); // also x.matmul(W)
+ * assert.deepEqual(F.matmul(dz.zeros([5, 2, 3]), dz.zeros([3, 4])).shape, [5, 2, 4]); // batched
+ * ```
  */
 export function matmul(a: VariableLike, b: VariableLike): Variable {
   const av = asVariable(a), bv = asVariable(b);
@@ -52,7 +63,18 @@ export function matmul(a: VariableLike, b: VariableLike): Variable {
   return reshape(y, shape);
 }
 
-/** `x @ W + b` (b optional), DeZero's `linear`. */
+/**
+ * `x @ W + b` (b optional), DeZero's `linear`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable([[1, 2]]);
+ * const W = new Variable([[1, 0, 1], [0, 1, 1]]);
+ * assert.equal(String(F.linear(x, W, [10, 20, 30])), "variable([[11 22 33]])");
+ * ```
+ */
 export function linear(x: VariableLike, W: VariableLike, b: VariableLike | null = null): Variable {
   const y = matmul(x, W);
   return b === null ? y : add(y, b);

@@ -1,36 +1,14 @@
 /**
- * `F`: every differentiable function, DeZero's `dezero.functions`.
+ * `F`: every differentiable function, DeZero's `dezero.functions`: the
+ * lower-case functions (`F.sin(x)`) and, as in DeZero, the Function classes
+ * behind them (`F.Pow`, `F.GetItem`, ...). Every export of these modules is
+ * part of F (what they share lives in helpers.ts).
  * @module
  */
-export {
-  abs,
-  add,
-  clip,
-  cos,
-  div,
-  exp,
-  leakyRelu,
-  log,
-  mul,
-  neg,
-  pow,
-  relu,
-  sigmoid,
-  sin,
-  sqrt,
-  square,
-  sub,
-  tanh,
-} from "./elementwise.ts";
-export { broadcastTo, expandDims, flatten, reshape, sumTo, transpose } from "./shape.ts";
-export { getItem } from "./indexing.ts";
-export { logsumexp, max, mean, min, sum } from "./reduction.ts";
-export { linear, matmul } from "./matmul.ts";
-export { logSoftmax, softmax } from "./activation.ts";
-export {
-  accuracy,
-  dropout,
-  meanSquaredError,
-  sigmoidCrossEntropy,
-  softmaxCrossEntropy,
-} from "./loss.ts";
+export * from "./elementwise.ts";
+export * from "./shape.ts";
+export * from "./indexing.ts";
+export * from "./reduction.ts";
+export * from "./matmul.ts";
+export * from "./activation.ts";
+export * from "./loss.ts";

@@ -7,7 +7,8 @@ import { Function } from "../core/autograd/function.ts";
 import type { NDArray } from "../core/array/ndarray.ts";
 import { normalizeAxes, reducedShape, sizeOf } from "../core/array/shape_rules.ts";
 import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
-import { add, div, exp, log, mask, mul, sub } from "./elementwise.ts";
+import { add, div, exp, log, mul, sub } from "./elementwise.ts";
+import { mask } from "./helpers.ts";
 import { broadcastTo, reshape } from "./shape.ts";
 
 /** Axis argument of reductions: one axis, several, or null for all. */
@@ -16,6 +17,7 @@ export type Axis = number | readonly number[] | null;
 /** Sum, max or min over a set of axes. */
 export class Reduce extends Function {
   /**
+   * A reduction `op` over `axes`.
    * @param op `sum`, `max` or `min`
    * @param axes the normalized axes reduced
    * @param keepdims whether reduced axes stay as length 1
@@ -60,22 +62,70 @@ function reduce(
   return new Reduce(op, normalizeAxes(axis, v.ndim, op), keepdims).apply(v);
 }
 
-/** Sum over `axis` (all when null). */
+/**
+ * Sum over `axis` (all when null).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable([[1, 2, 3], [4, 5, 6]]);
+ * assert.equal(String(F.sum(x)), "variable(21)");
+ * assert.equal(String(F.sum(x, 0)), "variable([5 7 9])");
+ * assert.equal(String(F.sum(x, 1, true)), "variable([[ 6]\n          [15]])");
+ * ```
+ */
 export function sum(x: VariableLike, axis: Axis = null, keepdims = false): Variable {
   return reduce("sum", x, axis, keepdims);
 }
 
-/** Maximum over `axis` (all when null); the gradient goes to the maxima. */
+/**
+ * Maximum over `axis` (all when null); the gradient goes to the maxima.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Variable } = dz;
+ * const x = new Variable(dz.array([[1, 5], [7, 2]], { dtype: "float64" }));
+ * const y = F.max(x, 1);
+ * y.backward();
+ * assert.equal(String(y), "variable([5. 7.])");
+ * assert.equal(String(x.grad), "variable([[0. 1.]\n          [1. 0.]])");
+ * ```
+ */
 export function max(x: VariableLike, axis: Axis = null, keepdims = false): Variable {
   return reduce("max", x, axis, keepdims);
 }
 
-/** Minimum over `axis` (all when null); the gradient goes to the minima. */
+/**
+ * Minimum over `axis` (all when null); the gradient goes to the minima.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable([[1, 5], [7, 2]]);
+ * assert.equal(String(F.min(x)), "variable(1)");
+ * assert.equal(String(F.min(x, 0)), "variable([1 2])");
+ * ```
+ */
 export function min(x: VariableLike, axis: Axis = null, keepdims = false): Variable {
   return reduce("min", x, axis, keepdims);
 }
 
-/** Mean over `axis` (all when null): `sum / count`. */
+/**
+ * Mean over `axis` (all when null): `sum / count`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable([[1, 2], [3, 6]]);
+ * assert.equal(String(F.mean(x)), "variable(3.0)"); // also x.mean()
+ * assert.equal(String(F.mean(x, 1)), "variable([1.5 4.5])");
+ * ```
+ */
 export function mean(x: VariableLike, axis: Axis = null, keepdims = false): Variable {
   const v = asVariable(x);
   const axes = normalizeAxes(axis, v.ndim, "mean");
@@ -86,6 +136,15 @@ export function mean(x: VariableLike, axis: Axis = null, keepdims = false): Vari
 /**
  * `log(sum(exp(x)))` over `axis`, computed stably as
  * `m + log(sum(exp(x - m)))` with `m` the (constant) maximum.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable([[0, 0], [1000, 1000]]);
+ * const y = F.logsumexp(x, 1); // no overflow for large values
+ * assert.deepEqual(Array.from(y.data.data), [Math.LN2, 1000 + Math.LN2]);
+ * ```
  */
 export function logsumexp(x: VariableLike, axis: Axis = null, keepdims = false): Variable {
   const v = asVariable(x);

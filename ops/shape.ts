@@ -20,7 +20,10 @@ import { asVariable, type Variable, type VariableLike } from "../core/autograd/v
 
 /** Reshape to a fixed target shape. */
 export class Reshape extends Function {
-  /** @param shape the resolved target shape */
+  /**
+   * A reshape to `shape`.
+   * @param shape the resolved target shape
+   */
   constructor(readonly shape: number[]) {
     super();
   }
@@ -34,7 +37,18 @@ export class Reshape extends Function {
   }
 }
 
-/** `x` with a new shape of the same size (one axis may be -1). */
+/**
+ * `x` with a new shape of the same size (one axis may be -1).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable([[1, 2, 3], [4, 5, 6]]);
+ * assert.deepEqual(F.reshape(x, [3, 2]).shape, [3, 2]);
+ * assert.deepEqual(F.reshape(x, [-1]).shape, [6]); // also x.reshape(6)
+ * ```
+ */
 export function reshape(x: VariableLike, shape: Shape): Variable {
   const v = asVariable(x);
   const target = resolveShape(v.shape, shape, "reshape");
@@ -44,7 +58,10 @@ export function reshape(x: VariableLike, shape: Shape): Variable {
 
 /** Permutation of axes. */
 export class Transpose extends Function {
-  /** @param axes the resolved permutation */
+  /**
+   * A permutation by `axes`.
+   * @param axes the resolved permutation
+   */
   constructor(readonly axes: number[]) {
     super();
   }
@@ -60,7 +77,19 @@ export class Transpose extends Function {
   }
 }
 
-/** `x` with axes permuted by `axes` (reversed when omitted). */
+/**
+ * `x` with axes permuted by `axes` (reversed when omitted).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Variable } = dz;
+ * const x = new Variable([[1, 2, 3], [4, 5, 6]]);
+ * assert.equal(String(F.transpose(x)), "variable([[1 4]\n          [2 5]\n          [3 6]])");
+ * assert.deepEqual(F.transpose(dz.zeros([2, 3, 4]), [1, 0, 2]).shape, [3, 2, 4]);
+ * ```
+ */
 export function transpose(x: VariableLike, axes: readonly number[] | null = null): Variable {
   const v = asVariable(x);
   return new Transpose(resolveAxes(axes, v.ndim, "transpose")).apply(v);
@@ -68,7 +97,10 @@ export function transpose(x: VariableLike, axes: readonly number[] | null = null
 
 /** Replication of `x` along broadcast axes. */
 export class BroadcastTo extends Function {
-  /** @param shape the target shape */
+  /**
+   * A broadcast to `shape`.
+   * @param shape the target shape
+   */
   constructor(readonly shape: number[]) {
     super();
   }
@@ -82,7 +114,21 @@ export class BroadcastTo extends Function {
   }
 }
 
-/** `x` broadcast to `shape` (numpy's broadcast_to). */
+/**
+ * `x` broadcast to `shape` (numpy's broadcast_to).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Variable } = dz;
+ * const x = new Variable(dz.array([1, 2], { dtype: "float64" }));
+ * const y = F.broadcastTo(x, [3, 2]);
+ * y.backward();
+ * assert.deepEqual(y.shape, [3, 2]);
+ * assert.equal(String(x.grad), "variable([3. 3.])"); // summed back over the copies
+ * ```
+ */
 export function broadcastTo(x: VariableLike, shape: Shape): Variable {
   const v = asVariable(x);
   if (sameShape(v.shape, shape)) return v;
@@ -92,7 +138,10 @@ export function broadcastTo(x: VariableLike, shape: Shape): Variable {
 
 /** Sum over the axes that broadcasting to the input's shape added. */
 export class SumTo extends Function {
-  /** @param shape the target shape */
+  /**
+   * A sum down to `shape`.
+   * @param shape the target shape
+   */
   constructor(readonly shape: number[]) {
     super();
   }
@@ -106,7 +155,18 @@ export class SumTo extends Function {
   }
 }
 
-/** `x` summed down to `shape` (the reverse of broadcastTo). */
+/**
+ * `x` summed down to `shape` (the reverse of broadcastTo).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable([[1, 2, 3], [4, 5, 6]]);
+ * assert.equal(String(F.sumTo(x, [1, 3])), "variable([[5 7 9]])");
+ * assert.equal(String(F.sumTo(x, [2, 1])), "variable([[ 6]\n          [15]])");
+ * ```
+ */
 export function sumTo(x: VariableLike, shape: Shape): Variable {
   const v = asVariable(x);
   if (sameShape(v.shape, shape)) return v;
@@ -120,7 +180,18 @@ export function sumTo(x: VariableLike, shape: Shape): Variable {
   return new SumTo([...shape]).apply(v);
 }
 
-/** `x` with a new axis of length 1 inserted at `axis`. */
+/**
+ * `x` with a new axis of length 1 inserted at `axis`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable([1, 2, 3]);
+ * assert.deepEqual(F.expandDims(x, 0).shape, [1, 3]);
+ * assert.deepEqual(F.expandDims(x, -1).shape, [3, 1]);
+ * ```
+ */
 export function expandDims(x: VariableLike, axis: number): Variable {
   const v = asVariable(x);
   const a = normalizeAxis(axis, v.ndim + 1, "expandDims");
@@ -129,7 +200,17 @@ export function expandDims(x: VariableLike, axis: number): Variable {
   return reshape(v, shape);
 }
 
-/** `x` reshaped to `[x.shape[0], -1]` (DeZero's flatten). */
+/**
+ * `x` reshaped to `[x.shape[0], -1]` (DeZero's flatten).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Variable } = dz;
+ * assert.deepEqual(F.flatten(dz.zeros([2, 3, 4])).shape, [2, 12]);
+ * ```
+ */
 export function flatten(x: VariableLike): Variable {
   const v = asVariable(x);
   if (v.ndim === 0) throw new RangeError("flatten: needs at least one axis, got shape []");

@@ -6,12 +6,9 @@
 import { type NDArray, sumToArray } from "../core/array/ndarray.ts";
 import type { Shape } from "../core/array/shape_rules.ts";
 
-export { type DotOptions, getDotGraph, plotDotGraph } from "../core/autograd/dot.ts";
-export {
-  gradientCheck,
-  type GradientCheckOptions,
-  numericalGrad,
-} from "../core/autograd/numerical.ts";
+// `export *` so that `deno doc` lists them in the namespace (it does not follow named re-exports)
+export * from "../core/autograd/dot.ts";
+export * from "../core/autograd/numerical.ts";
 
 /**
  * `x` summed down to `shape` (DeZero's `utils.sum_to`): leading axes and
@@ -19,8 +16,9 @@ export {
  *
  * @example
  * ```ts
- * import { array, utils } from "../mod.ts";
- * utils.sumTo(array([[1, 2, 3], [4, 5, 6]]), [1, 3]); // [[5 7 9]]
+ * import assert from "node:assert/strict";
+ * import { array, utils } from "@dezero/dezero-ts";
+ * assert.equal(String(utils.sumTo(array([[1, 2, 3], [4, 5, 6]]), [1, 3])), "[[5 7 9]]");
  * ```
  */
 export function sumTo(x: NDArray, shape: Shape): NDArray {

@@ -31,7 +31,21 @@ export type ArrayLike = NDArray | NestedArray | TypedArray;
 /** An NDArray or a number, as accepted by the arithmetic methods. */
 export type Operand = NDArray | number;
 
-/** An n-dimensional array over a contiguous typed array (row-major). */
+/**
+ * An n-dimensional array over a contiguous typed array (row-major).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const a = dz.array([[1, 2, 3], [4, 5, 6]]);
+ * assert.deepEqual([a.shape, a.dtype, a.size, a.ndim], [[2, 3], "int32", 6, 2]);
+ * assert.equal(String(a.mul(2).sum(0)), "[10 14 18]");
+ * const w = dz.zeros([2]);
+ * w.isub(dz.array([0.5, 1])); // in place: DeZero's `w -= ...`
+ * assert.equal(String(w), "[-0.5 -1. ]");
+ * ```
+ */
 export class NDArray {
   /** The storage, read without the JIT's read guard (library internals). */
   raw: TypedArray;
@@ -232,6 +246,16 @@ export interface ArrayOptions {
 /**
  * An NDArray from nested arrays, a number, a typed array or an NDArray
  * (always copied). Integer-valued input becomes int32, otherwise float64.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * assert.equal(dz.array([[1, 2], [3, 4]]).dtype, "int32");
+ * assert.equal(dz.array([1.5, 2]).dtype, "float64");
+ * assert.equal(dz.array([1.0]).dtype, "int32"); // JS reads 1.0 as 1
+ * assert.equal(dz.array([1.0], { dtype: "float32" }).dtype, "float32");
+ * ```
  */
 export function array(x: ArrayLike, options: ArrayOptions = {}): NDArray {
   if (x instanceof NDArray) {
@@ -272,7 +296,18 @@ export function array(x: ArrayLike, options: ArrayOptions = {}): NDArray {
   return new NDArray(data, shape);
 }
 
-/** `x` as an NDArray (not copied when it already is one). */
+/**
+ * `x` as an NDArray (not copied when it already is one).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const a = dz.array([1, 2]);
+ * assert.equal(dz.asArray(a), a); // not copied
+ * assert.equal(String(dz.asArray([[1, 2]])), "[[1 2]]");
+ * ```
+ */
 export function asArray(x: ArrayLike, options: ArrayOptions = {}): NDArray {
   if (x instanceof NDArray && (!options.dtype || options.dtype === x.dtype)) {
     return x;
@@ -290,7 +325,17 @@ function checkShape(shape: Shape, op: string): number[] {
   return s;
 }
 
-/** An array of `shape` filled with `value` (float64 unless `dtype`). */
+/**
+ * An array of `shape` filled with `value` (float64 unless `dtype`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * assert.equal(String(dz.full([2], 7)), "[7. 7.]");
+ * assert.equal(String(dz.full([2], 7, { dtype: "int32" })), "[7 7]");
+ * ```
+ */
 export function full(
   shape: Shape | number,
   value: number,
@@ -302,22 +347,60 @@ export function full(
   return new NDArray(data, s);
 }
 
-/** An array of zeros (float64 unless `dtype`). */
+/**
+ * An array of zeros (float64 unless `dtype`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * assert.equal(String(dz.zeros([2, 2])), "[[0. 0.]\n [0. 0.]]");
+ * assert.equal(dz.zeros(3, { dtype: "float32" }).dtype, "float32");
+ * ```
+ */
 export function zeros(shape: Shape | number, options: ArrayOptions = {}): NDArray {
   return full(shape, 0, options);
 }
 
-/** An array of ones (float64 unless `dtype`). */
+/**
+ * An array of ones (float64 unless `dtype`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * assert.equal(String(dz.ones([3])), "[1. 1. 1.]");
+ * ```
+ */
 export function ones(shape: Shape | number, options: ArrayOptions = {}): NDArray {
   return full(shape, 1, options);
 }
 
-/** An array of zeros shaped and typed like `x`. */
+/**
+ * An array of zeros shaped and typed like `x`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const z = dz.zerosLike(dz.array([[1, 2]]));
+ * assert.deepEqual([z.shape, z.dtype, String(z)], [[1, 2], "int32", "[[0 0]]"]);
+ * ```
+ */
 export function zerosLike(x: NDArray): NDArray {
   return zeros(x.shape, { dtype: x.dtype });
 }
 
-/** An array of ones shaped and typed like `x`. */
+/**
+ * An array of ones shaped and typed like `x`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * assert.equal(String(dz.onesLike(dz.array([0.5, 2]))), "[1. 1.]");
+ * ```
+ */
 export function onesLike(x: NDArray): NDArray {
   return ones(x.shape, { dtype: x.dtype });
 }
@@ -325,6 +408,14 @@ export function onesLike(x: NDArray): NDArray {
 /**
  * `arange(stop)` or `arange(start, stop, step)`: evenly spaced values in
  * [start, stop); int32 when all arguments are integers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * assert.equal(String(dz.arange(5)), "[0 1 2 3 4]");
+ * assert.equal(String(dz.arange(1, 2, 0.25)), "[1.   1.25 1.5  1.75]");
+ * ```
  */
 export function arange(
   start: number,

@@ -20,7 +20,19 @@ function shapeOf(dims: (number | readonly number[])[], op: string): number[] {
   return s;
 }
 
-/** Uniform draws in [0, 1) of shape `dims` (float64), as `np.random.rand`. */
+/**
+ * Uniform draws in [0, 1) of shape `dims` (float64), as `np.random.rand`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { random } = dz;
+ * random.seed(0);
+ * assert.equal(String(random.rand(3)), "[0.5488135  0.71518937 0.60276338]"); // numpy's numbers
+ * assert.deepEqual(random.rand(2, 3).shape, [2, 3]);
+ * ```
+ */
 export function rand(...dims: (number | readonly number[])[]): NDArray {
   return dispatch("random", [], {
     kind: "uniform",
@@ -29,7 +41,18 @@ export function rand(...dims: (number | readonly number[])[]): NDArray {
   });
 }
 
-/** Standard normal draws of shape `dims` (float64), as `np.random.randn`. */
+/**
+ * Standard normal draws of shape `dims` (float64), as `np.random.randn`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { random } = dz;
+ * random.seed(0);
+ * assert.equal(String(random.randn(3)), "[1.76405235 0.40015721 0.97873798]"); // numpy's numbers
+ * ```
+ */
 export function randn(...dims: (number | readonly number[])[]): NDArray {
   return dispatch("random", [], {
     kind: "normal",
@@ -38,12 +61,35 @@ export function randn(...dims: (number | readonly number[])[]): NDArray {
   });
 }
 
-/** Uniform draws of `dtype` (default float64) and `shape`. */
+/**
+ * Uniform draws of `dtype` (default float64) and `shape`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { random } = dz;
+ * const u = random.uniform([2, 3], "float32");
+ * assert.deepEqual([u.shape, u.dtype], [[2, 3], "float32"]);
+ * assert.ok(Array.from(u.data).every((v) => v >= 0 && v < 1));
+ * ```
+ */
 export function uniform(shape: readonly number[], dtype: DType = "float64"): NDArray {
   return dispatch("random", [], { kind: "uniform", shape: shapeOf([shape], "uniform"), dtype });
 }
 
-/** Integers in [low, high) of `shape` (int32), as `np.random.randint`. */
+/**
+ * Integers in [low, high) of `shape` (int32), as `np.random.randint`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { random } = dz;
+ * random.seed(0);
+ * assert.equal(String(random.randint(0, 10, [5])), "[5 0 3 3 7]"); // numpy's numbers
+ * ```
+ */
 export function randint(
   low: number,
   high: number,
@@ -58,7 +104,18 @@ export function randint(
   return new NDArray(out, s);
 }
 
-/** A random permutation of `0..n-1` (int32), as `np.random.permutation(n)`. */
+/**
+ * A random permutation of `0..n-1` (int32), as `np.random.permutation(n)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { random } = dz;
+ * random.seed(0);
+ * assert.equal(String(random.permutation(5)), "[2 0 1 3 4]"); // numpy's numbers
+ * ```
+ */
 export function permutation(n: number): NDArray {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`random.permutation: invalid n ${n}`);
   const out = new Int32Array(n);

@@ -54,9 +54,13 @@ function dotFunc(f: Function): string {
  *
  * @example
  * ```ts
- * import { F, utils, Variable } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * import { F, utils, Variable } from "@dezero/dezero-ts";
  * const x = new Variable(2, "x");
- * const dot = utils.getDotGraph(F.square(x)); // "digraph g {\n..."
+ * const dot = utils.getDotGraph(F.square(x));
+ * assert.match(dot, /^digraph g \{\n/);
+ * assert.match(dot, /label="x: \(\) float64", color=orange/);
+ * assert.match(dot, /label="Square", color=lightblue, style=filled, shape=box/);
  * ```
  */
 export function getDotGraph(y: Variable, { verbose = true }: DotOptions = {}): string {
@@ -93,6 +97,19 @@ export function getDotGraph(y: Variable, { verbose = true }: DotOptions = {}): s
  * @returns the path written last: `toFile`, or the `.dot` file when `dot`
  * is not installed (a warning says so)
  * @throws Error when `dot` runs and fails
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, utils, Variable } from "@dezero/dezero-ts";
+ * const dir = await Deno.makeTempDir();
+ * const x = new Variable(2, "x");
+ * const y = F.square(x);
+ * const written = await utils.plotDotGraph(y, `${dir}/graph.dot`); // "graph.png" renders with Graphviz
+ * assert.equal(written, `${dir}/graph.dot`);
+ * assert.equal(await Deno.readTextFile(written), utils.getDotGraph(y));
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function plotDotGraph(
   y: Variable,

@@ -33,13 +33,21 @@ export class VariableRef {
  *
  * @example
  * ```ts
- * import { Function, NDArray, Variable } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { Function, NDArray, Variable } from "@dezero/dezero-ts";
  * class Square extends Function {
- *   forward(x: NDArray): NDArray { return x.mul(x); }
- *   backward(gy: Variable): Variable { return this.inputs[0].mul(2).mul(gy); }
+ *   forward(x: NDArray): NDArray {
+ *     return x.mul(x);
+ *   }
+ *   backward(gy: Variable): Variable {
+ *     return this.inputs[0].mul(2).mul(gy);
+ *   }
  * }
- * const y = new Square().apply(new Variable(3));
+ * const x = new Variable(3);
+ * const y = new Square().apply(x);
  * y.backward();
+ * assert.equal(String(y), "variable(9.0)");
+ * assert.equal(String(x.grad), "variable(6.0)");
  * ```
  */
 export abstract class Function {

@@ -20,8 +20,10 @@ import { Variable } from "./variable.ts";
  *
  * @example
  * ```ts
- * import { F, utils, Variable } from "../../mod.ts";
- * const g = utils.numericalGrad((x) => F.square(x), new Variable(3)); // ≈ 6
+ * import assert from "node:assert/strict";
+ * import { F, utils, Variable } from "@dezero/dezero-ts";
+ * const g = utils.numericalGrad((x) => F.square(x), new Variable(3));
+ * assert.ok(Math.abs(g.item() - 6) < 1e-6); // d/dx x^2 = 2x
  * ```
  */
 export function numericalGrad(
@@ -63,8 +65,9 @@ export interface GradientCheckOptions {
  *
  * @example
  * ```ts
- * import { F, utils, Variable } from "../../mod.ts";
- * utils.gradientCheck((x) => F.sin(x), new Variable([0.5, 1.5])); // true
+ * import assert from "node:assert/strict";
+ * import { F, utils, Variable } from "@dezero/dezero-ts";
+ * assert.ok(utils.gradientCheck((x) => F.sin(x), new Variable([0.5, 1.5])));
  * ```
  */
 export function gradientCheck(

@@ -57,7 +57,22 @@ function ops(): VariableOps {
   return F;
 }
 
-/** A node of the computational graph: data, gradient and creator. */
+/**
+ * A node of the computational graph: data, gradient and creator.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const { F, Variable } = dz;
+ * const x = new Variable(dz.array([[1, 2, 3], [4, 5, 6]]), "x");
+ * const y = F.sum(x.mul(x)); // operators are methods: x * x is x.mul(x)
+ * y.backward();
+ * assert.equal(String(y), "variable(91)");
+ * assert.equal(String(x.grad), "variable([[ 2  4  6]\n          [ 8 10 12]])");
+ * assert.deepEqual([x.name, x.shape, x.dtype], ["x", [2, 3], "int32"]);
+ * ```
+ */
 export class Variable {
   #data: NDArray;
   /** Optional name, shown by getDotGraph. */
@@ -282,9 +297,12 @@ inspectAsString(Variable);
  *
  * @example
  * ```ts
- * import * as dz from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
  * const W = new dz.Parameter(dz.array([1.0, 2.0], { dtype: "float64" }), "W");
- * // new dz.Parameter(dz.array([1.0])) throws: JS reads 1.0 as 1, an int32 array
+ * assert.equal(W.dtype, "float64");
+ * // JS reads 1.0 as 1: dz.array([1.0]) is int32, which a Parameter refuses
+ * assert.throws(() => new dz.Parameter(dz.array([1.0])), /cannot train int32 data/);
  * ```
  */
 export class Parameter extends Variable {
@@ -297,7 +315,18 @@ export class Parameter extends Variable {
   }
 }
 
-/** `x` as a Variable (numbers and arrays are wrapped). */
+/**
+ * `x` as a Variable (numbers and arrays are wrapped).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * const v = new dz.Variable(1);
+ * assert.equal(dz.asVariable(v), v);
+ * assert.equal(String(dz.asVariable([1, 2])), "variable([1 2])");
+ * ```
+ */
 export function asVariable(x: VariableLike): Variable {
   return x instanceof Variable ? x : new Variable(x);
 }
