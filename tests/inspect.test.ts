@@ -35,17 +35,12 @@ Deno.test("console.log of a Variable or Parameter prints DeZero's repr", () => {
   assert.equal(Deno.inspect([new Variable(1)]), "[ variable(1.0) ]");
 });
 
-class Block extends L.Layer {
-  l1 = new L.Linear(3, { inSize: 2 });
-  l2 = new L.Linear(1, { inSize: 3, nobias: true });
-  forward(x: Variable): Variable {
-    return this.l2.apply(this.l1.apply(x));
-  }
-}
-
 class Net extends Model {
-  enc = new Block();
   scale = new Parameter(dz.ones([1]), "scale");
+  enc = new Sequential(
+    new L.Linear(3, { inSize: 2 }),
+    new L.Linear(1, { inSize: 3, nobias: true }),
+  );
   heads = [new L.Linear(2, { inSize: 1 }), new L.Linear(2, { inSize: 1, dtype: "float64" })];
   forward(x: Variable): Variable {
     return this.heads[0].apply(this.enc.apply(x).mul(this.scale));
@@ -58,9 +53,9 @@ Deno.test("console.log of a model prints the tree of its layers with parameter s
     [
       "Net(",
       "  scale: [1] float64",
-      "  (enc): Block(",
-      "    (l1): Linear(W: [2, 3] float32, b: [3] float32)",
-      "    (l2): Linear(W: [3, 1] float32)",
+      "  (enc): Sequential(",
+      "    (l0): Linear(W: [2, 3] float32, b: [3] float32)",
+      "    (l1): Linear(W: [3, 1] float32)",
       "  )",
       "  (heads.0): Linear(W: [1, 2] float32, b: [2] float32)",
       "  (heads.1): Linear(W: [1, 2] float64, b: [2] float64)",
