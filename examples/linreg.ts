@@ -2,11 +2,18 @@
  * Linear regression, DeZero step 42 (the seed notes' final program):
  * 100 points y = 5 + 2x + noise, 100 steps of gradient descent, lr 0.1.
  *
- * Run: deno run examples/linreg.ts
+ * Run: deno run examples/linreg.ts [--epochs N]
  * @module
  */
 import * as dz from "../mod.ts";
+import { parseExampleArgs } from "./args.ts";
 const { F, Variable, random } = dz;
+
+const { epochs: iters } = parseExampleArgs({
+  name: "linreg.ts",
+  about: "Linear regression (DeZero step 42): y = 5 + 2x + noise, full-batch gradient descent.",
+  epochs: 100,
+});
 
 random.seed(0);
 const x = new Variable(random.rand(100, 1));
@@ -22,7 +29,6 @@ const meanSquaredError = (x0: dz.Variable, x1: dz.Variable) => {
 };
 
 const lr = 0.1;
-const iters = 100;
 for (let i = 0; i < iters; i++) {
   const yPred = predict(x);
   const loss = meanSquaredError(y, yPred);

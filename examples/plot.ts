@@ -9,6 +9,8 @@
 export type PlotModule = typeof import("npm:@observablehq/plot@0.6.17");
 /** Options of one Observable Plot figure (`Plot.plot(options)`). */
 export type PlotOptions = import("npm:@observablehq/plot@0.6.17").PlotOptions;
+/** A mark or list of marks of a figure. */
+export type Markish = import("npm:@observablehq/plot@0.6.17").Markish;
 
 /**
  * Renders the figures that `build(Plot)` describes, side by side, into one
@@ -37,4 +39,29 @@ export async function savePlots(
     `${parts.join("")}</svg>\n`;
   await Deno.writeTextFile(path, file);
   return await Deno.realPath(path);
+}
+
+/** One entry of a legend: a colored dot (or a line, for a line mark) and a label. */
+export interface LegendEntry {
+  /** The text. */
+  label: string;
+  /** The mark's color. */
+  color: string;
+  /** Draw a short line instead of a dot. */
+  line?: boolean;
+}
+
+/**
+ * A legend drawn with marks (Plot's own legends are HTML, which an SVG
+ * file cannot hold): one row per entry, from the frame's top-right corner
+ * moved by `dx` pixels (positive: into the right margin) and down.
+ */
+export function legend(Plot: PlotModule, entries: LegendEntry[], dx: number): Markish[] {
+  return entries.flatMap((e, i) => {
+    const at = { frameAnchor: "top-right" as const, dy: 10 + 18 * i };
+    return [
+      Plot.text([e.line ? "\u2014" : "\u25cf"], { ...at, dx, fill: e.color, fontSize: 14 }),
+      Plot.text([e.label], { ...at, dx: dx + 14, textAnchor: "start", fontSize: 11 }),
+    ];
+  });
 }

@@ -4,19 +4,23 @@
  * entropy. Prints the mean loss every 10 epochs and the final training
  * accuracy, and writes spiral.svg: the loss curve and the decision regions.
  *
- * Run: deno run -A examples/spiral.ts [--eager]
+ * Run: deno run -A examples/spiral.ts [--epochs N] [--eager] (--help lists them)
  * @module
  */
 import * as dz from "../mod.ts";
-import { savePlots } from "./plot.ts";
+import { parseExampleArgs } from "./args.ts";
+import { legend, savePlots } from "./plot.ts";
 
 const { DataLoader, F, MLP, datasets, noGrad, optimizers } = dz;
 
-// Training steps run under the JIT unless `--eager` is given.
-const eager = Deno.args.includes("--eager");
-const mode = eager ? "eager" : "jit";
+const { epochs: maxEpoch, eager } = parseExampleArgs({
+  name: "spiral.ts",
+  about: "An MLP classifies the 3-arm spiral (DeZero step 48); writes spiral.svg.",
+  epochs: 300,
+  eager: true,
+});
+const mode = eager ? "eager" : "jit"; // training steps run under the JIT unless --eager
 
-const maxEpoch = 300;
 const batchSize = 30;
 const hiddenSize = 10;
 const lr = 1.0;
@@ -98,11 +102,12 @@ const path = await savePlots("spiral.svg", (Plot) => [
     ],
   },
   {
-    width: 400,
+    width: 480,
     height: 400,
     marginTop: 30,
-    x: { domain: [lo, hi] },
-    y: { domain: [lo, hi] },
+    marginRight: 90,
+    x: { domain: [lo, hi], label: "x[0]", labelAnchor: "center" },
+    y: { domain: [lo, hi], label: "x[1]" },
     color: classes,
     marks: [
       Plot.rect(regions, {
@@ -119,6 +124,11 @@ const path = await savePlots("spiral.svg", (Plot) => [
         frameAnchor: "top",
         dy: -20,
       }),
+      legend(
+        Plot,
+        classes.domain.map((c) => ({ label: `class ${c}`, color: classes.range[c] })),
+        14,
+      ),
     ],
   },
 ]);

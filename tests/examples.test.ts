@@ -1,0 +1,75 @@
+/**
+ * Tests of the examples' command lines (examples/args.ts): every example
+ * answers `--help` with its usage and exit code 0, and stops with exit code
+ * 2 and the usage on a misspelt flag, a stray argument or a bad `--epochs`,
+ * before it trains or writes anything. Each case runs the example in a
+ * subprocess.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const EXAMPLES = ["linreg.ts", "nn_sin.ts", "spiral.ts", "mnist.ts"];
+
+/** Runs `examples/name` with `args` in an empty directory; returns exit code and output. */
+async function run(name: string, args: string[]) {
+  const cwd = await Deno.makeTempDir({ prefix: "dezero-example-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${root}examples/${name}`, ...args],
+      cwd,
+      env: { NO_COLOR: "1" },
+    }).output();
+    const [stdout, stderr] = [out.stdout, out.stderr].map((b) => new TextDecoder().decode(b));
+    return { code: out.code, stdout, stderr, files: [...Deno.readDirSync(cwd)].length };
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+}
+
+for (const name of EXAMPLES) {
+  Deno.test(`examples/${name} answers --help and refuses an unknown flag`, async () => {
+    const help = await run(name, ["--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, new RegExp(`Usage: deno run -A examples/${name} \\[options\\]`));
+    assert.match(help.stdout, /-h, --help {6}show this text and exit/);
+    assert.match(help.stdout, /--epochs N {6}train for N epochs \(default \d+\)/);
+
+    const typo = await run(name, ["--eagre"]);
+    assert.equal(typo.code, 2);
+    assert.equal(typo.stdout, ""); // nothing trained
+    assert.match(
+      typo.stderr,
+      new RegExp(`^${name}: Unknown option '--eagre'[^\n]*\n\n[^\n]+\n\nUsage:`),
+    );
+    assert.equal(typo.files, 0);
+  });
+}
+
+Deno.test("examples take --eager and --data only where they use them; --epochs must be a positive integer", async () => {
+  const help = (await run("mnist.ts", ["-h"])).stdout;
+  assert.match(help, /--eager {9}train eagerly, without the JIT/);
+  assert.match(help, /--data DIR {6}read the digits from IDX files in DIR/);
+  assert.doesNotMatch((await run("spiral.ts", ["--help"])).stdout, /--data/);
+  const linreg = await run("linreg.ts", ["--eager"]); // linreg never uses the JIT
+  assert.equal(linreg.code, 2);
+  assert.match(linreg.stderr, /Unknown option '--eager'/);
+
+  for (const bad of ["0", "-3", "2.5", "ten", ""]) {
+    const r = await run("linreg.ts", [`--epochs=${bad}`]);
+    assert.equal(r.code, 2, bad);
+    assert.match(
+      r.stderr,
+      new RegExp(`^linreg.ts: --epochs must be a positive integer, got '${bad}'`),
+    );
+  }
+  const stray = await run("nn_sin.ts", ["500"]);
+  assert.equal(stray.code, 2);
+  assert.match(stray.stderr, /Unexpected argument '500'/);
+
+  // --epochs sets the number of full-batch steps: linreg prints one line per step
+  const three = await run("linreg.ts", ["--epochs", "3"]);
+  assert.equal(three.code, 0);
+  assert.equal(three.stdout.trim().split("\n").length, 3);
+});
