@@ -452,13 +452,26 @@ Deno.test("jit() replays check index arrays: out of bounds throws, negative wrap
 });
 
 Deno.test("jit() counts fallback ops and computes them correctly", () => {
-  const step = jit((x: V) => F.mul(x, 2).data.argmax(1)); // argmax has no generator
-  const x = new Variable(dz.array([[1, 5, 3], [7, 1, 1]]));
+  const step = jit((x: V) => F.matmul(F.mul(x, 2), x)); // an int32 product has no generator
+  const x = new Variable(dz.array([[1, 2], [3, 4]]));
   step(x);
-  assert.deepEqual(step(x).toArray(), [1, 0]);
-  assert.deepEqual(step(new Variable(dz.array([[0, 0, 9], [1, 2, 3]]))).toArray(), [2, 2]);
+  assert.deepEqual(step(x).data.toArray(), [[14, 20], [30, 44]]);
+  assert.deepEqual(step(new Variable(dz.array([[0, 1], [1, 0]]))).data.toArray(), [[2, 0], [0, 2]]);
   assert.equal(step.stats().fallbacks, 1);
-  assert.deepEqual(step.stats().fallbackOps, ["argmax"]);
+  assert.deepEqual(step.stats().fallbackOps, ["matmul"]);
+});
+
+Deno.test("jit() compiles argmax: first maximum on ties, NaN wins, any axis", () => {
+  const step = jit((x: V) => [F.mul(x, 2).data.argmax(1), x.data.argmax(0)]);
+  const run = (rows: number[][]) =>
+    step(new Variable(dz.array(rows, { dtype: "float64" }))) as dz.NDArray[];
+  run([[1, 5, 3], [7, 1, 1]]);
+  const [r, c] = run([[0, 9, 9], [2, NaN, 3]]); // replayed
+  assert.deepEqual(r.toArray(), [1, 1]);
+  assert.deepEqual(c.toArray(), [1, 1, 0]);
+  assert.equal(step.stats().traces, 1);
+  assert.equal(step.stats().fallbacks, 0);
+  assert.match(step.source(), /\/\/ k\d+: argmax along axis 1 of \[2,3\]/);
 });
 
 Deno.test("jit() keeps hostile Variable names out of the generated code", () => {
