@@ -6,13 +6,14 @@
 import { Config } from "../core/autograd/config.ts";
 import { dispatch } from "../core/dispatch.ts";
 import { Function } from "../core/autograd/function.ts";
-import { arange, asArray, type NDArray, scalar } from "../core/array/ndarray.ts";
+import { asArray, type NDArray, scalar } from "../core/array/ndarray.ts";
 import { fmtShape } from "../core/array/shape_rules.ts";
 import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { logSoftmaxArray, softmaxArray } from "./activation.ts";
 import { add, clip, div, log, mul, neg, operands, sigmoid, sub } from "./elementwise.ts";
+import { pickOffsets } from "./indexing.ts";
 import { sum } from "./reduction.ts";
-import { sumTo } from "./shape.ts";
+import { reshape, sumTo } from "./shape.ts";
 
 /** DeZero's mean squared error: `sum((x0 - x1)^2) / len(x0 - x1)`. */
 export class MeanSquaredError extends Function {
@@ -55,12 +56,6 @@ function labels(t: VariableLike, x: Variable, op: string): NDArray {
     if (v < 0 || v >= C) throw new RangeError(`${op}: label ${v} out of range [0, ${C})`);
   }
   return dispatch("reshape", [ta], { shape: [ta.size] });
-}
-
-/** Flat offsets of `x[i, t[i]]` in an [N, C] array. */
-function pickOffsets(t: NDArray, C: number): NDArray {
-  const rows = dispatch("mul", [arange(t.size), scalar(C, "int32")]);
-  return dispatch("add", [rows, t]);
 }
 
 /** Softmax followed by cross entropy with integer labels, averaged over the batch. */
@@ -109,6 +104,35 @@ export function sigmoidCrossEntropy(x: VariableLike, t: VariableLike): Variable 
   const p = clip(sigmoid(xv), 1e-15, 1.0);
   const tlogp = add(mul(tt, log(p)), mul(sub(1, tt), log(sub(1, p))));
   return div(neg(sum(tlogp)), xv.ndim ? xv.shape[0] : 1);
+}
+
+/**
+ * Binary cross entropy of probabilities `p` against 0/1 targets `t`
+ * (DeZero's `binary_cross_entropy`): `p` clipped to `[1e-15, 0.999]`, then
+ * `-sum(t log p + (1 - t) log(1 - p)) / len(t)`; `t` is reshaped to `p`'s
+ * shape when their ranks differ.
+ *
+ * @example
+ * ```ts
+ * import { F } from "../mod.ts";
+ * F.binaryCrossEntropy([0.5, 0.5], [1, 0]).data.item(); // log 2 = 0.693...
+ * ```
+ */
+export function binaryCrossEntropy(p: VariableLike, t: VariableLike): Variable {
+  const pv = asVariable(p);
+  let tv = asVariable(t);
+  if (pv.size !== tv.size) {
+    throw new RangeError(
+      `binaryCrossEntropy: probabilities ${fmtShape(pv.shape)} and targets ${
+        fmtShape(tv.shape)
+      } differ in size`,
+    );
+  }
+  if (pv.ndim !== tv.ndim) tv = reshape(tv, pv.shape);
+  const N = tv.ndim ? tv.shape[0] : 1;
+  const pc = clip(pv, 1e-15, 0.999);
+  const tlogp = add(mul(tv, log(pc)), mul(sub(1, tv), log(sub(1, pc))));
+  return div(mul(-1, sum(tlogp)), N);
 }
 
 /** Fraction of rows whose arg-max equals the label (not differentiable). */

@@ -1,12 +1,14 @@
 /**
  * `utils`: DeZero's dezero/utils.py — numerical gradients and gradient
- * checks, `sumTo` on arrays, and the computational graph as Graphviz DOT.
+ * checks, `sumTo` on arrays, the computational graph as Graphviz DOT, and
+ * the convolution sizes (`pair`, `getConvOutsize`, `getDeconvOutsize`).
  * @module
  */
 import { type NDArray, sumToArray } from "../core/array/ndarray.ts";
 import type { Shape } from "../core/array/shape_rules.ts";
 
 export { type DotOptions, getDotGraph, plotDotGraph } from "../core/autograd/dot.ts";
+export { getConvOutsize, getDeconvOutsize, type Pair, pair } from "./im2col.ts";
 export {
   gradientCheck,
   type GradientCheckOptions,

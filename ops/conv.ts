@@ -1,0 +1,243 @@
+/**
+ * Convolutions, DeZero's `Conv2d`, `Deconv2d` and `Conv2DGradW`: each is an
+ * im2col gather (or col2im scatter-add) and one matrix product through the
+ * shared matmul kernel (the bias added in its store), so eager, the JIT and
+ * a faster gemm all serve them alike. The gradients are each other:
+ * conv2d's input gradient is a deconv2d, deconv2d's a conv2d, and both
+ * kernels' gradients are a Conv2DGradW.
+ * @module
+ */
+import { dispatch } from "../core/dispatch.ts";
+import { Function } from "../core/autograd/function.ts";
+import type { NDArray } from "../core/array/ndarray.ts";
+import { fmtShape } from "../core/array/shape_rules.ts";
+import { asVariable, type Variable, type VariableLike } from "../core/autograd/variable.ts";
+import {
+  col2imArray,
+  getDeconvOutsize,
+  im2colArray,
+  intPair,
+  type Pair,
+  type Patches,
+  patches,
+} from "./im2col.ts";
+import { sum } from "./reduction.ts";
+
+/** `[N, C, H, W]` as the matrix `[N*H*W, C]` (a pixel per row). */
+function rows(x: NDArray): NDArray {
+  const [N, C, H, W] = x.shape;
+  const t = dispatch("transpose", [x], { axes: [0, 2, 3, 1] });
+  return dispatch("reshape", [t], { shape: [N * H * W, C] });
+}
+
+/** The matrix `[N*H*W, C]` as the image `[N, C, H, W]`. */
+function image(y: NDArray, N: number, H: number, W: number): NDArray {
+  const C = y.shape[1];
+  const t = dispatch("reshape", [y], { shape: [N, H, W, C] });
+  return dispatch("transpose", [t], { axes: [0, 3, 1, 2] });
+}
+
+/** Throws unless `W` is a 4-D kernel and `b` (if any) holds `outChannels` values. */
+function checkKernel(op: string, W: Variable, b: Variable | null, outAxis: 0 | 1): void {
+  const layout = outAxis === 0 ? "[OC, C, KH, KW]" : "[C, OC, KH, KW]";
+  if (W.ndim !== 4) {
+    throw new RangeError(`${op}: W must be 4-D ${layout}, got shape ${fmtShape(W.shape)}`);
+  }
+  const OC = W.shape[outAxis];
+  if (b !== null && (b.ndim !== 1 || b.shape[0] !== OC)) {
+    throw new RangeError(
+      `${op}: b must have shape [${OC}] for W ${fmtShape(W.shape)}, got ${fmtShape(b.shape)}`,
+    );
+  }
+}
+
+/** Throws unless `x` has the channels `W` expects (axis `inAxis` of W). */
+function checkChannels(op: string, x: Variable, W: Variable, inAxis: 0 | 1): void {
+  if (x.shape[1] !== W.shape[inAxis]) {
+    throw new RangeError(
+      `${op}: x ${fmtShape(x.shape)} has ${x.shape[1]} channels but W ${
+        fmtShape(W.shape)
+      } expects ${W.shape[inAxis]}`,
+    );
+  }
+}
+
+/**
+ * The geometry of the convolution of `x` by kernels `W` `[OC, C, KH, KW]`
+ * (and bias `b` `[OC]`), every shape checked; errors name `op`.
+ */
+export function convPatches(
+  op: string,
+  x: Variable,
+  W: Variable,
+  b: VariableLike | null,
+  stride: Pair,
+  pad: Pair,
+): Patches {
+  checkKernel(op, W, b === null ? null : asVariable(b), 0);
+  const p = patches(op, x.shape, [W.shape[2], W.shape[3]], stride, pad);
+  checkChannels(op, x, W, 1);
+  return p;
+}
+
+/** 2-D convolution (DeZero's Conv2d): im2col, then `col @ W^T + b`. */
+export class Conv2d extends Function {
+  /**
+   * @param stride stride
+   * @param pad zero padding
+   */
+  constructor(readonly stride: Pair, readonly pad: Pair) {
+    super();
+  }
+  /** `y[n, oc] = sum over c, kh, kw of x-patch * W[oc] (+ b[oc])`. */
+  forward(x: NDArray, W: NDArray, b?: NDArray): NDArray {
+    const [OC, , KH, KW] = W.shape;
+    const p = patches("conv2d", x.shape, [KH, KW], this.stride, this.pad);
+    const col = im2colArray(x, p, true);
+    const W2 = dispatch("reshape", [W], { shape: [OC, W.size / OC] });
+    const y = dispatch("matmul", b === undefined ? [col, W2] : [col, W2, b], { transB: true });
+    return image(y, p.N, p.OH, p.OW);
+  }
+  /** gx: deconv2d of gy; gW: Conv2DGradW; gb: gy summed over all but the channels. */
+  backward(gy: Variable): (Variable | null)[] {
+    const [x, W, b] = this.inputs;
+    const [, , H, Wd] = x.shape;
+    const gx = deconv2d(gy, W, null, this.stride, this.pad, [H, Wd]);
+    const gW = new Conv2DGradW([W.shape[2], W.shape[3]], this.stride, this.pad).apply(x, gy);
+    return b === undefined ? [gx, gW] : [gx, gW, sum(gy, [0, 2, 3])];
+  }
+}
+
+/**
+ * 2-D convolution of `x` `[N, C, H, W]` with kernels `W` `[OC, C, KH, KW]`
+ * plus `b` `[OC]` (DeZero's `conv2d`): the result is `[N, OC, OH, OW]` with
+ * `OH = getConvOutsize(H, KH, stride, pad)`. Zero padding; `stride` and
+ * `pad` are a number or `[h, w]`.
+ *
+ * @example
+ * ```ts
+ * import { F, ones } from "../mod.ts";
+ * const y = F.conv2d(ones([1, 1, 3, 3]), ones([2, 1, 2, 2]), null, 1, 0);
+ * y.shape; // [1, 2, 2, 2], every element 4
+ * ```
+ */
+export function conv2d(
+  x: VariableLike,
+  W: VariableLike,
+  b: VariableLike | null = null,
+  stride: Pair = 1,
+  pad: Pair = 0,
+): Variable {
+  const xv = asVariable(x), Wv = asVariable(W), bv = b === null ? null : asVariable(b);
+  convPatches("conv2d", xv, Wv, bv, stride, pad);
+  const f = new Conv2d(stride, pad);
+  return bv === null ? f.apply(xv, Wv) : f.apply(xv, Wv, bv);
+}
+
+/**
+ * 2-D transposed convolution (DeZero's Deconv2d): each input pixel's
+ * channels times W spread over a kernel-sized patch, the patches added up
+ * by col2im.
+ */
+export class Deconv2d extends Function {
+  /**
+   * @param stride stride
+   * @param pad padding cut from the result
+   * @param outsize the result's `[H, W]`
+   */
+  constructor(readonly stride: Pair, readonly pad: Pair, readonly outsize: [number, number]) {
+    super();
+  }
+  /** `col2im(rows(x) @ W)`, plus b per output channel. */
+  forward(x: NDArray, W: NDArray, b?: NDArray): NDArray {
+    const [C, OC, KH, KW] = W.shape;
+    const N = x.shape[0];
+    const p = patches("deconv2d", [N, OC, ...this.outsize], [KH, KW], this.stride, this.pad);
+    const W2 = dispatch("reshape", [W], { shape: [C, W.size / C] });
+    const y = col2imArray(dispatch("matmul", [rows(x), W2]), p, true);
+    if (b === undefined) return y;
+    return dispatch("add", [y, dispatch("reshape", [b], { shape: [1, OC, 1, 1] })]);
+  }
+  /** gx: conv2d of gy; gW: Conv2DGradW; gb: gy summed over all but the channels. */
+  backward(gy: Variable): (Variable | null)[] {
+    const [x, W, b] = this.inputs;
+    const gx = conv2d(gy, W, null, this.stride, this.pad);
+    const gW = new Conv2DGradW([W.shape[2], W.shape[3]], this.stride, this.pad).apply(gy, x);
+    return b === undefined ? [gx, gW] : [gx, gW, sum(gy, [0, 2, 3])];
+  }
+}
+
+/**
+ * 2-D transposed convolution of `x` `[N, C, H, W]` with `W` `[C, OC, KH,
+ * KW]` plus `b` `[OC]` (DeZero's `deconv2d`, conv2d's input gradient): the
+ * result is `[N, OC, OH, OW]`, `OH = getDeconvOutsize(H, KH, stride, pad)`
+ * unless `outsize` gives it (it must be a size whose conv2d is `H x W`).
+ *
+ * @example
+ * ```ts
+ * import { F, ones } from "../mod.ts";
+ * const y = F.deconv2d(ones([1, 1, 2, 2]), ones([1, 3, 2, 2]), null, 2, 0);
+ * y.shape; // [1, 3, 4, 4]
+ * ```
+ */
+export function deconv2d(
+  x: VariableLike,
+  W: VariableLike,
+  b: VariableLike | null = null,
+  stride: Pair = 1,
+  pad: Pair = 0,
+  outsize: Pair | null = null,
+): Variable {
+  const xv = asVariable(x), Wv = asVariable(W), bv = b === null ? null : asVariable(b);
+  checkKernel("deconv2d", Wv, bv, 1);
+  if (xv.ndim !== 4) {
+    throw new RangeError(
+      `deconv2d: input must be 4-D [N, C, H, W], got shape ${fmtShape(xv.shape)}`,
+    );
+  }
+  checkChannels("deconv2d", xv, Wv, 0);
+  const [, , H, W_] = xv.shape, [, OC, KH, KW] = Wv.shape;
+  const [SH, SW] = intPair("deconv2d", "stride", stride, 1);
+  const [PH, PW] = intPair("deconv2d", "pad", pad, 0);
+  const size: [number, number] = outsize === null
+    ? [getDeconvOutsize(H, KH, SH, PH), getDeconvOutsize(W_, KW, SW, PW)]
+    : intPair("deconv2d", "outsize", outsize, 1);
+  const p: Patches = patches("deconv2d", [xv.shape[0], OC, ...size], [KH, KW], stride, pad);
+  if (p.OH !== H || p.OW !== W_) {
+    throw new RangeError(
+      `deconv2d: an output of ${size[0]}x${size[1]} does not fit input ${
+        fmtShape(xv.shape)
+      } (kernel ${KH}x${KW}, stride ${SH},${SW}, pad ${PH},${PW} give back ${p.OH}x${p.OW})`,
+    );
+  }
+  const f = new Deconv2d(stride, pad, size);
+  return bv === null ? f.apply(xv, Wv) : f.apply(xv, Wv, bv);
+}
+
+/** The kernel gradient of a convolution (DeZero's Conv2DGradW): `gy^T @ im2col(x)`. */
+export class Conv2DGradW extends Function {
+  /**
+   * @param kernelSize the kernel's `[KH, KW]`
+   * @param stride stride
+   * @param pad zero padding
+   */
+  constructor(
+    readonly kernelSize: [number, number],
+    readonly stride: Pair,
+    readonly pad: Pair,
+  ) {
+    super();
+  }
+  /** `gW[oc, c, kh, kw] = sum over n, oh, ow of gy * x-patch`. */
+  forward(x: NDArray, gy: NDArray): NDArray {
+    const p = patches("conv2d", x.shape, this.kernelSize, this.stride, this.pad);
+    const gW = dispatch("matmul", [rows(gy), im2colArray(x, p, true)], { transA: true });
+    return dispatch("reshape", [gW], { shape: [gy.shape[1], p.C, p.KH, p.KW] });
+  }
+  /** Linear in both inputs: gx a deconv2d of gy, ggy a conv2d of x, each by the incoming gradient. */
+  backward(ggW: Variable): Variable[] {
+    const [x, gy] = this.inputs;
+    const gx = deconv2d(gy, ggW, null, this.stride, this.pad, [x.shape[2], x.shape[3]]);
+    return [gx, conv2d(x, ggW, null, this.stride, this.pad)];
+  }
+}
