@@ -248,6 +248,29 @@ Deno.test("jit() inference relu(x @ W + b) with the add and ReLU in the store eq
   }
 });
 
+Deno.test("jit() reductions over inner and middle axes (runs summed in a local) equal eager bit for bit", () => {
+  dz.random.seed(5);
+  for (const dtype of ["float32", "float64"] as const) {
+    const x = dz.random.randn(3, 4, 5, 6).astype(dtype);
+    const fns = [
+      (v: dz.NDArray) => v.sum([0, 2, 3]),
+      (v: dz.NDArray) => v.sum([1, 3], true),
+      (v: dz.NDArray) => v.max(3),
+      (v: dz.NDArray) => v.min([2, 3]),
+      (v: dz.NDArray) => v.sum(0),
+    ];
+    for (const f of fns) {
+      const step = jit((v: dz.NDArray) => f(v.mul(3)));
+      step(x);
+      const want = f(x.mul(3));
+      assert.deepEqual(Array.from(step(x).raw), Array.from(want.raw));
+    }
+  }
+  const step = jit((v: dz.NDArray) => v.sum([0, 2]));
+  step(dz.ones([2, 3, 4]));
+  assert.match(step.source(), /let r = /);
+});
+
 Deno.test("jit() keeps a value read before an in-place write of its array (staged loop)", () => {
   const f = (x: V) => {
     const a = F.exp(x); // reads x before the in-place update below
