@@ -98,13 +98,17 @@ export class Conv2d extends Function {
     const y = dispatch("matmul", b === undefined ? [col, W2] : [col, W2, b], { transB: true });
     return image(y, p.N, p.OH, p.OW);
   }
-  /** gx: deconv2d of gy; gW: Conv2DGradW; gb: gy summed over all but the channels. */
+  /**
+   * gb: gy summed over all but the channels (first, so a JIT fuses the sum
+   * into the loop that made gy); gx: deconv2d of gy; gW: Conv2DGradW.
+   */
   backward(gy: Variable): (Variable | null)[] {
     const [x, W, b] = this.inputs;
+    const gb = b === undefined ? null : sum(gy, [0, 2, 3]);
     const [, , H, Wd] = x.shape;
     const gx = deconv2d(gy, W, null, this.stride, this.pad, [H, Wd]);
     const gW = new Conv2DGradW([W.shape[2], W.shape[3]], this.stride, this.pad).apply(x, gy);
-    return b === undefined ? [gx, gW] : [gx, gW, sum(gy, [0, 2, 3])];
+    return gb === null ? [gx, gW] : [gx, gW, gb];
   }
 }
 
@@ -158,12 +162,13 @@ export class Deconv2d extends Function {
     if (b === undefined) return y;
     return dispatch("add", [y, dispatch("reshape", [b], { shape: [1, OC, 1, 1] })]);
   }
-  /** gx: conv2d of gy; gW: Conv2DGradW; gb: gy summed over all but the channels. */
+  /** gb: gy summed over all but the channels (first, as Conv2d's); gx: conv2d of gy; gW: Conv2DGradW. */
   backward(gy: Variable): (Variable | null)[] {
     const [x, W, b] = this.inputs;
+    const gb = b === undefined ? null : sum(gy, [0, 2, 3]);
     const gx = conv2d(gy, W, null, this.stride, this.pad);
     const gW = new Conv2DGradW([W.shape[2], W.shape[3]], this.stride, this.pad).apply(gy, x);
-    return b === undefined ? [gx, gW] : [gx, gW, sum(gy, [0, 2, 3])];
+    return gb === null ? [gx, gW] : [gx, gW, gb];
   }
 }
 
