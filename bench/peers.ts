@@ -216,6 +216,41 @@ function cleargrads(params: dz.Variable[]): void {
   for (const p of params) p.cleargrad();
 }
 
+/**
+ * W5's and W7's timed step on one fixed batch: softmax cross entropy of
+ * `forward(x)`, gradients cleared, backward, SGD with `lr` on `params`, the
+ * loss read back; warmup 2, at least 5 steps, 3 s. Returns the timing and
+ * every step's loss.
+ */
+function sgdSteps(
+  compile: Compile,
+  params: dz.Parameter[],
+  lr: number,
+  forward: (x: NDArray) => Variable,
+  x: NDArray,
+  t: NDArray,
+): { timing: Timing; losses: number[] } {
+  const opt = sgd(params, lr);
+  const step = compile((x: NDArray, t: NDArray): Variable => {
+    const loss = F.softmaxCrossEntropy(forward(x), t);
+    cleargrads(params);
+    loss.backward();
+    opt.update();
+    return loss;
+  });
+  const losses: number[] = [];
+  const timing = measure(
+    () => {
+      losses.push(host(step(x, t)));
+    },
+    2,
+    5,
+    200,
+    3,
+  );
+  return { timing, losses };
+}
+
 /** W1: fused elementwise chain, forward + backward, on 1e6 float32. */
 function w1(compile: Compile): Record<string, number> {
   const x = new Variable(tensor(symmetric(1, 1000 * 1000), [1000, 1000]));
@@ -360,27 +395,15 @@ function w5(compile: Compile): Record<string, number> {
   const b1 = new Parameter(dz.zeros([1000], { dtype: "float32" }));
   const W2 = new Parameter(tensor(initWeight(54, 1000, 10), [1000, 10]));
   const b2 = new Parameter(dz.zeros([10], { dtype: "float32" }));
-  const params = [W1, b1, W2, b2];
-  const opt = sgd(params, 0.1);
-  const step = compile((x: NDArray, t: NDArray): Variable => {
-    const y = F.linear(F.relu(F.linear(x, W1, b1)), W2, b2);
-    const loss = F.softmaxCrossEntropy(y, t);
-    cleargrads(params);
-    loss.backward();
-    opt.update();
-    return loss;
-  });
-  const losses: number[] = [];
-  const tm = measure(
-    () => {
-      losses.push(host(step(x, t)));
-    },
-    2,
-    5,
-    200,
-    3,
+  const { timing, losses } = sgdSteps(
+    compile,
+    [W1, b1, W2, b2],
+    0.1,
+    (x) => F.linear(F.relu(F.linear(x, W1, b1)), W2, b2),
+    x,
+    t,
   );
-  return { ...timingKeys(tm), loss0: losses[0] };
+  return { ...timingKeys(timing), loss0: losses[0] };
 }
 
 /** W6: tiny-op overhead, `y = x*x + 3*x` on one float32 element, fwd + bwd. */
@@ -422,29 +445,19 @@ function w7(compile: Compile): Record<string, number> {
   const c2 = new Parameter(dz.zeros([32], { dtype: "float32" }));
   const W3 = new Parameter(tensor(initWeight(75, 1568, 10), [1568, 10]));
   const b3 = new Parameter(dz.zeros([10], { dtype: "float32" }));
-  const params = [K1, c1, K2, c2, W3, b3];
-  const opt = sgd(params, 0.01);
-  const step = compile((x: NDArray, t: NDArray): Variable => {
-    const p1 = F.pooling(F.relu(F.conv2d(x, K1, c1, 1, 1)), 2, 2);
-    const p2 = F.pooling(F.relu(F.conv2d(p1, K2, c2, 1, 1)), 2, 2);
-    const y = F.linear(F.reshape(p2, [100, 1568]), W3, b3);
-    const loss = F.softmaxCrossEntropy(y, t);
-    cleargrads(params);
-    loss.backward();
-    opt.update();
-    return loss;
-  });
-  const losses: number[] = [];
-  const tm = measure(
-    () => {
-      losses.push(host(step(x, t)));
+  const { timing, losses } = sgdSteps(
+    compile,
+    [K1, c1, K2, c2, W3, b3],
+    0.01,
+    (x) => {
+      const p1 = F.pooling(F.relu(F.conv2d(x, K1, c1, 1, 1)), 2, 2);
+      const p2 = F.pooling(F.relu(F.conv2d(p1, K2, c2, 1, 1)), 2, 2);
+      return F.linear(F.reshape(p2, [100, 1568]), W3, b3);
     },
-    2,
-    5,
-    200,
-    3,
+    x,
+    t,
   );
-  return { ...timingKeys(tm), loss0: losses[0], loss1: losses[1] };
+  return { ...timingKeys(timing), loss0: losses[0], loss1: losses[1] };
 }
 
 const WORKLOADS: Record<string, Workload> = {

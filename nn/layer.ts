@@ -30,7 +30,7 @@ import { loadWeights, saveWeights } from "./weights.ts";
  *
  * @example
  * ```ts
- * import { F, L, type Variable } from "./mod.ts";
+ * import { F, L, type Variable } from "../mod.ts";
  * class TwoLayerNet extends L.Layer {
  *   l1 = new L.Linear(10);
  *   l2 = new L.Linear(1);
@@ -268,9 +268,12 @@ export abstract class ConvLayer extends Layer {
  *
  * @example
  * ```ts
- * import { L, random } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { L, random } from "../mod.ts";
  * const conv = new L.Conv2d(8, 3, { pad: 1 });
- * conv.apply(random.rand(2, 1, 28, 28).astype("float32")).shape; // [2, 8, 28, 28]
+ * assert.deepEqual(conv.W.shape, [8, 0, 3, 3]); // drawn at the first call
+ * assert.deepEqual(conv.apply(random.rand(2, 1, 28, 28).astype("float32")).shape, [2, 8, 28, 28]);
+ * assert.deepEqual(conv.W.shape, [8, 1, 3, 3]);
  * ```
  */
 export class Conv2d extends ConvLayer {
@@ -293,9 +296,11 @@ export class Conv2d extends ConvLayer {
  *
  * @example
  * ```ts
- * import { L, random } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { L, random } from "../mod.ts";
  * const up = new L.Deconv2d(4, 2, { stride: 2 });
- * up.apply(random.rand(1, 8, 7, 7).astype("float32")).shape; // [1, 4, 14, 14]
+ * assert.deepEqual(up.apply(random.rand(1, 8, 7, 7).astype("float32")).shape, [1, 4, 14, 14]);
+ * assert.deepEqual(up.W.shape, [8, 4, 2, 2]);
  * ```
  */
 export class Deconv2d extends ConvLayer {
@@ -322,10 +327,12 @@ export class Deconv2d extends ConvLayer {
  *
  * @example
  * ```ts
- * import { L, random } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { L, random } from "../mod.ts";
  * const bn = new L.BatchNorm();
- * bn.apply(random.rand(4, 3).astype("float32")).shape; // [4, 3]
- * bn.avgMean.shape; // [3]
+ * assert.deepEqual(bn.apply(random.rand(4, 3).astype("float32")).shape, [4, 3]);
+ * assert.deepEqual([...bn.namedParams().keys()], ["avg_mean", "avg_var", "gamma", "beta"]);
+ * assert.deepEqual(bn.avgMean.shape, [3]);
  * ```
  */
 export class BatchNorm extends Layer {

@@ -118,11 +118,13 @@ export class BatchNorm extends Function {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { array, F, ones, zeros } from "../mod.ts";
  * const x = array([[1, 2], [3, 6]], { dtype: "float64" });
  * const mean = zeros([2]), variance = ones([2]);
- * const y = F.batchNorm(x, ones([2]), zeros([2]), mean, variance); // columns to about [-1, 1]
- * mean.toArray(); // about [0.2, 0.4]: 0.9 * 0 + 0.1 * the batch means
+ * const y = F.batchNorm(x, ones([2]), zeros([2]), mean, variance);
+ * assert.ok(Math.abs(y.data.data[0] + 1) < 1e-4); // (1 - 2) / sqrt(1 + eps)
+ * assert.ok(Math.abs(mean.data[1] - 0.4) < 1e-12); // 0.9 * 0 + 0.1 * the batch mean 4
  * ```
  */
 export function batchNorm(

@@ -120,9 +120,11 @@ export class Conv2d extends Function {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { F, ones } from "../mod.ts";
  * const y = F.conv2d(ones([1, 1, 3, 3]), ones([2, 1, 2, 2]), null, 1, 0);
- * y.shape; // [1, 2, 2, 2], every element 4
+ * assert.deepEqual(y.shape, [1, 2, 2, 2]);
+ * assert.ok(Array.from(y.data.data).every((v) => v === 4)); // each sums a 2x2 window of ones
  * ```
  */
 export function conv2d(
@@ -180,9 +182,10 @@ export class Deconv2d extends Function {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { F, ones } from "../mod.ts";
  * const y = F.deconv2d(ones([1, 1, 2, 2]), ones([1, 3, 2, 2]), null, 2, 0);
- * y.shape; // [1, 3, 4, 4]
+ * assert.deepEqual(y.shape, [1, 3, 4, 4]); // each pixel spread over its own 2x2 block
  * ```
  */
 export function deconv2d(

@@ -24,9 +24,10 @@ export type Pair = number | readonly [number, number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { utils } from "../mod.ts";
- * utils.pair(3); // [3, 3]
- * utils.pair([2, 1]); // [2, 1]
+ * assert.deepEqual(utils.pair(3), [3, 3]);
+ * assert.deepEqual(utils.pair([2, 1]), [2, 1]);
  * ```
  */
 export function pair(x: Pair): [number, number] {
@@ -41,8 +42,10 @@ export function pair(x: Pair): [number, number] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { utils } from "../mod.ts";
- * utils.getConvOutsize(4, 3, 1, 1); // 4
+ * assert.equal(utils.getConvOutsize(4, 3, 1, 1), 4); // a 3x3 kernel, pad 1: same size
+ * assert.equal(utils.getConvOutsize(28, 2, 2, 0), 14);
  * ```
  */
 export function getConvOutsize(
@@ -60,8 +63,10 @@ export function getConvOutsize(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { utils } from "../mod.ts";
- * utils.getDeconvOutsize(4, 3, 1, 1); // 4
+ * assert.equal(utils.getDeconvOutsize(4, 3, 1, 1), 4);
+ * assert.equal(utils.getDeconvOutsize(7, 4, 2, 1), 14); // doubles the size
  * ```
  */
 export function getDeconvOutsize(
@@ -234,9 +239,11 @@ export class Im2col extends Function {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { array, F } from "../mod.ts";
  * const x = array([[[[1, 2], [3, 4]]]]); // [1, 1, 2, 2]
- * F.im2col(x, 2).shape; // [1, 4]: one patch of 4 elements
+ * assert.deepEqual(F.im2col(x, 2).data.toArray(), [[1, 2, 3, 4]]); // one patch of 4
+ * assert.deepEqual(F.im2col(x, 2, 1, 1).shape, [9, 4]); // zero padded: 3x3 patches
  * ```
  */
 export function im2col(
@@ -287,8 +294,10 @@ export class Col2im extends Function {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { F, ones } from "../mod.ts";
- * const img = F.col2im(ones([4, 4]), [1, 1, 3, 3], 2); // each pixel: how many patches hold it
+ * const counts = F.col2im(ones([4, 4]), [1, 1, 3, 3], 2); // how many 2x2 patches hold each pixel
+ * assert.deepEqual(counts.data.toArray(), [[[[1, 2, 1], [2, 4, 2], [1, 2, 1]]]]);
  * ```
  */
 export function col2im(

@@ -114,8 +114,9 @@ export function sigmoidCrossEntropy(x: VariableLike, t: VariableLike): Variable 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { F } from "../mod.ts";
- * F.binaryCrossEntropy([0.5, 0.5], [1, 0]).data.item(); // log 2 = 0.693...
+ * assert.equal(F.binaryCrossEntropy([0.5, 0.5], [1, 0]).data.item(), Math.LN2);
  * ```
  */
 export function binaryCrossEntropy(p: VariableLike, t: VariableLike): Variable {

@@ -37,9 +37,12 @@ function channelPatches(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { array, F } from "../mod.ts";
  * const x = array([[[[1, 2], [4, 3]]]], { dtype: "float32" });
- * F.pooling(x, 2).data.toArray(); // [[[[4]]]]
+ * assert.deepEqual(F.pooling(x, 2).data.toArray(), [[[[4]]]]);
+ * // zero padding, as DeZero's: windows of negatives that overlap it give 0
+ * assert.deepEqual(F.pooling(x.neg(), 2, 1, 1).data.toArray(), [[[[0, 0, 0], [0, -1, 0], [0, 0, 0]]]]);
  * ```
  */
 export function pooling(
@@ -63,9 +66,10 @@ export function pooling(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { array, F } from "../mod.ts";
  * const x = array([[[[1, 2], [4, 3]]]], { dtype: "float32" });
- * F.averagePooling(x, 2).data.toArray(); // [[[[2.5]]]]
+ * assert.deepEqual(F.averagePooling(x, 2).data.toArray(), [[[[2.5]]]]);
  * ```
  */
 export function averagePooling(

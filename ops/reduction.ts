@@ -91,8 +91,9 @@ export function mean(x: VariableLike, axis: Axis = null, keepdims = false): Vari
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { F } from "../mod.ts";
- * F.average([[1, 2], [3, 4]], 0).data.toArray(); // [2, 3]
+ * assert.deepEqual(F.average([[1, 2], [3, 4]], 0).data.toArray(), [2, 3]); // sums times 1/2
  * ```
  */
 export function average(x: VariableLike, axis: Axis = null, keepdims = false): Variable {

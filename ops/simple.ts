@@ -24,8 +24,10 @@ import { reshape, transpose } from "./shape.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { F, ones } from "../mod.ts";
- * F.conv2dSimple(ones([1, 1, 3, 3]), ones([2, 1, 2, 2])).shape; // [1, 2, 2, 2]
+ * const [x, W] = [ones([1, 1, 3, 3]), ones([2, 1, 2, 2])];
+ * assert.deepEqual(F.conv2dSimple(x, W).data.toArray(), F.conv2d(x, W).data.toArray());
  * ```
  */
 export function conv2dSimple(
@@ -50,8 +52,9 @@ export function conv2dSimple(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { array, F } from "../mod.ts";
- * F.poolingSimple(array([[[[1, 2], [4, 3]]]]), 2).data.toArray(); // [[[[4]]]]
+ * assert.deepEqual(F.poolingSimple(array([[[[1, 2], [4, 3]]]]), 2).data.toArray(), [[[[4]]]]);
  * ```
  */
 export function poolingSimple(
@@ -72,8 +75,9 @@ export function poolingSimple(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { F } from "../mod.ts";
- * F.linearSimple([[1, 2]], [[1], [1]], [10]).data.toArray(); // [[13]]
+ * assert.deepEqual(F.linearSimple([[1, 2]], [[1], [1]], [10]).data.toArray(), [[13]]);
  * ```
  */
 export function linearSimple(
@@ -91,8 +95,9 @@ export function linearSimple(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { F } from "../mod.ts";
- * F.sigmoidSimple(0).data.item(); // 0.5
+ * assert.equal(F.sigmoidSimple(0).data.item(), 0.5);
  * ```
  */
 export function sigmoidSimple(x: VariableLike): Variable {
@@ -105,8 +110,9 @@ export function sigmoidSimple(x: VariableLike): Variable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { F } from "../mod.ts";
- * F.softmaxSimple([[0, 0]]).data.toArray(); // [[0.5, 0.5]]
+ * assert.deepEqual(F.softmaxSimple([[0, 0]]).data.toArray(), [[0.5, 0.5]]);
  * ```
  */
 export function softmaxSimple(x: VariableLike, axis = 1): Variable {
@@ -121,9 +127,10 @@ export function softmaxSimple(x: VariableLike, axis = 1): Variable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { array, F } from "../mod.ts";
  * const t = array([0], { dtype: "int32" });
- * F.softmaxCrossEntropySimple([[0, 0]], t).data.item(); // log 2 = 0.693...
+ * assert.equal(F.softmaxCrossEntropySimple([[0, 0]], t).data.item(), Math.LN2);
  * ```
  */
 export function softmaxCrossEntropySimple(x: VariableLike, t: VariableLike): Variable {
@@ -145,8 +152,9 @@ export function softmaxCrossEntropySimple(x: VariableLike, t: VariableLike): Var
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { F } from "../mod.ts";
- * F.meanSquaredErrorSimple([[1], [2]], [[0], [0]]).data.item(); // (1 + 4) / 2
+ * assert.equal(F.meanSquaredErrorSimple([[1], [2]], [[0], [0]]).data.item(), 2.5); // (1 + 4) / 2
  * ```
  */
 export function meanSquaredErrorSimple(x0: VariableLike, x1: VariableLike): Variable {
