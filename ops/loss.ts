@@ -7,7 +7,7 @@ import { Config } from "../core/autograd/config.ts";
 import { dispatch } from "../core/dispatch.ts";
 import { Function } from "../core/autograd/function.ts";
 import { asArray, type NDArray, scalar } from "../core/array/ndarray.ts";
-import { fmtShape } from "../core/array/shape_rules.ts";
+import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
 import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { logSoftmaxArray, softmaxArray } from "./activation.ts";
 import { add, clip, div, log, mul, neg, operands, sigmoid, sub } from "./elementwise.ts";
@@ -89,28 +89,34 @@ export function softmaxCrossEntropy(x: VariableLike, t: VariableLike): Variable 
   return new SoftmaxCrossEntropy(labels(t, xv, "softmaxCrossEntropy")).apply(xv);
 }
 
-/** Binary cross entropy of sigmoid(x) against 0/1 labels t, summed over elements / len(x). */
-export function sigmoidCrossEntropy(x: VariableLike, t: VariableLike): Variable {
-  const xv = asVariable(x);
-  const tv = asVariable(t);
-  if (xv.size !== tv.size) {
+/**
+ * `-sum(t log p + (1 - t) log(1 - p)) / len(p)`, with `p` clipped to
+ * `[1e-15, hi]` and `t` reshaped to `p`'s shape: the body of DeZero's two
+ * binary cross entropies.
+ */
+function bernoulliCrossEntropy(op: string, p: Variable, t: Variable, hi: number): Variable {
+  if (p.size !== t.size) {
     throw new RangeError(
-      `sigmoidCrossEntropy: scores ${fmtShape(xv.shape)} and labels ${
-        fmtShape(tv.shape)
-      } differ in size`,
+      `${op}: inputs of shapes ${fmtShape(p.shape)} and ${fmtShape(t.shape)} differ in size`,
     );
   }
-  const tt = tv.shape.join() === xv.shape.join() ? tv : new Variable(tv.data.reshape(xv.shape));
-  const p = clip(sigmoid(xv), 1e-15, 1.0);
-  const tlogp = add(mul(tt, log(p)), mul(sub(1, tt), log(sub(1, p))));
-  return div(neg(sum(tlogp)), xv.ndim ? xv.shape[0] : 1);
+  const tt = sameShape(t.shape, p.shape) ? t : reshape(t, p.shape);
+  const pc = clip(p, 1e-15, hi);
+  const tlogp = add(mul(tt, log(pc)), mul(sub(1, tt), log(sub(1, pc))));
+  return div(mul(-1, sum(tlogp)), p.ndim ? p.shape[0] : 1);
+}
+
+/** Binary cross entropy of sigmoid(x) against 0/1 labels t, summed over elements / len(x). */
+export function sigmoidCrossEntropy(x: VariableLike, t: VariableLike): Variable {
+  const p = sigmoid(x);
+  return bernoulliCrossEntropy("sigmoidCrossEntropy", p, asVariable(t), 1.0);
 }
 
 /**
  * Binary cross entropy of probabilities `p` against 0/1 targets `t`
  * (DeZero's `binary_cross_entropy`): `p` clipped to `[1e-15, 0.999]`, then
  * `-sum(t log p + (1 - t) log(1 - p)) / len(t)`; `t` is reshaped to `p`'s
- * shape when their ranks differ.
+ * shape when their shapes differ.
  *
  * @example
  * ```ts
@@ -120,20 +126,7 @@ export function sigmoidCrossEntropy(x: VariableLike, t: VariableLike): Variable 
  * ```
  */
 export function binaryCrossEntropy(p: VariableLike, t: VariableLike): Variable {
-  const pv = asVariable(p);
-  let tv = asVariable(t);
-  if (pv.size !== tv.size) {
-    throw new RangeError(
-      `binaryCrossEntropy: probabilities ${fmtShape(pv.shape)} and targets ${
-        fmtShape(tv.shape)
-      } differ in size`,
-    );
-  }
-  if (pv.ndim !== tv.ndim) tv = reshape(tv, pv.shape);
-  const N = tv.ndim ? tv.shape[0] : 1;
-  const pc = clip(pv, 1e-15, 0.999);
-  const tlogp = add(mul(tv, log(pc)), mul(sub(1, tv), log(sub(1, pc))));
-  return div(mul(-1, sum(tlogp)), N);
+  return bernoulliCrossEntropy("binaryCrossEntropy", asVariable(p), asVariable(t), 0.999);
 }
 
 /** Fraction of rows whose arg-max equals the label (not differentiable). */

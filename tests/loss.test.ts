@@ -187,6 +187,6 @@ Deno.test("binaryCrossEntropy() is DeZero's -sum(t log p + (1-t) log(1-p)) / len
   }
   assert.throws(
     () => F.binaryCrossEntropy(pv, [1, 0]),
-    /binaryCrossEntropy: probabilities \[3,2\] and targets \[2\] differ in size/,
+    /binaryCrossEntropy: inputs of shapes \[3,2\] and \[2\] differ in size/,
   );
 });
