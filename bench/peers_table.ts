@@ -83,7 +83,7 @@ const ROWS: Row[] = [
     workload: "W7",
     key: "ms",
     digits: 1,
-    target: "<= 3x torch (jit)",
+    target: "<= 160 (jit)", // 3x torch
     peers: ["222.2", "665.6", "53.5", "20461", "error"],
   },
 ];
