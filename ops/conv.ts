@@ -204,18 +204,26 @@ export function deconv2d(
     );
   }
   checkChannels("deconv2d", xv, Wv, 0);
-  const [, , H, W_] = xv.shape, [, OC, KH, KW] = Wv.shape;
+  const [, , H, Wd] = xv.shape, [, OC, KH, KW] = Wv.shape;
   const [SH, SW] = intPair("deconv2d", "stride", stride, 1);
   const [PH, PW] = intPair("deconv2d", "pad", pad, 0);
   const size: [number, number] = outsize === null
-    ? [getDeconvOutsize(H, KH, SH, PH), getDeconvOutsize(W_, KW, SW, PW)]
+    ? [getDeconvOutsize(H, KH, SH, PH), getDeconvOutsize(Wd, KW, SW, PW)]
     : intPair("deconv2d", "outsize", outsize, 1);
+  const setting = `kernel ${KH}x${KW}, stride ${SH},${SW}, pad ${PH},${PW}`;
+  if (size[0] < 1 || size[1] < 1) {
+    throw new RangeError(
+      `deconv2d: input ${fmtShape(xv.shape)} gives an empty output ${size[0]}x${
+        size[1]
+      } (${setting})`,
+    );
+  }
   const p: Patches = patches("deconv2d", [xv.shape[0], OC, ...size], [KH, KW], stride, pad);
-  if (p.OH !== H || p.OW !== W_) {
+  if (p.OH !== H || p.OW !== Wd) {
     throw new RangeError(
       `deconv2d: an output of ${size[0]}x${size[1]} does not fit input ${
         fmtShape(xv.shape)
-      } (kernel ${KH}x${KW}, stride ${SH},${SW}, pad ${PH},${PW} give back ${p.OH}x${p.OW})`,
+      } (${setting} give back ${p.OH}x${p.OW})`,
     );
   }
   const f = new Deconv2d(stride, pad, size);

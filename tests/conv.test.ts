@@ -290,6 +290,10 @@ Deno.test("conv2d()/deconv2d()/im2col() errors name the function and the shapes"
     () => F.deconv2d(x, dz.ones([2, 3, 3, 3]), null, 2, 0, [12, 9]),
     /deconv2d: an output of 12x9 does not fit input \[1,2,4,4\]/,
   );
+  assert.throws(
+    () => F.deconv2d(dz.ones([1, 2, 1, 1]), dz.ones([2, 3, 1, 1]), null, 1, 1),
+    /deconv2d: input \[1,2,1,1\] gives an empty output -1x-1 \(kernel 1x1, stride 1,1, pad 1,1\)/,
+  );
   assert.throws(() => F.im2col(x, 5), /im2col: kernel 5x5 is larger than the padded input 4x4/);
   assert.throws(
     () => F.col2im(dz.ones([4, 3]), [1, 1, 3, 3], 2),
