@@ -87,7 +87,8 @@ export function intPair(op: string, name: string, value: Pair, min: number): [nu
     throw new TypeError(`${op}: ${name} must be a number or an [h, w] pair, got ${String(value)}`);
   }
   if (!p.every((v) => Number.isInteger(v) && v >= min)) {
-    throw new RangeError(`${op}: ${name} must be integers >= ${min}, got ${JSON.stringify(value)}`);
+    const shown = typeof value === "number" ? value : `[${value}]`;
+    throw new RangeError(`${op}: ${name} must be integers >= ${min}, got ${shown}`);
   }
   return p;
 }
@@ -146,18 +147,25 @@ export function colShape(p: Patches, toMatrix: boolean): number[] {
 }
 
 const offsetCache = new Map<string, NDArray>();
+/** Most offsets the cache holds (64 MiB), least recently used dropped first. */
+const CACHED_OFFSETS = 1 << 24;
+let cachedOffsets = 0;
 
 /**
  * One image's im2col offsets into its `C*H*W` elements, in the order of the
  * result's elements (`[OH, OW, C, KH, KW]` for a matrix, else `[C, KH, KW,
- * OH, OW]`), `PAD` in the padding. Cached by geometry (a few recent ones):
- * the arrays are constants, never written.
+ * OH, OW]`), `PAD` in the padding. Cached by geometry (the recently used
+ * ones): the arrays are constants, never written.
  */
 function offsets(p: Patches, toMatrix: boolean): NDArray {
   const { C, H, W, KH, KW, SH, SW, PH, PW, OH, OW } = p;
   const key = [C, H, W, KH, KW, SH, SW, PH, PW, +toMatrix].join();
   let cached = offsetCache.get(key);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) {
+    offsetCache.delete(key); // most recently used last
+    offsetCache.set(key, cached);
+    return cached;
+  }
   const out = new Int32Array(C * KH * KW * OH * OW);
   // strides of (c, kh, kw, oh, ow) in the result
   const [sc, skh, skw, soh, sow] = toMatrix
@@ -180,8 +188,13 @@ function offsets(p: Patches, toMatrix: boolean): NDArray {
     }
   }
   cached = new NDArray(out);
-  if (offsetCache.size >= 32) offsetCache.delete(offsetCache.keys().next().value!);
+  for (const [k, old] of offsetCache) {
+    if (cachedOffsets + out.length <= CACHED_OFFSETS) break;
+    offsetCache.delete(k);
+    cachedOffsets -= old.size;
+  }
   offsetCache.set(key, cached);
+  cachedOffsets += out.length;
   return cached;
 }
 
