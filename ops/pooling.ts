@@ -8,6 +8,7 @@
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
+import { scoped } from "../core/hooks.ts";
 import { asVariable, type Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { im2col, type Pair, type Patches, patches } from "./im2col.ts";
 import { GetItem, pickOffsets } from "./indexing.ts";
@@ -53,8 +54,12 @@ export function pooling(
 ): Variable {
   const { p, col } = channelPatches("pooling", x, kernelSize, stride, pad);
   const [rows, width] = col.shape;
-  const first = dispatch("argmax", [col.data], { axis: 1 });
-  const y = new GetItem(pickOffsets(first, width), [rows]).apply(col);
+  // the indices' kernels (no Function's) named for a JIT's source
+  const first = scoped("pooling", null, () => {
+    const a = dispatch("argmax", [col.data], { axis: 1 });
+    return pickOffsets(a, width);
+  });
+  const y = new GetItem(first, [rows]).apply(col);
   return reshape(y, [p.N, p.C, p.OH, p.OW]);
 }
 
