@@ -19,16 +19,21 @@ export function cse(g: Graph): Graph {
   for (const v of g.values) if (v.target !== undefined) written.add(v.target);
   const live = liveOuts(g);
   const base = new Map<number, number>(); // a reshape's value -> the array it views
+  // the array a value lives in: through views, and from an in-place result to the array it wrote
+  const storage = (u: number) => {
+    const b = base.get(u) ?? u;
+    return g.values[b].target ?? b;
+  };
   const same = new Map<number, number>(); // a dropped node's value -> the first one's
   const first = new Map<string, number>();
   const nodes: Node[] = [];
   for (const n of g.nodes) {
     const inputs = n.inputs.map((u) => same.get(u) ?? u);
     const node = inputs.every((u, k) => u === n.inputs[k]) ? n : { ...n, inputs };
-    if (n.op === "reshape") base.set(n.out, base.get(inputs[0]) ?? inputs[0]);
+    if (n.op === "reshape") base.set(n.out, storage(inputs[0]));
     const pure = n.op !== "$effect" && n.op !== "$scalar" && n.op !== "random" &&
       g.values[n.out].target === undefined && !live.has(n.out) &&
-      inputs.every((u) => !written.has(base.get(u) ?? u));
+      inputs.every((u) => !written.has(storage(u)));
     if (pure) {
       const key = `${n.op}(${inputs.join()}) ${JSON.stringify(n.attrs)}`;
       const prev = first.get(key);
