@@ -1,5 +1,5 @@
 /**
- * The peer-comparison workloads W1..W6 of WORKLOADS.md (shared with numpy,
+ * The peer-comparison workloads W1..W7 of WORKLOADS.md (shared with numpy,
  * DeZero, PyTorch and TensorFlow.js): same data generators, same timing rule,
  * one JSON line on stdout. Run: `deno run -A bench/peers.ts [--jit]`;
  * `WORKLOADS=W1,W3` runs a subset.
@@ -73,6 +73,28 @@ export function w5Batch(): { x: Float32Array; t: Int32Array } {
   const t = new Int32Array(256);
   for (let i = 0; i < t.length; i++) t[i] = u32(52, i) % 10;
   return { x, t };
+}
+
+/** W7's batch: `x = float32(uniform(71, i))` [100, 1, 28, 28], `t = u32(72, i) mod 10`. */
+export function w7Batch(): { x: Float32Array; t: Int32Array } {
+  const x = new Float32Array(100 * 28 * 28);
+  for (let i = 0; i < x.length; i++) x[i] = uniform(71, i);
+  const t = new Int32Array(100);
+  for (let i = 0; i < t.length; i++) t[i] = u32(72, i) % 10;
+  return { x, t };
+}
+
+/**
+ * W7's kernels `[OC, C, 3, 3]`: element `[oc, c, kh, kw]` is
+ * `init_weight(seed, C*9, OC)[c*9 + kh*3 + kw, oc]` (fan_in = C*9).
+ */
+export function convKernel(seed: number, C: number, OC: number): Float32Array {
+  const w = initWeight(seed, C * 9, OC);
+  const out = new Float32Array(OC * C * 9);
+  for (let r = 0; r < C * 9; r++) {
+    for (let oc = 0; oc < OC; oc++) out[oc * C * 9 + r] = w[r * OC + oc];
+  }
+  return out;
 }
 
 /** The generators' outputs that checks.json records, computed here. */
@@ -192,6 +214,41 @@ function sgd(params: dz.Parameter[], lr: number): dz.optimizers.SGD {
 /** Clears the gradients of `params`. */
 function cleargrads(params: dz.Variable[]): void {
   for (const p of params) p.cleargrad();
+}
+
+/**
+ * W5's and W7's timed step on one fixed batch: softmax cross entropy of
+ * `forward(x)`, gradients cleared, backward, SGD with `lr` on `params`, the
+ * loss read back; warmup 2, at least 5 steps, 3 s. Returns the timing and
+ * every step's loss.
+ */
+function sgdSteps(
+  compile: Compile,
+  params: dz.Parameter[],
+  lr: number,
+  forward: (x: NDArray) => Variable,
+  x: NDArray,
+  t: NDArray,
+): { timing: Timing; losses: number[] } {
+  const opt = sgd(params, lr);
+  const step = compile((x: NDArray, t: NDArray): Variable => {
+    const loss = F.softmaxCrossEntropy(forward(x), t);
+    cleargrads(params);
+    loss.backward();
+    opt.update();
+    return loss;
+  });
+  const losses: number[] = [];
+  const timing = measure(
+    () => {
+      losses.push(host(step(x, t)));
+    },
+    2,
+    5,
+    200,
+    3,
+  );
+  return { timing, losses };
 }
 
 /** W1: fused elementwise chain, forward + backward, on 1e6 float32. */
@@ -338,27 +395,15 @@ function w5(compile: Compile): Record<string, number> {
   const b1 = new Parameter(dz.zeros([1000], { dtype: "float32" }));
   const W2 = new Parameter(tensor(initWeight(54, 1000, 10), [1000, 10]));
   const b2 = new Parameter(dz.zeros([10], { dtype: "float32" }));
-  const params = [W1, b1, W2, b2];
-  const opt = sgd(params, 0.1);
-  const step = compile((x: NDArray, t: NDArray): Variable => {
-    const y = F.linear(F.relu(F.linear(x, W1, b1)), W2, b2);
-    const loss = F.softmaxCrossEntropy(y, t);
-    cleargrads(params);
-    loss.backward();
-    opt.update();
-    return loss;
-  });
-  const losses: number[] = [];
-  const tm = measure(
-    () => {
-      losses.push(host(step(x, t)));
-    },
-    2,
-    5,
-    200,
-    3,
+  const { timing, losses } = sgdSteps(
+    compile,
+    [W1, b1, W2, b2],
+    0.1,
+    (x) => F.linear(F.relu(F.linear(x, W1, b1)), W2, b2),
+    x,
+    t,
   );
-  return { ...timingKeys(tm), loss0: losses[0] };
+  return { ...timingKeys(timing), loss0: losses[0] };
 }
 
 /** W6: tiny-op overhead, `y = x*x + 3*x` on one float32 element, fwd + bwd. */
@@ -389,7 +434,41 @@ function w6(compile: Compile): Record<string, number> {
   };
 }
 
-const WORKLOADS: Record<string, Workload> = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W6: w6 };
+/** W7: one SGD step of a small CNN (conv-relu-pool twice, then linear) on a 100 batch. */
+function w7(compile: Compile): Record<string, number> {
+  const { x: xs, t: ts } = w7Batch();
+  const x = tensor(xs, [100, 1, 28, 28]);
+  const t = tensor(ts, [100]);
+  const K1 = new Parameter(tensor(convKernel(73, 1, 16), [16, 1, 3, 3]));
+  const c1 = new Parameter(dz.zeros([16], { dtype: "float32" }));
+  const K2 = new Parameter(tensor(convKernel(74, 16, 32), [32, 16, 3, 3]));
+  const c2 = new Parameter(dz.zeros([32], { dtype: "float32" }));
+  const W3 = new Parameter(tensor(initWeight(75, 1568, 10), [1568, 10]));
+  const b3 = new Parameter(dz.zeros([10], { dtype: "float32" }));
+  const { timing, losses } = sgdSteps(
+    compile,
+    [K1, c1, K2, c2, W3, b3],
+    0.01,
+    (x) => {
+      const p1 = F.pooling(F.relu(F.conv2d(x, K1, c1, 1, 1)), 2, 2);
+      const p2 = F.pooling(F.relu(F.conv2d(p1, K2, c2, 1, 1)), 2, 2);
+      return F.linear(F.reshape(p2, [100, 1568]), W3, b3);
+    },
+    x,
+    t,
+  );
+  return { ...timingKeys(timing), loss0: losses[0], loss1: losses[1] };
+}
+
+const WORKLOADS: Record<string, Workload> = {
+  W1: w1,
+  W2: w2,
+  W3: w3,
+  W4: w4,
+  W5: w5,
+  W6: w6,
+  W7: w7,
+};
 
 /** Sanity values every peer agrees on (WORKLOADS.md), with a tolerance. */
 const SANITY: Record<string, [string, number, number][]> = {
@@ -398,6 +477,7 @@ const SANITY: Record<string, [string, number, number][]> = {
   W4: [["W", 2.1181, 1e-4], ["b", 5.4661, 1e-4], ["final_loss", 0.07909, 1e-5]],
   W5: [["loss0", 2.40126, 1e-5]],
   W6: [["grad", 7, 0]],
+  W7: [["loss0", 2.4856079, 1e-5], ["loss1", 2.3284597, 1e-5]],
 };
 
 /** Runs the selected workloads and prints the JSON line. */

@@ -77,6 +77,15 @@ const ROWS: Row[] = [
     target: "<= 2 / <= 0.3",
     peers: ["3.8", "30.6", "20.5", "44.9", "66.1"],
   },
+  {
+    // BASELINE.md (2026-12-02, medians of passes, load 2-3); tfjs-wasm has no Conv2DBackpropFilter
+    figure: "W7 CNN step, ms",
+    workload: "W7",
+    key: "ms",
+    digits: 1,
+    target: "<= 160 (jit)", // 3x torch
+    peers: ["222.2", "665.6", "53.5", "20461", "error"],
+  },
 ];
 
 /** Sanity values all peers agree on (BASELINE.md). */
@@ -90,6 +99,8 @@ const SANITY: [string, string, string][] = [
   ["W4", "final_loss", "0.07909"],
   ["W5", "loss0", "2.40126"],
   ["W6", "grad", "7.0"],
+  ["W7", "loss0", "2.48561"],
+  ["W7", "loss1", "2.32846"],
 ];
 
 /** Runs bench/peers.ts in a fresh process; its progress goes to our stderr. */

@@ -155,18 +155,27 @@ export const ARRAY_KERNELS: Readonly<Record<OpName, ArrayKernel>> = Object.freez
    * bias along the last axis, `attrs.activation` ("relu") runs in the store.
    */
   matmul: ([a, b, bias], attrs, out) => matmulArrays(a, b, attrs as MatmulAttrs, bias, out),
-  /** `out[i] = x[offsets[i]]`: the gather behind getItem. */
+  /**
+   * `out[i] = x[offsets[i]]`: the gather behind getItem; with `attrs.batch`
+   * (im2col), `x` and the result are that many equal blocks, each gathered
+   * by the same offsets, and a `PAD` offset reads 0.
+   */
   gather: ([x, offsets], attrs) => {
     const shape = attrs.shape as number[];
+    const batch = indexBatch("gather", attrs, x.size, offsets, sizeOf(shape));
     const o = allocate(x.dtype, sizeOf(shape));
-    backend.gather(o, x.raw, offsets.raw);
+    backend.gather(o, x.raw, offsets.raw, batch);
     return new NDArray(o, shape);
   },
-  /** Zeros of `shape` with `g[i]` added at `offsets[i]`: getItem's gradient. */
+  /**
+   * Zeros of `shape` with `g[i]` added at `offsets[i]`: getItem's gradient;
+   * with `attrs.batch` (col2im), per block, a `PAD` offset dropping its value.
+   */
   scatterAdd: ([g, offsets], attrs) => {
     const shape = attrs.shape as number[];
+    const batch = indexBatch("scatterAdd", attrs, sizeOf(shape), offsets, g.size);
     const o = allocate(g.dtype, sizeOf(shape));
-    backend.scatterAdd(o, g.raw, offsets.raw);
+    backend.scatterAdd(o, g.raw, offsets.raw, batch);
     return new NDArray(o, shape);
   },
   /** Index of the maximum along `axis` (int32), first one on ties. */
@@ -174,6 +183,9 @@ export const ARRAY_KERNELS: Readonly<Record<OpName, ArrayKernel>> = Object.freez
     const axis = attrs.axis as number;
     const shape = x.shape.filter((_, d) => d !== axis);
     const len = x.shape[axis];
+    if (len === 0) {
+      throw new RangeError(`argmax: axis ${axis} of shape ${fmtShape(x.shape)} is empty`);
+    }
     const inner = sizeOf(x.shape.slice(axis + 1));
     const outer = sizeOf(x.shape.slice(0, axis));
     const o = new Int32Array(outer * inner);
@@ -189,6 +201,21 @@ export const ARRAY_KERNELS: Readonly<Record<OpName, ArrayKernel>> = Object.freez
     return new NDArray(o, shape);
   },
 });
+
+/**
+ * The block count of a gather or scatter-add (`attrs.batch`, default 1),
+ * checked against the sizes: the indexed side (`blocks` elements) and the
+ * offset side (`count` elements, one per offset per block).
+ */
+function indexBatch(op: string, attrs: Attrs, blocks: number, offsets: NDArray, count: number) {
+  const batch = (attrs.batch as number | undefined) ?? 1;
+  if (!(batch >= 1 && blocks % batch === 0 && count === batch * offsets.size)) {
+    throw new RangeError(
+      `${op}: ${batch} blocks of ${offsets.size} offsets do not fit ${count} elements indexing ${blocks}`,
+    );
+  }
+  return batch;
+}
 
 /** ARRAY_KERNELS as a Map: a lookup by a varying name is faster than a keyed property load. */
 const BY_NAME = new Map(Object.entries(ARRAY_KERNELS)) as Map<string, ArrayKernel>;

@@ -14,6 +14,7 @@ import { backend } from "../core/backend/mod.ts";
 import { ARRAY_KERNELS } from "../core/dispatch.ts";
 import { type Driver, driverText, type HostStep, type TapeStats } from "./codegen/driver.ts";
 import { constantScalar, type Graph, type Result, type Source } from "./ir.ts";
+import { cse } from "./passes/cse.ts";
 import { dce } from "./passes/dce.ts";
 import { fold } from "./passes/fold.ts";
 import { fuse } from "./passes/fusion.ts";
@@ -47,7 +48,7 @@ let tapes = 0; // numbers each tape, so no two modules share V8 type feedback
 
 /** Compiles a traced graph into a tape. */
 export function compileTape(traced: Graph): Tape {
-  const g = dce(fold(traced));
+  const g = dce(cse(fold(traced)));
   const fused = fuse(g);
   const bp = plan(g, fused);
   const driver = driverText(g, fused, bp, ++tapes);

@@ -1,12 +1,13 @@
 /**
  * `L`: layers, DeZero's `dezero.layers`. A Layer finds its parameters and
- * sub-layers in its own fields, recursively; Linear is the fully connected
- * layer with DeZero's lazy input size and initialization.
+ * sub-layers in its own fields, recursively; Linear (fully connected),
+ * Conv2d and Deconv2d have DeZero's lazy input sizes and initialization;
+ * BatchNorm keeps running statistics beside its parameters.
  * @module
  */
 import type { DType } from "../core/array/dtype.ts";
 import { scoped, tracer } from "../core/hooks.ts";
-import { type NDArray, zeros } from "../core/array/ndarray.ts";
+import { full, type NDArray, zeros } from "../core/array/ndarray.ts";
 import { randn } from "../core/array/random.ts";
 import { VariableRef } from "../core/autograd/function.ts";
 import {
@@ -16,6 +17,11 @@ import {
   type VariableLike,
 } from "../core/autograd/variable.ts";
 import { inspectAsString } from "../core/array/print.ts";
+import { fmtShape } from "../core/array/shape_rules.ts";
+import { batchNorm } from "../ops/batch_norm.ts";
+import { conv2d, deconv2d } from "../ops/conv.ts";
+import type { Pair } from "../ops/conv_sizes.ts";
+import { intPair } from "../ops/patches.ts";
 import { linear } from "../ops/matmul.ts";
 import { loadWeights, saveWeights } from "./weights.ts";
 
@@ -217,5 +223,213 @@ export class Linear extends Layer {
       this.W.data = this.#initW(x.shape[x.ndim - 1]);
     }
     return linear(x, this.W, this.b);
+  }
+}
+
+/** Options of `Conv2d` and `Deconv2d`. */
+export interface ConvOptions {
+  /** Stride: a number or `[h, w]` (default 1). */
+  stride?: Pair;
+  /** Zero padding: a number or `[h, w]` (default 0). */
+  pad?: Pair;
+  /** Leave out the bias `b`. */
+  nobias?: boolean;
+  /** Element type of the parameters (default float32, as DeZero). */
+  dtype?: DType;
+  /** Input channels; when omitted, taken from axis 1 of the first input. */
+  inChannels?: number;
+}
+
+/**
+ * What Conv2d and Deconv2d share: kernel W drawn as DeZero's
+ * `randn(...).astype(dtype) * sqrt(1 / (C * KH * KW))` (so `random.seed(s)`
+ * gives DeZero's weights), lazily when `inChannels` is omitted (until then
+ * W is an empty placeholder with 0 input channels), and a zero bias b.
+ */
+export abstract class ConvLayer extends Layer {
+  /** Number of output channels. */
+  readonly outChannels: number;
+  /** Kernel size `[KH, KW]`. */
+  readonly kernelSize: [number, number];
+  /** Stride. */
+  readonly stride: Pair;
+  /** Zero padding. */
+  readonly pad: Pair;
+  /** Element type of W and b. */
+  readonly dtype: DType;
+  /** The kernels. */
+  W: Parameter;
+  /** Bias, [outChannels], or null with `nobias`. */
+  b: Parameter | null;
+  #placeholder: NDArray;
+
+  /**
+   * A layer named `op` in messages, whose W has the input channels on axis
+   * `inAxis` and the output channels on the other of the first two axes.
+   */
+  constructor(
+    op: string,
+    readonly inAxis: 0 | 1,
+    outChannels: number,
+    kernelSize: Pair,
+    { stride = 1, pad = 0, nobias = false, dtype = "float32", inChannels }: ConvOptions,
+  ) {
+    super();
+    for (const [name, n] of [["outChannels", outChannels], ["inChannels", inChannels ?? 1]]) {
+      if (!Number.isInteger(n) || (n as number) < 1) {
+        throw new RangeError(`${op}: ${name} must be a positive integer, got ${n}`);
+      }
+    }
+    this.outChannels = outChannels;
+    this.kernelSize = intPair(op, "kernelSize", kernelSize, 1);
+    intPair(op, "stride", stride, 1);
+    intPair(op, "pad", pad, 0);
+    this.stride = stride;
+    this.pad = pad;
+    this.dtype = dtype;
+    this.#placeholder = zeros(this.#shape(0), { dtype });
+    this.W = new Parameter(
+      inChannels === undefined ? this.#placeholder : this.#initW(inChannels),
+      "W",
+    );
+    this.b = nobias ? null : new Parameter(zeros([outChannels], { dtype }), "b");
+  }
+
+  /** Number of input channels, or null until the first call sets it. */
+  get inChannels(): number | null {
+    return this.W.data === this.#placeholder ? null : this.W.shape[this.inAxis];
+  }
+
+  #shape(inChannels: number): number[] {
+    const io = [inChannels, this.outChannels];
+    return [...(this.inAxis === 0 ? io : io.reverse()), ...this.kernelSize];
+  }
+
+  #initW(C: number): NDArray {
+    const [KH, KW] = this.kernelSize;
+    return randn(...this.#shape(C)).astype(this.dtype).mul(Math.sqrt(1 / (C * KH * KW)));
+  }
+
+  /** W drawn for `x`'s channels if it is still the placeholder. */
+  protected initW(x: Variable): void {
+    if (this.W.data !== this.#placeholder) return;
+    if (x.ndim !== 4) {
+      throw new RangeError(
+        `${this.constructor.name}: input must be 4-D [N, C, H, W], got shape ${fmtShape(x.shape)}`,
+      );
+    }
+    this.W.data = this.#initW(x.shape[1]);
+  }
+}
+
+/**
+ * 2-D convolution layer (DeZero's `L.Conv2d`): `F.conv2d(x, W, b, stride,
+ * pad)` with W `[outChannels, inChannels, KH, KW]`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { L, random } from "@dezero/dezero-ts";
+ * const conv = new L.Conv2d(8, 3, { pad: 1 });
+ * assert.deepEqual(conv.W.shape, [8, 0, 3, 3]); // drawn at the first call
+ * assert.deepEqual(conv.apply(random.rand(2, 1, 28, 28).astype("float32")).shape, [2, 8, 28, 28]);
+ * assert.deepEqual(conv.W.shape, [8, 1, 3, 3]);
+ * ```
+ */
+export class Conv2d extends ConvLayer {
+  /** A layer with `outChannels` kernels of `kernelSize`. */
+  constructor(outChannels: number, kernelSize: Pair, options: ConvOptions = {}) {
+    super("Conv2d", 1, outChannels, kernelSize, options);
+  }
+
+  /** The convolution, drawing W first if the input channels were not known. */
+  forward(x: Variable): Variable {
+    this.initW(x);
+    return conv2d(x, this.W, this.b, this.stride, this.pad);
+  }
+}
+
+/**
+ * 2-D transposed convolution layer (DeZero's `L.Deconv2d`):
+ * `F.deconv2d(x, W, b, stride, pad)` with W `[inChannels, outChannels, KH,
+ * KW]`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { L, random } from "@dezero/dezero-ts";
+ * const up = new L.Deconv2d(4, 2, { stride: 2 });
+ * assert.deepEqual(up.apply(random.rand(1, 8, 7, 7).astype("float32")).shape, [1, 4, 14, 14]);
+ * assert.deepEqual(up.W.shape, [8, 4, 2, 2]);
+ * ```
+ */
+export class Deconv2d extends ConvLayer {
+  /** A layer with `outChannels` output channels and kernels of `kernelSize`. */
+  constructor(outChannels: number, kernelSize: Pair, options: ConvOptions = {}) {
+    super("Deconv2d", 0, outChannels, kernelSize, options);
+  }
+
+  /** The transposed convolution, drawing W first if the input channels were not known. */
+  forward(x: Variable): Variable {
+    this.initW(x);
+    return deconv2d(x, this.W, this.b, this.stride, this.pad);
+  }
+}
+
+/**
+ * Batch normalization layer (DeZero's `L.BatchNorm`): `F.batchNorm` over
+ * axis 1 with parameters gamma (ones) and beta (zeros) and the running
+ * statistics avgMean (zeros) and avgVar (ones), all sized at the first call
+ * (each one that already holds data is kept). The running statistics are
+ * Parameters, so they are saved and loaded with the weights, under DeZero's
+ * names `avg_mean` and `avg_var`; they get no gradient, so optimizers leave
+ * them alone.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { L, random } from "@dezero/dezero-ts";
+ * const bn = new L.BatchNorm();
+ * assert.deepEqual(bn.apply(random.rand(4, 3).astype("float32")).shape, [4, 3]);
+ * assert.deepEqual([...bn.namedParams().keys()], ["avg_mean", "avg_var", "gamma", "beta"]);
+ * assert.deepEqual(bn.avgMean.shape, [3]);
+ * ```
+ */
+export class BatchNorm extends Layer {
+  // the fields carry DeZero's attribute names, which name the weights in files
+  /** Running mean (DeZero's `avg_mean`). */
+  avg_mean: Parameter = new Parameter(zeros([0], { dtype: "float32" }), "avg_mean");
+  /** Running variance (DeZero's `avg_var`). */
+  avg_var: Parameter = new Parameter(zeros([0], { dtype: "float32" }), "avg_var");
+  /** Scale. */
+  gamma: Parameter = new Parameter(zeros([0], { dtype: "float32" }), "gamma");
+  /** Shift. */
+  beta: Parameter = new Parameter(zeros([0], { dtype: "float32" }), "beta");
+
+  /** The running mean (the `avg_mean` Parameter). */
+  get avgMean(): Parameter {
+    return this.avg_mean;
+  }
+  /** The running variance (the `avg_var` Parameter). */
+  get avgVar(): Parameter {
+    return this.avg_var;
+  }
+
+  /** Normalizes `x`, sizing the parameters for its channels first. */
+  forward(x: Variable): Variable {
+    if (x.ndim < 2) {
+      throw new RangeError(
+        `BatchNorm: input must be [N, C] or [N, C, H, W], got shape ${fmtShape(x.shape)}`,
+      );
+    }
+    const C = x.shape[1], dtype = x.dtype;
+    const fill = (p: Parameter, value: number) => {
+      if (p.data.size === 0) p.data = full([C], value, { dtype });
+    };
+    fill(this.avg_mean, 0);
+    fill(this.avg_var, 1);
+    fill(this.gamma, 1);
+    fill(this.beta, 0);
+    return batchNorm(x, this.gamma, this.beta, this.avg_mean, this.avg_var);
   }
 }

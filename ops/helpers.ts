@@ -2,12 +2,12 @@
  * What several F functions share, kept out of the `F` namespace (ops/mod.ts
  * re-exports every export of the F modules): numbers as operands beside
  * Variables (numpy's weak scalars), constant 0/1 masks, and softmax and
- * log-softmax on arrays.
+ * log-softmax on arrays, the flat offsets of one label per row.
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
 import { type DType, scalarDType } from "../core/array/dtype.ts";
-import { NDArray, scalar } from "../core/array/ndarray.ts";
+import { arange, NDArray, scalar } from "../core/array/ndarray.ts";
 import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
 
 /**
@@ -57,4 +57,10 @@ export function logSoftmaxArray(x: NDArray, axis: number): NDArray {
   const z = dispatch("sub", [x, m]);
   const s = dispatch("sum", [dispatch("exp", [z])], { axes: [axis], keepdims: true });
   return dispatch("sub", [z, dispatch("log", [s])]);
+}
+
+/** Flat offsets of `x[i, t[i]]` in an `[N, C]` array, for int32 indices `t` `[N]`. */
+export function pickOffsets(t: NDArray, C: number): NDArray {
+  const rows = dispatch("mul", [arange(t.size), scalar(C, "int32")]);
+  return dispatch("add", [rows, t]);
 }

@@ -8,17 +8,16 @@ import { dispatch } from "../core/dispatch.ts";
 import { Function } from "../core/autograd/function.ts";
 import { array, NDArray, type NestedArray, scalar } from "../core/array/ndarray.ts";
 import { broadcastShapes, stridesOf } from "../core/array/shape_rules.ts";
-import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
+import {
+  asVariable,
+  type Index,
+  type IndexComponent,
+  type Slice,
+  Variable,
+  type VariableLike,
+} from "../core/autograd/variable.ts";
 
-/** A numpy slice `start:stop:step` (null = omitted). */
-export interface Slice {
-  /** First index (null = from the start). */
-  start: number | null;
-  /** End index, exclusive (null = to the end). */
-  stop: number | null;
-  /** Step (null = 1). */
-  step: number | null;
-}
+export type { Index, IndexComponent, Slice };
 
 /**
  * `dz.slice(start, stop, step)`: the slice `start:stop:step`.
@@ -40,16 +39,6 @@ export function slice(
 ): Slice {
   return { start, stop, step };
 }
-
-/**
- * One component of an index, for one axis: an integer, a slice, `"..."`
- * (as many full slices as needed), `null` (a new axis of length 1), or an
- * integer array (NDArray, Variable or nested numbers) picking along the axis.
- */
-export type IndexComponent = number | Slice | "..." | null | NDArray | Variable | NestedArray[];
-
-/** A component, or a JS array of components, one per axis (numpy's tuple). */
-export type Index = IndexComponent | readonly IndexComponent[];
 
 /** `x[index]`: a gather of precomputed flat offsets into `x`. */
 export class GetItem extends Function {

@@ -6,13 +6,13 @@
 import { Config } from "../core/autograd/config.ts";
 import { dispatch } from "../core/dispatch.ts";
 import { Function } from "../core/autograd/function.ts";
-import { arange, asArray, type NDArray, scalar } from "../core/array/ndarray.ts";
-import { fmtShape } from "../core/array/shape_rules.ts";
+import { asArray, type NDArray, scalar } from "../core/array/ndarray.ts";
+import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
 import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { add, clip, div, log, mul, neg, sigmoid, sub } from "./elementwise.ts";
-import { logSoftmaxArray, operands, softmaxArray } from "./helpers.ts";
+import { logSoftmaxArray, operands, pickOffsets, softmaxArray } from "./helpers.ts";
 import { sum } from "./reduction.ts";
-import { sumTo } from "./shape.ts";
+import { reshape, sumTo } from "./shape.ts";
 
 /** DeZero's mean squared error: `sum((x0 - x1)^2) / len(x0 - x1)`. */
 export class MeanSquaredError extends Function {
@@ -69,12 +69,6 @@ function labels(t: VariableLike, x: Variable, op: string): NDArray {
   return dispatch("reshape", [ta], { shape: [ta.size] });
 }
 
-/** Flat offsets of `x[i, t[i]]` in an [N, C] array. */
-function pickOffsets(t: NDArray, C: number): NDArray {
-  const rows = dispatch("mul", [arange(t.size), scalar(C, "int32")]);
-  return dispatch("add", [rows, t]);
-}
-
 /** Softmax followed by cross entropy with integer labels, averaged over the batch. */
 export class SoftmaxCrossEntropy extends Function {
   /**
@@ -124,6 +118,23 @@ export function softmaxCrossEntropy(x: VariableLike, t: VariableLike): Variable 
 }
 
 /**
+ * `-sum(t log p + (1 - t) log(1 - p)) / len(p)`, with `p` clipped to
+ * `[1e-15, hi]` and `t` reshaped to `p`'s shape: the body of DeZero's two
+ * binary cross entropies.
+ */
+function bernoulliCrossEntropy(op: string, p: Variable, t: Variable, hi: number): Variable {
+  if (p.size !== t.size) {
+    throw new RangeError(
+      `${op}: inputs of shapes ${fmtShape(p.shape)} and ${fmtShape(t.shape)} differ in size`,
+    );
+  }
+  const tt = sameShape(t.shape, p.shape) ? t : reshape(t, p.shape);
+  const pc = clip(p, 1e-15, hi);
+  const tlogp = add(mul(tt, log(pc)), mul(sub(1, tt), log(sub(1, pc))));
+  return div(mul(-1, sum(tlogp)), p.ndim ? p.shape[0] : 1);
+}
+
+/**
  * Binary cross entropy of sigmoid(x) against 0/1 labels t, summed over elements / len(x).
  *
  * @example
@@ -135,19 +146,25 @@ export function softmaxCrossEntropy(x: VariableLike, t: VariableLike): Variable 
  * ```
  */
 export function sigmoidCrossEntropy(x: VariableLike, t: VariableLike): Variable {
-  const xv = asVariable(x);
-  const tv = asVariable(t);
-  if (xv.size !== tv.size) {
-    throw new RangeError(
-      `sigmoidCrossEntropy: scores ${fmtShape(xv.shape)} and labels ${
-        fmtShape(tv.shape)
-      } differ in size`,
-    );
-  }
-  const tt = tv.shape.join() === xv.shape.join() ? tv : new Variable(tv.data.reshape(xv.shape));
-  const p = clip(sigmoid(xv), 1e-15, 1.0);
-  const tlogp = add(mul(tt, log(p)), mul(sub(1, tt), log(sub(1, p))));
-  return div(neg(sum(tlogp)), xv.ndim ? xv.shape[0] : 1);
+  const p = sigmoid(x);
+  return bernoulliCrossEntropy("sigmoidCrossEntropy", p, asVariable(t), 1.0);
+}
+
+/**
+ * Binary cross entropy of probabilities `p` against 0/1 targets `t`
+ * (DeZero's `binary_cross_entropy`): `p` clipped to `[1e-15, 0.999]`, then
+ * `-sum(t log p + (1 - t) log(1 - p)) / len(t)`; `t` is reshaped to `p`'s
+ * shape when their shapes differ.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F } from "@dezero/dezero-ts";
+ * assert.equal(F.binaryCrossEntropy([0.5, 0.5], [1, 0]).item(), Math.LN2);
+ * ```
+ */
+export function binaryCrossEntropy(p: VariableLike, t: VariableLike): Variable {
+  return bernoulliCrossEntropy("binaryCrossEntropy", asVariable(p), asVariable(t), 0.999);
 }
 
 /**

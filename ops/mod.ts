@@ -12,3 +12,8 @@ export * from "./reduction.ts";
 export * from "./matmul.ts";
 export * from "./activation.ts";
 export * from "./loss.ts";
+export * from "./im2col.ts";
+export * from "./conv.ts";
+export * from "./pooling.ts";
+export * from "./batch_norm.ts";
+export * from "./simple.ts";

@@ -1,5 +1,6 @@
 /**
- * Reductions: sum, mean, max, min, logsumexp over axes with keepdims.
+ * Reductions: sum, mean, average, max, min, logsumexp over axes with
+ * keepdims.
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
@@ -131,6 +132,24 @@ export function mean(x: VariableLike, axis: Axis = null, keepdims = false): Vari
   const axes = normalizeAxes(axis, v.ndim, "mean");
   const count = sizeOf(axes.map((a) => v.shape[a]));
   return div(sum(v, axes, keepdims), count);
+}
+
+/**
+ * DeZero's `average` (its `mean`): `sum(x, axis, keepdims)` times the
+ * fraction of elements each result stands for (`y.size / x.size`); `mean`
+ * divides by the count instead, which can round differently.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F } from "@dezero/dezero-ts";
+ * assert.deepEqual(F.average([[1, 2], [3, 4]], 0).data.toArray(), [2, 3]); // sums times 1/2
+ * ```
+ */
+export function average(x: VariableLike, axis: Axis = null, keepdims = false): Variable {
+  const v = asVariable(x);
+  const y = sum(v, axis, keepdims);
+  return mul(y, y.size / v.size);
 }
 
 /**

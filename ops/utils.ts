@@ -1,6 +1,7 @@
 /**
  * `utils`: DeZero's dezero/utils.py — numerical gradients and gradient
- * checks, `sumTo` on arrays, and the computational graph as Graphviz DOT.
+ * checks, `sumTo` on arrays, the computational graph as Graphviz DOT, and
+ * the convolution sizes (`pair`, `getConvOutsize`, `getDeconvOutsize`).
  * @module
  */
 import { type NDArray, sumToArray } from "../core/array/ndarray.ts";
@@ -9,6 +10,7 @@ import type { Shape } from "../core/array/shape_rules.ts";
 // `export *` so that `deno doc` lists them in the namespace (it does not follow named re-exports)
 export * from "../core/autograd/dot.ts";
 export * from "../core/autograd/numerical.ts";
+export * from "./conv_sizes.ts";
 
 /**
  * `x` summed down to `shape` (DeZero's `utils.sum_to`): leading axes and

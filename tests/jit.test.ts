@@ -248,6 +248,29 @@ Deno.test("jit() inference relu(x @ W + b) with the add and ReLU in the store eq
   }
 });
 
+Deno.test("jit() reductions over inner and middle axes (runs summed in a local) equal eager bit for bit", () => {
+  dz.random.seed(5);
+  for (const dtype of ["float32", "float64"] as const) {
+    const x = dz.random.randn(3, 4, 5, 6).astype(dtype);
+    const fns = [
+      (v: dz.NDArray) => v.sum([0, 2, 3]),
+      (v: dz.NDArray) => v.sum([1, 3], true),
+      (v: dz.NDArray) => v.max(3),
+      (v: dz.NDArray) => v.min([2, 3]),
+      (v: dz.NDArray) => v.sum(0),
+    ];
+    for (const f of fns) {
+      const step = jit((v: dz.NDArray) => f(v.mul(3)));
+      step(x);
+      const want = f(x.mul(3));
+      assert.deepEqual(Array.from(step(x).raw), Array.from(want.raw));
+    }
+  }
+  const step = jit((v: dz.NDArray) => v.sum([0, 2]));
+  step(dz.ones([2, 3, 4]));
+  assert.match(step.source(), /let r = /);
+});
+
 Deno.test("jit() keeps a value read before an in-place write of its array (staged loop)", () => {
   const f = (x: V) => {
     const a = F.exp(x); // reads x before the in-place update below
@@ -452,13 +475,26 @@ Deno.test("jit() replays check index arrays: out of bounds throws, negative wrap
 });
 
 Deno.test("jit() counts fallback ops and computes them correctly", () => {
-  const step = jit((x: V) => F.mul(x, 2).data.argmax(1)); // argmax has no generator
-  const x = new Variable(dz.array([[1, 5, 3], [7, 1, 1]]));
+  const step = jit((x: V) => F.matmul(F.mul(x, 2), x)); // an int32 product has no generator
+  const x = new Variable(dz.array([[1, 2], [3, 4]]));
   step(x);
-  assert.deepEqual(step(x).toArray(), [1, 0]);
-  assert.deepEqual(step(new Variable(dz.array([[0, 0, 9], [1, 2, 3]]))).toArray(), [2, 2]);
+  assert.deepEqual(step(x).data.toArray(), [[14, 20], [30, 44]]);
+  assert.deepEqual(step(new Variable(dz.array([[0, 1], [1, 0]]))).data.toArray(), [[2, 0], [0, 2]]);
   assert.equal(step.stats().fallbacks, 1);
-  assert.deepEqual(step.stats().fallbackOps, ["argmax"]);
+  assert.deepEqual(step.stats().fallbackOps, ["matmul"]);
+});
+
+Deno.test("jit() compiles argmax: first maximum on ties, NaN wins, any axis", () => {
+  const step = jit((x: V) => [F.mul(x, 2).data.argmax(1), x.data.argmax(0)]);
+  const run = (rows: number[][]) =>
+    step(new Variable(dz.array(rows, { dtype: "float64" }))) as dz.NDArray[];
+  run([[1, 5, 3], [7, 1, 1]]);
+  const [r, c] = run([[0, 9, 9], [2, NaN, 3]]); // replayed
+  assert.deepEqual(r.toArray(), [1, 1]);
+  assert.deepEqual(c.toArray(), [1, 1, 0]);
+  assert.equal(step.stats().traces, 1);
+  assert.equal(step.stats().fallbacks, 0);
+  assert.match(step.source(), /\/\/ k\d+: argmax along axis 1 of \[2,3\]/);
 });
 
 Deno.test("jit() keeps hostile Variable names out of the generated code", () => {

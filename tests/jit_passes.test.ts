@@ -1,9 +1,11 @@
-/** Tests of the JIT passes: dead-code elimination, fusion into steps, buffer planning. @module */
+/** Tests of the JIT passes: dead-code elimination, common subexpressions, fusion into steps, buffer planning. @module */
 import assert from "node:assert/strict";
 import * as dz from "../mod.ts";
 import { trace } from "../jit/trace.ts";
 import { constantScalar } from "../jit/ir.ts";
+import { cse } from "../jit/passes/cse.ts";
 import { dce } from "../jit/passes/dce.ts";
+import { jit } from "../jit/mod.ts";
 import { fold } from "../jit/passes/fold.ts";
 import { fuse } from "../jit/passes/fusion.ts";
 import { plan } from "../jit/passes/plan.ts";
@@ -19,6 +21,53 @@ Deno.test("dce() drops nodes whose results nothing needs", () => {
   }, [x]);
   assert.deepEqual(graph.nodes.map((n) => n.op), ["exp", "sin"]);
   assert.deepEqual(dce(graph).nodes.map((n) => n.op), ["sin"]);
+});
+
+Deno.test("cse() reuses a repeated node's result (conv2d's backward im2col, softmax's pieces)", () => {
+  const x = new Variable(dz.ones([3]));
+  const { graph } = trace((x) => F.mul(F.exp(x as V), F.exp(x as V)), [x]);
+  assert.deepEqual(graph.nodes.map((n) => n.op), ["exp", "exp", "mul"]);
+  const g = cse(graph);
+  assert.deepEqual(g.nodes.map((n) => n.op), ["exp", "mul"]);
+  assert.deepEqual(g.nodes[1].inputs, [g.nodes[0].out, g.nodes[0].out]);
+  // a jitted conv2d step computes im2col of x once (eager recomputes it for the kernel gradient)
+  const img = new Variable(dz.ones([1, 2, 5, 5])), W = new Variable(dz.ones([3, 2, 3, 3]));
+  const conv = trace((x, w) => {
+    const y = F.sum(F.conv2d(x as V, w as V));
+    y.backward();
+    return y;
+  }, [img, W]).graph;
+  const gathers = (g: typeof conv) => g.nodes.filter((n) => n.op === "gather").length;
+  assert.equal(gathers(conv), 2);
+  assert.equal(gathers(cse(conv)), 1);
+});
+
+Deno.test("cse() keeps repeats that read an array written in place, random draws and results", () => {
+  const p = new dz.Parameter(dz.array([1, 2, 3], { dtype: "float64" }));
+  const fn = () => {
+    const view = p.data.reshape(3, 1); // a view of the parameter's array
+    const a = F.exp(view);
+    p.data.isub(1); // in place: the same view now reads other values
+    const b = F.exp(view);
+    return F.sub(b, a);
+  };
+  const { graph } = trace(fn, []);
+  assert.equal(cse(graph).nodes.filter((n) => n.op === "exp").length, 2);
+  // the same through a view taken after an earlier in-place write
+  const again = trace(() => {
+    p.data.isub(1);
+    return fn();
+  }, []);
+  assert.equal(cse(again.graph).nodes.filter((n) => n.op === "exp").length, 2);
+  const step = jit(fn);
+  step();
+  const r = step() as V; // after three traces, a replay from p = [-3, -2, -1]: exp(p - 1) - exp(p)
+  assert.deepEqual(Array.from(r.data.raw), [-3, -2, -1].map((v) => Math.exp(v - 1) - Math.exp(v)));
+  const x = new Variable(dz.ones([4]));
+  const twice = trace((x) => [F.exp(x as V), F.exp(x as V), F.dropout(x as V), F.dropout(x as V)], [
+    x,
+  ]);
+  assert.deepEqual(cse(twice.graph).nodes.length, twice.graph.nodes.length);
 });
 
 Deno.test("fuse() puts an elementwise chain and its reduction into one loop", () => {

@@ -1,7 +1,8 @@
 /**
  * Tests of the losses and training utilities: F.meanSquaredError (DeZero
  * divides by len(diff)), F.softmaxCrossEntropy, F.sigmoidCrossEntropy,
- * F.accuracy and F.dropout (masks equal numpy's seeded draws).
+ * F.binaryCrossEntropy, F.accuracy and F.dropout (masks equal numpy's
+ * seeded draws).
  * @module
  */
 import assert from "node:assert/strict";
@@ -157,4 +158,35 @@ Deno.test("dropout() output elements are 0 or x / (1 - ratio), as many kept as n
   assert.ok(values.every((v) => v === 0 || v === 3 / 0.7));
   assert.equal(values.filter((v) => v !== 0).length, 1412); // (np.random.rand(50, 40) > 0.3).sum()
   assert.throws(() => F.dropout(y, 1), /dropout: ratio must be in \[0, 1\)/);
+});
+
+Deno.test("binaryCrossEntropy() is DeZero's -sum(t log p + (1-t) log(1-p)) / len(t), p clipped to [1e-15, 0.999]", () => {
+  const p = [[0.9, 0.2], [0.5, 1.0], [1e-20, 0.7]];
+  const t = [[1, 0], [0, 1], [0, 1]];
+  const clipped = p.flat().map((v) => Math.min(Math.max(v, 1e-15), 0.999));
+  const want = -t.flat().reduce(
+    (s, ti, i) => s + ti * Math.log(clipped[i]) + (1 - ti) * Math.log(1 - clipped[i]),
+    0,
+  ) / 3;
+  const pv = dz.array(p, { dtype: "float64" });
+  assertAllClose(F.binaryCrossEntropy(pv, dz.array(t)), want, { rtol: 1e-14 });
+  // targets of another rank are reshaped to p's shape
+  assertAllClose(F.binaryCrossEntropy(pv, dz.array(t.flat())), want, { rtol: 1e-14 });
+  for (const dtype of ["float64", "float32"] as const) {
+    const q = new Variable(dz.array([[0.3, 0.6], [0.8, 0.1]], { dtype }));
+    const target = dz.array([[1, 0], [1, 1]], { dtype });
+    const f = (v: Variable) => F.binaryCrossEntropy(v, target);
+    f(q).backward();
+    // d/dp = -(t/p - (1-t)/(1-p)) / N
+    const grad = [[0.3, 0.6], [0.8, 0.1]].flat().map((v, i) => {
+      const ti = [1, 0, 1, 1][i];
+      return -(ti / v - (1 - ti) / (1 - v)) / 2;
+    });
+    assertAllClose(q.grad!, grad, TOL[dtype]);
+    assertAllClose(q.grad!, utils.numericalGrad(f, q.data), TOL[dtype]);
+  }
+  assert.throws(
+    () => F.binaryCrossEntropy(pv, [1, 0]),
+    /binaryCrossEntropy: inputs of shapes \[3,2\] and \[2\] differ in size/,
+  );
 });

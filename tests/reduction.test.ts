@@ -1,5 +1,5 @@
 /**
- * Tests of the reductions F.sum, F.mean, F.max, F.min and F.logsumexp:
+ * Tests of the reductions F.sum, F.mean, F.average, F.max, F.min and F.logsumexp:
  * every axis form (none, number, negative, list) with and without keepdims
  * on 3-D inputs, values against a plain-JS reference reducer, gradients
  * against hand-derived rules and numerical gradients, float64 and float32.
@@ -202,4 +202,18 @@ Deno.test("reductions name the op and axis when an axis is out of range or repea
     message: "max: axis -3 is out of bounds for an array of dimension 2",
   });
   assert.throws(() => F.mean(x, [0, -2]), { message: "mean: repeated axis in [0,-2]" });
+});
+
+Deno.test("average() is DeZero's sum(x, axis) * (y.size / x.size), with its gradient", () => {
+  const x = dz.array([[1, 2, 4], [3, 5, 7]], { dtype: "float64" });
+  assertAllClose(F.average(x), 22 * (1 / 6), { rtol: 0 });
+  assertAllClose(F.average(x, 0), [4 * 0.5, 7 * 0.5, 11 * 0.5], { rtol: 0 });
+  assert.deepEqual(F.average(x, 1, true).shape, [2, 1]);
+  assertAllClose(F.average(x, [0, 1], true), [[22 / 6]], { rtol: 1e-15 });
+  for (const dtype of ["float64", "float32"] as const) {
+    const v = new Variable(x.astype(dtype));
+    F.sum(F.mul(F.average(v, 1), dz.array([1, 2], { dtype }))).backward();
+    assertAllClose(v.grad!, [[1 / 3, 1 / 3, 1 / 3], [2 / 3, 2 / 3, 2 / 3]], { rtol: 1e-6 });
+  }
+  assert.ok(utils.gradientCheck((v) => F.sum(F.square(F.average(v, 0))), x));
 });

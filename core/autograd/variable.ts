@@ -7,7 +7,7 @@ import { Config } from "./config.ts";
 import { scoped, tracer } from "../hooks.ts";
 import type { Function } from "./function.ts";
 import { FLOAT_HINT, isFloat } from "../array/dtype.ts";
-import { type ArrayLike, asArray, NDArray, onesLike } from "../array/ndarray.ts";
+import { type ArrayLike, asArray, NDArray, type NestedArray, onesLike } from "../array/ndarray.ts";
 import { formatArray, inspectAsString } from "../array/print.ts";
 import { fmtShape, sameShape } from "../array/shape_rules.ts";
 
@@ -22,6 +22,26 @@ export interface BackwardOptions {
   createGraph?: boolean;
 }
 
+/** A numpy slice `start:stop:step` (null = omitted). */
+export interface Slice {
+  /** First index (null = from the start). */
+  start: number | null;
+  /** End index, exclusive (null = to the end). */
+  stop: number | null;
+  /** Step (null = 1). */
+  step: number | null;
+}
+
+/**
+ * One component of an index, for one axis: an integer, a slice, `"..."`
+ * (as many full slices as needed), `null` (a new axis of length 1), or an
+ * integer array (NDArray, Variable or nested numbers) picking along the axis.
+ */
+export type IndexComponent = number | Slice | "..." | null | NDArray | Variable | NestedArray[];
+
+/** A component, or a JS array of components, one per axis (numpy's tuple). */
+export type Index = IndexComponent | readonly IndexComponent[];
+
 /** The F functions that Variable's methods call (installed by ops/). */
 export interface VariableOps {
   add(a: VariableLike, b: VariableLike): Variable;
@@ -33,16 +53,11 @@ export interface VariableOps {
   matmul(a: VariableLike, b: VariableLike): Variable;
   reshape(a: VariableLike, shape: readonly number[]): Variable;
   transpose(a: VariableLike, axes?: readonly number[] | null): Variable;
-  sum(
-    a: VariableLike,
-    axis?: number | readonly number[] | null,
-    keepdims?: boolean,
-  ): Variable;
-  mean(
-    a: VariableLike,
-    axis?: number | readonly number[] | null,
-    keepdims?: boolean,
-  ): Variable;
+  sum(a: VariableLike, axis?: number | readonly number[] | null, keepdims?: boolean): Variable;
+  mean(a: VariableLike, axis?: number | readonly number[] | null, keepdims?: boolean): Variable;
+  max(a: VariableLike, axis?: number | readonly number[] | null, keepdims?: boolean): Variable;
+  min(a: VariableLike, axis?: number | readonly number[] | null, keepdims?: boolean): Variable;
+  getItem(a: VariableLike, index: Index): Variable;
 }
 
 let F: VariableOps | null = null;
@@ -277,6 +292,22 @@ export class Variable {
   /** The single element of a size-1 variable as a number (`x.data.item()`). */
   item(): number {
     return this.#data.item();
+  }
+  /** Maximum over `axis` (all when null), DeZero's `Variable.max`. */
+  max(axis: number | readonly number[] | null = null, keepdims = false): Variable {
+    return ops().max(this, axis, keepdims);
+  }
+  /** Minimum over `axis` (all when null), DeZero's `Variable.min`. */
+  min(axis: number | readonly number[] | null = null, keepdims = false): Variable {
+    return ops().min(this, axis, keepdims);
+  }
+  /** `this[index]` (DeZero's `__getitem__`): see `F.getItem`. */
+  getItem(index: Index): Variable {
+    return ops().getItem(this, index);
+  }
+  /** Matrix product `this @ other` (DeZero's `Variable.dot`, an alias of `matmul`). */
+  dot(other: VariableLike): Variable {
+    return ops().matmul(this, other);
   }
 }
 

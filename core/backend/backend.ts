@@ -65,10 +65,17 @@ export interface Backend {
     bias: TypedArray | null,
     relu: boolean,
   ): void;
-  /** `out[i] = x[offsets[i]]`, each offset checked against `x`'s length. */
-  gather(out: TypedArray, x: TypedArray, offsets: TypedArray): void;
-  /** `out` zeroed, then `out[offsets[i]] += g[i]`, each offset checked. */
-  scatterAdd(out: TypedArray, g: TypedArray, offsets: TypedArray): void;
+  /**
+   * `out[b, i] = x[b, offsets[i]]` over `batch` equal blocks of `x` and
+   * `out` (1: `out[i] = x[offsets[i]]`), each offset checked against a
+   * block's length; a `PAD` (-1) offset reads 0.
+   */
+  gather(out: TypedArray, x: TypedArray, offsets: TypedArray, batch: number): void;
+  /**
+   * `out` zeroed, then `out[b, offsets[i]] += g[b, i]` over `batch` equal
+   * blocks, each offset checked; a `PAD` offset drops its value.
+   */
+  scatterAdd(out: TypedArray, g: TypedArray, offsets: TypedArray, batch: number): void;
   /** Index of the maximum along the middle axis of `x` viewed as `[outer, len, inner]`. */
   argmax(out: Int32Array, x: TypedArray, outer: number, len: number, inner: number): void;
   /** Fills `out` with fresh draws from the seeded generator. */

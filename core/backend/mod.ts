@@ -1,15 +1,16 @@
 /**
  * The backend room's public face: the active Backend, and what the JIT's
- * code generators build on (the CPU loop helpers, the fast-math scope, the
- * WebAssembly emitter and vector kernels). Code above the backend imports
- * from here only.
+ * code generators build on (the CPU loop helpers, the index loops, the
+ * fast-math scope, the WebAssembly emitter and vector kernels). Code above
+ * the backend imports from here only.
  * @module
  */
 import type { Backend } from "./backend.ts";
 import { cpu } from "./cpu/cpu.ts";
 
 export type { Backend } from "./backend.ts";
-export { indexLoop, OUT_OF_BOUNDS } from "./cpu/gather.ts";
+export { argmaxLoop } from "./cpu/argmax.ts";
+export { indexLoop, OUT_OF_BOUNDS, PAD } from "./cpu/gather.ts";
 export { isSmallGemm } from "./cpu/gemm.ts";
 export { mergeAxes } from "./cpu/loops.ts";
 export { nextInterval, seed } from "./cpu/rng.ts";

@@ -10,6 +10,7 @@ import { backend } from "../../core/backend/mod.ts";
 import { type Graph, liveOuts, type Node } from "../ir.ts";
 import type { Fused, Step } from "../passes/fusion.ts";
 import type { BufferPlan, Slot } from "../passes/plan.ts";
+import { argmaxSource } from "./argmax.ts";
 import { gatherSource } from "./gather.ts";
 import { loopSource } from "./loop.ts";
 import { matmulSource } from "./matmul.ts";
@@ -107,7 +108,7 @@ export function driverText(g: Graph, fused: Fused, bp: BufferPlan, id: number): 
     else if (step.kind === "matmul") kernel(matmulSource(g, step, name), step);
     else {
       const n = step.node;
-      const k = gatherSource(g, n, name);
+      const k = gatherSource(g, n, name) ?? argmaxSource(g, n, name);
       if (k !== null) kernel(k, step);
       else if (n.op === "$effect") calls.push(`${host(n, "effect")}();`);
       else if (n.op === "$scalar") calls.push(`${name(n.out)}[0] = ${host(n, "scalar")}();`);

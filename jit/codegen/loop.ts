@@ -267,19 +267,30 @@ class LoopIndex {
     return this.strides[k].every((s) => s === 0);
   }
 
-  /** Plain nested loops running `inner` over the shape (`i` counts flat). */
-  nest(inner: string): string {
+  /**
+   * Plain nested loops running `inner` over the shape (`i` counts flat);
+   * `run` brackets each run of the innermost loop (rank 2 and up).
+   */
+  nest(inner: string, run: Run | null = null): string {
     const { shape, rank } = this;
     if (rank === 0) return `{\nconst i = 0;\n${inner}\n}`;
     if (rank === 1) return `for (let i = 0; i < ${shape[0]}; i++) {\n${inner}\n}`;
     let head = "let i = 0;\n";
     for (let d = 0; d < rank; d++) {
+      if (d === rank - 1 && run !== null) head += `${run.head}\n`;
       head += `for (let i${d} = 0; i${d} < ${shape[d]}; i${d}++${
         d === rank - 1 ? ", i++" : ""
       }) {\n`;
     }
-    return head + inner + "\n" + "}\n".repeat(rank);
+    return head + inner + "\n}\n" + (run === null ? "" : `${run.tail}\n`) +
+      "}\n".repeat(rank - 1);
   }
+}
+
+/** Code before and after each run of the innermost loop. */
+interface Run {
+  head: string;
+  tail: string;
 }
 
 /** A reduction's parts of the kernel: code before the loop, its statement, code after. */
@@ -287,6 +298,8 @@ interface ReductionParts {
   pre: string[];
   stmt: Stmt;
   post: string;
+  /** Around each innermost run, when that axis is reduced: its sum kept in a local. */
+  run: Run | null;
   /** Float64 accumulators the kernel needs (a float32 partial reduction). */
   scratch: number;
   /** Whether it reduces everything to one value. */
@@ -305,6 +318,7 @@ function reductionParts(body: LoopBody, index: LoopIndex): ReductionParts {
       pre: [`let acc = ${num(Number(spec.identity))};`],
       stmt: stmt(`acc = ${combine};`),
       post: finish(body, red!),
+      run: null,
       scratch: 0,
       full: true,
     };
@@ -314,9 +328,18 @@ function reductionParts(body: LoopBody, index: LoopIndex): ReductionParts {
   const f64 = g.values[red!.out].dtype === "float64";
   // a float32 or int32 result accumulates in float64 scratch, as eager does
   const acc = f64 ? out : "scratch";
+  // the innermost axis reduced: each run adds up in a local (the same operations, in order)
+  const inRun = index.rank >= 2 && index.strides[1][index.rank - 1] === 0;
   return {
     pre: [`${acc}.fill(${num(Number(spec.identity))});`],
-    stmt: stmt(`{ const q = ${index.of(1)}; const acc = ${acc}[q]; ${acc}[q] = ${combine}; }`),
+    stmt: stmt(
+      inRun
+        ? `r = ${subst(spec.combine, { a: reduced, acc: "r" })};`
+        : `{ const q = ${index.of(1)}; const acc = ${acc}[q]; ${acc}[q] = ${combine}; }`,
+    ),
+    run: inRun
+      ? { head: `const q = ${index.of(1)};\nlet r = ${acc}[q];`, tail: `${acc}[q] = r;` }
+      : null,
     post: f64 ? "" : `${out}.set(${acc});`,
     scratch: f64 ? 0 : size,
     full: false,
@@ -389,7 +412,7 @@ export function loopSource(
     ? stagedLoop(index.shape[0], all, loads, wasm)
     : null;
   const loops = staged ??
-    index.nest([...loads.values(), ...all.map((x) => x.code)].join("\n"));
+    index.nest([...loads.values(), ...all.map((x) => x.code)].join("\n"), red?.run);
   const ops = [...step.nodes, ...step.epilogue].map((n) => n.op);
   return {
     title: `fused loop over [${shape}]: ${ops.join(", ")}`,

@@ -1,6 +1,7 @@
 /**
- * getItem's gather and its gradient's scatter-add: one loop source serves
- * the eager kernels (sizes as parameters) and the JIT (sizes baked in).
+ * The gather and scatter-add loops (getItem and its gradient, im2col and
+ * col2im): one loop source serves the eager kernels (sizes as parameters)
+ * and the JIT (sizes baked in).
  * @module
  */
 import type { TypedArray } from "../../array/dtype.ts";
@@ -12,37 +13,71 @@ const indexCache: LoopCache = new Map();
 export const OUT_OF_BOUNDS = "getItem: an index is out of bounds";
 
 /**
- * Source of getItem's gather (`O[i] = X[I[i]]`, i < `len`) or its gradient's
- * scatter-add (`O` zeroed, then `O[I[i]] += X[i]`), each offset checked
- * against `bound`. `len` and `bound` are source expressions: names for the
- * eager loop, literals for the JIT's shape-specialised copy. The eager
- * kernels and the JIT share this one definition.
+ * The offset of a padding element: a gather writes 0 there, a scatter-add
+ * drops the value (im2col's zero padding, and col2im cutting it off again).
+ * No index array of getItem makes it: its offsets are sums of non-negative
+ * terms, or NaN.
  */
-export function indexLoop(op: "gather" | "scatterAdd", len: string, bound: string): string {
-  const check = `if (!(k >= 0 && k < ${bound})) throw new RangeError(${
-    JSON.stringify(OUT_OF_BOUNDS)
-  });`;
-  return op === "gather"
-    ? `for (let i = 0; i < ${len}; i++) {\nconst k = I[i];\n${check}\nO[i] = X[k];\n}`
-    : `O.fill(0);\nfor (let i = 0; i < ${len}; i++) {\nconst k = I[i];\n${check}\nO[k] += X[i];\n}`;
+export const PAD = -1;
+
+/**
+ * Source of a gather or scatter-add over `batch` blocks. The source `X`
+ * (gather) or result `O` (scatter-add) is `batch` blocks of `bound`
+ * elements, the other side `batch` blocks of `len`, and every block uses
+ * the same offsets `I` (`len` of them): a gather sets
+ * `O[b, i] = X[b, I[i]]`, a scatter-add zeroes `O`, then adds
+ * `O[b, I[i]] += X[b, i]`. Each offset is checked against `bound`; a `PAD`
+ * offset reads 0 or is dropped. `len`, `bound` and `batch` are source
+ * expressions: names for the eager loop, literals for the JIT's
+ * shape-specialised copy. The eager kernels and the JIT share this one
+ * definition.
+ */
+export function indexLoop(
+  op: "gather" | "scatterAdd",
+  len: string,
+  bound: string,
+  batch: string,
+): string {
+  const fail = `throw new RangeError(${JSON.stringify(OUT_OF_BOUNDS)});`;
+  const body = op === "gather"
+    ? [
+      `if (k >= 0 && k < ${bound}) O[o] = X[x0 + k];`,
+      `else if (k === ${PAD}) O[o] = 0;`,
+      `else ${fail}`,
+    ]
+    : [`if (k >= 0 && k < ${bound}) O[x0 + k] += X[o];`, `else if (k !== ${PAD}) ${fail}`];
+  return [
+    ...(op === "scatterAdd" ? ["O.fill(0);"] : []),
+    `for (let b = 0, o = 0; b < ${batch}; b++) {`,
+    `const x0 = b * ${bound};`,
+    `for (let i = 0; i < ${len}; i++, o++) {`,
+    `const k = I[i];`,
+    ...body,
+    `}`,
+    `}`,
+  ].join("\n");
 }
 
-/** Runs the gather or scatter-add of `indexLoop` eagerly (one loop per op and dtypes). */
+/**
+ * Runs the gather or scatter-add of `indexLoop` eagerly (one loop per op
+ * and dtypes), over `batch` blocks sharing `offsets`.
+ */
 export function runIndex(
   op: "gather" | "scatterAdd",
   out: TypedArray,
   x: TypedArray,
   offsets: TypedArray,
+  batch: number,
 ): void {
   const fn = cachedLoop<
-    (o: TypedArray, x: TypedArray, i: TypedArray, n: number, b: number) => void
+    (o: TypedArray, x: TypedArray, i: TypedArray, n: number, b: number, nb: number) => void
   >(
     indexCache,
     op,
     (typeCode(out) * 3 + typeCode(x)) * 3 + typeCode(offsets),
-    ["O", "X", "I", "n", "bound"],
-    () => `"use strict";\n${indexLoop(op, "n", "bound")}`,
+    ["O", "X", "I", "n", "bound", "nb"],
+    () => `"use strict";\n${indexLoop(op, "n", "bound", "nb")}`,
   );
-  if (op === "gather") fn(out, x, offsets, out.length, x.length);
-  else fn(out, x, offsets, x.length, out.length);
+  const [len, bound] = op === "gather" ? [out.length, x.length] : [x.length, out.length];
+  fn(out, x, offsets, len / batch, bound / batch, batch);
 }
