@@ -1,6 +1,7 @@
 /**
  * getItem: numpy basic and fancy indexing as a gather of flat source offsets,
- * with a scatter-add gradient (DeZero's GetItem / GetItemGrad).
+ * with a scatter-add gradient (DeZero's GetItem / GetItemGrad), and embedId,
+ * the rows of an embedding matrix.
  * @module
  */
 import { allocate } from "../core/array/alloc.ts";
@@ -99,8 +100,41 @@ export class GetItemGrad extends Function {
  * ```
  */
 export function getItem(x: VariableLike, index: Index): Variable {
+  return gather(x, index, "getItem");
+}
+
+/**
+ * Rows of the embedding matrix `W` picked by the integer ids `x` (DeZero's
+ * `embed_id`, `W[x]`): shape `[...x.shape, ...W.shape.slice(1)]`. The
+ * gradient adds each output row back into the row it came from, so repeated
+ * ids accumulate.
+ *
+ * @example
+ * ```ts
+ * import { array, F, Variable } from "../mod.ts";
+ * const W = new Variable([[0, 0], [1, 1], [2, 2]]);
+ * const y = F.embedId(array([[2, 0], [2, 1]]), W); // shape [2, 2, 2]
+ * F.sum(y).backward(); // W.grad: [[1, 1], [1, 1], [2, 2]]
+ * ```
+ */
+export function embedId(x: NDArray | Variable | number | NestedArray[], W: VariableLike): Variable {
+  const ids = x instanceof Variable
+    ? x.data
+    : typeof x === "number" || x instanceof NDArray
+    ? x
+    : array(x);
+  if (typeof ids !== "number" && ids.dtype !== "int32") {
+    throw new TypeError(`embedId: ids must be int32, got ${ids.dtype}`);
+  }
+  const w = asVariable(W);
+  if (w.ndim === 0) throw new RangeError("embedId: W must have at least one axis, got a 0-d array");
+  return gather(w, [ids], "embedId");
+}
+
+/** `x[index]` as a GetItem; errors name `op`. */
+function gather(x: VariableLike, index: Index, op: string): Variable {
   const v = asVariable(x);
-  const { offsets, shape } = indexOffsets(v.shape, index);
+  const { offsets, shape } = indexOffsets(v.shape, index, op);
   return new GetItem(offsets, shape).apply(v);
 }
 
@@ -119,7 +153,11 @@ interface FancyAxis {
 }
 
 /** Resolves `index` against `xShape`: the output shape and its flat source offsets. */
-function indexOffsets(xShape: number[], index: Index): { offsets: NDArray; shape: number[] } {
+function indexOffsets(
+  xShape: number[],
+  index: Index,
+  op: string,
+): { offsets: NDArray; shape: number[] } {
   const items: readonly IndexComponent[] = Array.isArray(index) ? index : [index as IndexComponent];
   const ndim = xShape.length, strides = stridesOf(xShape);
   let consumed = 0, ellipses = 0, hasFancy = false;
@@ -129,11 +167,11 @@ function indexOffsets(xShape: number[], index: Index): { offsets: NDArray; shape
     if (isArrayIndex(c)) hasFancy = true;
   }
   if (ellipses > 1) {
-    throw new RangeError("getItem: an index can only have a single ellipsis ('...')");
+    throw new RangeError(`${op}: an index can only have a single ellipsis ('...')`);
   }
   if (consumed > ndim) {
     throw new RangeError(
-      `getItem: too many indices for array: array is ${ndim}-dimensional, but ${consumed} were indexed`,
+      `${op}: too many indices for array: array is ${ndim}-dimensional, but ${consumed} were indexed`,
     );
   }
   const basic: BasicAxis[] = [];
@@ -153,20 +191,18 @@ function indexOffsets(xShape: number[], index: Index): { offsets: NDArray; shape
     } else if (c === null) {
       basic.push({ len: 1, first: 0, step: 0 });
     } else if (typeof c === "number") {
-      base += checkIndex(c, xShape[d], d) * strides[d];
+      base += checkIndex(c, xShape[d], d, op) * strides[d];
       d++;
     } else if (isArrayIndex(c)) {
-      fancy.push({ idx: indexArray(c, xShape[d], d), size: xShape[d], stride: strides[d] });
+      fancy.push({ idx: indexArray(c, xShape[d], d, op), size: xShape[d], stride: strides[d] });
       d++;
     } else if (typeof c === "object") {
-      const [start, step, len] = sliceRange(c, xShape[d]);
+      const [start, step, len] = sliceRange(c, xShape[d], op);
       basic.push({ len, first: start * strides[d], step: step * strides[d] });
       d++;
     } else {
       throw new TypeError(
-        `getItem: indices must be integers, slices, '...', null or integer arrays, got ${
-          String(c)
-        }`,
+        `${op}: indices must be integers, slices, '...', null or integer arrays, got ${String(c)}`,
       );
     }
   });
@@ -174,7 +210,7 @@ function indexOffsets(xShape: number[], index: Index): { offsets: NDArray; shape
   // numpy: index arrays separated by a slice, '...' or null put their axes first
   if (lastAdv - firstAdv + 1 !== advCount) fancyAt = 0;
   const fancyShape = fancy.reduce<number[]>(
-    (s, f) => broadcastShapes(s, f.idx.shape, "getItem"),
+    (s, f) => broadcastShapes(s, f.idx.shape, op),
     [],
   );
   const shape = basic.map((b) => b.len);
@@ -204,29 +240,34 @@ function isArrayIndex(c: unknown): c is NDArray | Variable | NestedArray[] {
 }
 
 /** Validates an integer index along `axis` of `size`; returns it wrapped to [0, size). */
-function checkIndex(i: number, size: number, axis: number): number {
+function checkIndex(i: number, size: number, axis: number, op: string): number {
   if (!Number.isInteger(i)) {
-    throw new TypeError(`getItem: indices must be integers, got ${i} for axis ${axis}`);
+    throw new TypeError(`${op}: indices must be integers, got ${i} for axis ${axis}`);
   }
   if (i < -size || i >= size) {
-    throw new RangeError(`getItem: index ${i} is out of bounds for axis ${axis} with size ${size}`);
+    throw new RangeError(`${op}: index ${i} is out of bounds for axis ${axis} with size ${size}`);
   }
   return i < 0 ? i + size : i;
 }
 
 /** An index array as an int32 NDArray whose entries are checked against `size`. */
-function indexArray(c: NDArray | Variable | NestedArray[], size: number, axis: number): NDArray {
+function indexArray(
+  c: NDArray | Variable | NestedArray[],
+  size: number,
+  axis: number,
+  op: string,
+): NDArray {
   const a = c instanceof Variable ? c.data : c instanceof NDArray ? c : array(c);
   if (a.dtype !== "int32") {
     throw new TypeError(
-      `getItem: arrays used as indices must be of integer type, got ${a.dtype} for axis ${axis}`,
+      `${op}: arrays used as indices must be of integer type, got ${a.dtype} for axis ${axis}`,
     );
   }
   const raw = a.raw;
   for (let i = 0; i < raw.length; i++) {
     if (raw[i] < -size || raw[i] >= size) {
       throw new RangeError(
-        `getItem: index ${raw[i]} is out of bounds for axis ${axis} with size ${size}`,
+        `${op}: index ${raw[i]} is out of bounds for axis ${axis} with size ${size}`,
       );
     }
   }
@@ -234,14 +275,14 @@ function indexArray(c: NDArray | Variable | NestedArray[], size: number, axis: n
 }
 
 /** Python's slice.indices(len): `[start, step, length]`, bounds clamped. */
-function sliceRange(s: Partial<Slice>, len: number): [number, number, number] {
+function sliceRange(s: Partial<Slice>, len: number, op: string): [number, number, number] {
   const step = s.step ?? 1;
   for (const v of [s.start, s.stop, s.step]) {
     if (v !== null && v !== undefined && !Number.isInteger(v)) {
-      throw new TypeError(`getItem: slice indices must be integers or null, got ${v}`);
+      throw new TypeError(`${op}: slice indices must be integers or null, got ${v}`);
     }
   }
-  if (step === 0) throw new RangeError("getItem: slice step cannot be zero");
+  if (step === 0) throw new RangeError(`${op}: slice step cannot be zero`);
   const lower = step > 0 ? 0 : -1, upper = step > 0 ? len : len - 1;
   const clamp = (v: number | null | undefined, dflt: number) => {
     if (v === null || v === undefined) return dflt;
