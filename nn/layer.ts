@@ -1,5 +1,5 @@
 /**
- * `L`: layers, DeZero's `dezero.layers`. A Layer finds its parameters and
+ * Layers (most of `L`, DeZero's `dezero.layers`). A Layer finds its parameters and
  * sub-layers in its own fields, recursively; Linear (fully connected),
  * Conv2d and Deconv2d have DeZero's lazy input sizes and initialization;
  * BatchNorm keeps running statistics beside its parameters.

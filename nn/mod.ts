@@ -4,7 +4,7 @@
  * `Layer` and `Dataset` are also exported on their own, as DeZero's package does.
  * @module
  */
-export * as L from "./layer.ts";
+export * as L from "./layers.ts";
 export { Layer } from "./layer.ts";
 export { MLP, type MLPOptions, Model, Sequential } from "./model.ts";
 export * as optimizers from "./optimizers.ts";

@@ -1,0 +1,184 @@
+/**
+ * Layers for sequences, DeZero's step 59-60 layers: the recurrent RNN and
+ * LSTM, which carry a hidden state from call to call, and EmbedID, which
+ * looks up rows of a matrix by integer ids.
+ * @module
+ */
+import { randn } from "../core/array/random.ts";
+import { Parameter, type Variable } from "../core/autograd/variable.ts";
+import { add, mul, sigmoid, tanh } from "../ops/elementwise.ts";
+import { embedId } from "../ops/indexing.ts";
+import { Layer, Linear } from "./layer.ts";
+
+/** Throws unless the size `name` given to `layer` is a positive integer. */
+function checkSize(layer: string, name: string, n: number): void {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`${layer}: ${name} must be a positive integer, got ${n}`);
+  }
+}
+
+/** Options of `RNN` and `LSTM`. */
+export interface RecurrentOptions {
+  /** Input size; when omitted, taken from the first input (as Linear's). */
+  inSize?: number;
+}
+
+/** Checks a recurrent layer's sizes. */
+function checkRecurrent(layer: string, hiddenSize: number, inSize: number | undefined): void {
+  checkSize(layer, "hiddenSize", hiddenSize);
+  if (inSize !== undefined) checkSize(layer, "inSize", inSize);
+}
+
+/**
+ * Elman RNN (DeZero's `RNN`): `h = tanh(x2h(x) + h2h(h))`, or
+ * `tanh(x2h(x))` while there is no state. The new `h` is both the output and
+ * the state the next call reads, until `resetState()`. `h2h` is sized by
+ * `hiddenSize` (DeZero gives it `in_size`, wrong when the sizes differ; with
+ * `inSize` omitted both draw the same numbers).
+ *
+ * @example
+ * ```ts
+ * import { L, random } from "./mod.ts";
+ * const rnn = new L.RNN(10);
+ * const h1 = rnn.apply(random.rand(1, 1)); // [1, 10], no state before
+ * const h2 = rnn.apply(random.rand(1, 1)); // reads h1
+ * rnn.resetState();
+ * ```
+ */
+export class RNN extends Layer {
+  /** Input-to-hidden Linear (W [inSize, hiddenSize], b). */
+  x2h: Linear;
+  /** Hidden-to-hidden Linear without bias (W [hiddenSize, hiddenSize]). */
+  h2h: Linear;
+  /** The hidden state (the last output), or null. */
+  h: Variable | null = null;
+
+  /** An RNN with `hiddenSize` features of state. */
+  constructor(hiddenSize: number, { inSize }: RecurrentOptions = {}) {
+    super();
+    checkRecurrent("RNN", hiddenSize, inSize);
+    this.x2h = new Linear(hiddenSize, { inSize });
+    this.h2h = new Linear(hiddenSize, {
+      inSize: inSize === undefined ? undefined : hiddenSize,
+      nobias: true,
+    });
+  }
+
+  /** Forgets the hidden state: the next call starts afresh. */
+  resetState(): void {
+    this.h = null;
+  }
+
+  /** One time step: the new hidden state. */
+  forward(x: Variable): Variable {
+    const h = this.h;
+    const hNew = tanh(h === null ? this.x2h.apply(x) : add(this.x2h.apply(x), this.h2h.apply(h)));
+    this.h = hNew;
+    return hNew;
+  }
+}
+
+/**
+ * Long short-term memory (DeZero's `LSTM`), gates from eight Linears in
+ * DeZero's order and names: `f, i, o = sigmoid(x2*(x) + h2*(h))`,
+ * `u = tanh(x2u(x) + h2u(h))`, `c = f * c + i * u`, `h = o * tanh(c)`; the
+ * `h2*` terms and `f * c` are left out while there is no state. `h` is the
+ * output; `h` and `c` are carried to the next call until `resetState()`.
+ *
+ * @example
+ * ```ts
+ * import { L, random } from "./mod.ts";
+ * const lstm = new L.LSTM(100);
+ * const h = lstm.apply(random.rand(30, 1)); // [30, 100]
+ * lstm.resetState();
+ * ```
+ */
+export class LSTM extends Layer {
+  /** Input to forget gate. */
+  x2f: Linear;
+  /** Input to input gate. */
+  x2i: Linear;
+  /** Input to output gate. */
+  x2o: Linear;
+  /** Input to candidate cell. */
+  x2u: Linear;
+  /** Hidden state to forget gate (no bias). */
+  h2f: Linear;
+  /** Hidden state to input gate (no bias). */
+  h2i: Linear;
+  /** Hidden state to output gate (no bias). */
+  h2o: Linear;
+  /** Hidden state to candidate cell (no bias). */
+  h2u: Linear;
+  /** The hidden state (the last output), or null. */
+  h: Variable | null = null;
+  /** The cell state, or null. */
+  c: Variable | null = null;
+
+  /** An LSTM with `hiddenSize` features of state. */
+  constructor(hiddenSize: number, { inSize }: RecurrentOptions = {}) {
+    super();
+    checkRecurrent("LSTM", hiddenSize, inSize);
+    const H = hiddenSize;
+    this.x2f = new Linear(H, { inSize });
+    this.x2i = new Linear(H, { inSize });
+    this.x2o = new Linear(H, { inSize });
+    this.x2u = new Linear(H, { inSize });
+    this.h2f = new Linear(H, { inSize: H, nobias: true });
+    this.h2i = new Linear(H, { inSize: H, nobias: true });
+    this.h2o = new Linear(H, { inSize: H, nobias: true });
+    this.h2u = new Linear(H, { inSize: H, nobias: true });
+  }
+
+  /** Forgets `h` and `c`: the next call starts afresh. */
+  resetState(): void {
+    this.h = null;
+    this.c = null;
+  }
+
+  /** One time step: the new hidden state. */
+  forward(x: Variable): Variable {
+    const h = this.h, c = this.c;
+    const gate = (x2: Linear, h2: Linear) =>
+      h === null ? x2.apply(x) : add(x2.apply(x), h2.apply(h));
+    const f = sigmoid(gate(this.x2f, this.h2f));
+    const i = sigmoid(gate(this.x2i, this.h2i));
+    const o = sigmoid(gate(this.x2o, this.h2o));
+    const u = tanh(gate(this.x2u, this.h2u));
+    const cNew = c === null ? mul(i, u) : add(mul(f, c), mul(i, u));
+    const hNew = mul(o, tanh(cNew));
+    this.h = hNew;
+    this.c = cNew;
+    return hNew;
+  }
+}
+
+/**
+ * Embedding (DeZero's `EmbedID`): `apply(ids)` is `W[ids]`, the rows of
+ * `W` [inSize, outSize] (float64, drawn as DeZero's `randn(inSize, outSize)`)
+ * picked by the int32 ids.
+ *
+ * @example
+ * ```ts
+ * import { array, L } from "./mod.ts";
+ * const embed = new L.EmbedID(1000, 16);
+ * const y = embed.apply(array([[3, 14], [15, 92]])); // [2, 2, 16]
+ * ```
+ */
+export class EmbedID extends Layer {
+  /** The embedding matrix, [inSize, outSize]. */
+  W: Parameter;
+
+  /** `inSize` ids, each mapped to `outSize` features. */
+  constructor(inSize: number, outSize: number) {
+    super();
+    checkSize("EmbedID", "inSize", inSize);
+    checkSize("EmbedID", "outSize", outSize);
+    this.W = new Parameter(randn(inSize, outSize), "W");
+  }
+
+  /** The rows of W picked by `ids`. */
+  forward(ids: Variable): Variable {
+    return embedId(ids, this.W);
+  }
+}
