@@ -32,6 +32,7 @@ export {
   MLP,
   Model,
   optimizers,
+  SeqDataLoader,
   Sequential,
 } from "./nn/mod.ts";
 export { Config, noGrad, testMode, usingConfig } from "./core/autograd/config.ts";

@@ -1,5 +1,6 @@
 /**
- * DataLoader: mini-batches of a Dataset, DeZero's `DataLoader`.
+ * DataLoader and SeqDataLoader: mini-batches of a Dataset, DeZero's
+ * `dataloaders`.
  * @module
  */
 import { allocate } from "../core/array/alloc.ts";
@@ -75,12 +76,47 @@ export class DataLoader implements Iterable<[NDArray, NDArray]> {
   /** The remaining batches of this epoch; then `reset()`. */
   *[Symbol.iterator](): Generator<[NDArray, NDArray]> {
     while (this.iteration < this.maxIter) {
-      const i = this.iteration++;
-      const ids = this.index.raw.subarray(i * this.batchSize, (i + 1) * this.batchSize);
-      const examples = Array.from(ids, (k) => this.dataset.get(k));
+      const examples = Array.from(this.batchIndex(this.iteration++), (k) => this.dataset.get(k));
       yield [stack(examples.map((e) => e[0])), stack(examples.map((e) => e[1]))];
     }
     this.reset();
+  }
+
+  /** The dataset indices of batch `i` of the epoch. */
+  protected batchIndex(i: number): ArrayLike<number> {
+    return this.index.raw.subarray(i * this.batchSize, (i + 1) * this.batchSize);
+  }
+}
+
+/**
+ * Batches of parallel sequences for recurrent models (DeZero's
+ * `SeqDataLoader`): the dataset is cut into `batchSize` streams `jump =
+ * floor(N / batchSize)` examples apart, and batch `t` of an epoch holds
+ * example `(b * jump + t) % N` in row `b`, so each row continues the
+ * previous batch's row in time. Never shuffled; `maxIter` is
+ * `ceil(N / batchSize)`.
+ *
+ * @example
+ * ```ts
+ * import { datasets, SeqDataLoader } from "./mod.ts";
+ * const loader = new SeqDataLoader(new datasets.SinCurve(), 30);
+ * for (const [x, t] of loader) console.log(x.shape, t.shape); // [30, 1] [30, 1]
+ * ```
+ */
+export class SeqDataLoader extends DataLoader {
+  /**
+   * A loader of `dataset` as `batchSize` parallel sequences.
+   * @param dataset the examples, in time order
+   * @param batchSize sequences per batch
+   */
+  constructor(dataset: Dataset, batchSize: number) {
+    super(dataset, batchSize, false);
+  }
+
+  /** Row `b` of batch `i` reads example `(b * jump + i) % N`. */
+  protected override batchIndex(i: number): ArrayLike<number> {
+    const n = this.dataset.length, jump = Math.floor(n / this.batchSize);
+    return Array.from({ length: this.batchSize }, (_, b) => (b * jump + i) % n);
   }
 }
 

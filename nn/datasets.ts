@@ -28,7 +28,8 @@ const identity: Transform = (x) => x;
 
 /**
  * A dataset held as two arrays, `data` and `label`, whose first axes index
- * the examples. `get(i)` returns row `i` of each, through the transforms.
+ * the examples. `get(i)` returns row `i` of each, through the transforms;
+ * `for...of` visits the examples in order.
  * Subclasses compute the arrays and pass them to this constructor.
  *
  * @example
@@ -103,6 +104,11 @@ export class Dataset {
       );
     }
     return [this.transform(row(this.data, i)), this.targetTransform(row(this.label, i))];
+  }
+
+  /** Every example in order (DeZero's `for x, t in dataset`). */
+  *[Symbol.iterator](): Generator<[NDArray, NDArray]> {
+    for (let i = 0; i < this.length; i++) yield this.get(i);
   }
 }
 

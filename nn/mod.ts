@@ -1,6 +1,7 @@
 /**
  * Neural networks: layers (`L`), models, optimizers, datasets and the
- * DataLoader, DeZero's `layers`/`models`/`optimizers`/`datasets`/`dataloaders`.
+ * loaders (DataLoader, SeqDataLoader), DeZero's
+ * `layers`/`models`/`optimizers`/`datasets`/`dataloaders`.
  * `Layer` and `Dataset` are also exported on their own, as DeZero's package does.
  * @module
  */
@@ -10,4 +11,4 @@ export { MLP, type MLPOptions, Model, Sequential } from "./model.ts";
 export * as optimizers from "./optimizers.ts";
 export * as datasets from "./datasets.ts";
 export { Dataset } from "./datasets.ts";
-export { DataLoader } from "./dataloader.ts";
+export { DataLoader, SeqDataLoader } from "./dataloader.ts";

@@ -2,13 +2,13 @@
  * Tests of DataLoader: each epoch's batches cover every example exactly
  * once, the partial last batch is kept, shuffling follows
  * `random.permutation` (numpy's, so seeded), `reset()`, stacking of
- * transformed examples.
+ * transformed examples; SeqDataLoader's parallel streams.
  * @module
  */
 import assert from "node:assert/strict";
 import * as dz from "../mod.ts";
 
-const { DataLoader, datasets, random } = dz;
+const { DataLoader, SeqDataLoader, datasets, random } = dz;
 
 /** 10 examples: x[i] = [i, 10 i], t[i] = i. */
 function tens(options: dz.datasets.DatasetOptions = {}): dz.datasets.Dataset {
@@ -68,4 +68,19 @@ Deno.test("DataLoader stacks transformed examples", () => {
   assert.deepEqual((x.toArray() as number[][][])[0], [[10, 100]]);
   assert.deepEqual(Array.from(t.data), [5, 6, 7, 8, 9]);
   assert.throws(() => new DataLoader(tens(), 0), /batchSize must be a positive integer, got 0/);
+});
+
+Deno.test("SeqDataLoader: row b of batch t reads example (b * jump + t) % N, every epoch from t = 0", () => {
+  const loader = new SeqDataLoader(tens(), 3); // N = 10, jump = 3
+  assert.equal(loader.maxIter, 4);
+  assert.ok(loader instanceof DataLoader);
+  for (let epoch = 0; epoch < 2; epoch++) {
+    const batches = [...loader].map(([x, t]) => {
+      assert.deepEqual(x.shape, [3, 2]);
+      assert.deepEqual(Array.from(x.data), Array.from(t.data).flatMap((k) => [k, 10 * k]));
+      return Array.from(t.data);
+    });
+    // DeZero: batch_index = [(i * jump + iteration) % data_size for i in range(batch_size)]
+    assert.deepEqual(batches, [[0, 3, 6], [1, 4, 7], [2, 5, 8], [3, 6, 9]]);
+  }
 });

@@ -63,6 +63,12 @@ Deno.test("SinCurve: y = sin(linspace(0, 2pi, 1000)) + uniform(-0.05, 0.05) as n
   assert.equal(cos.data.data[0], 1);
 });
 
+Deno.test("Dataset iterates its examples in order with for...of", () => {
+  const ds = new datasets.Dataset(dz.arange(6).reshape(3, 2), dz.array([7, 8, 9]));
+  const seen = [...ds].map(([x, t]) => [Array.from(x.data), t.item()]);
+  assert.deepEqual(seen, [[[0, 1], 7], [[2, 3], 8], [[4, 5], 9]]);
+});
+
 Deno.test("Dataset.get() returns row i through transform and targetTransform", () => {
   const data = dz.array([[1, 2], [3, 4], [5, 6]], { dtype: "float64" });
   const label = dz.array([0, 1, 2]);
