@@ -1,5 +1,5 @@
 /**
- * The peer-comparison workloads W1..W7 of WORKLOADS.md (shared with numpy,
+ * The peer-comparison workloads W1..W8 of WORKLOADS.md (shared with numpy,
  * DeZero, PyTorch and TensorFlow.js): same data generators, same timing rule,
  * one JSON line on stdout. Run: `deno run -A bench/peers.ts [--jit]`;
  * `WORKLOADS=W1,W3` runs a subset.
@@ -460,6 +460,65 @@ function w7(compile: Compile): Record<string, number> {
   return { ...timingKeys(timing), loss0: losses[0], loss1: losses[1] };
 }
 
+/** W8's series: `xs[k] = float32(sin(2 pi k / 25))`, k = 0..1000. */
+export function sinSeries(): Float32Array {
+  return Float32Array.from({ length: 1001 }, (_, k) => Math.sin(2 * Math.PI * k / 25));
+}
+
+/**
+ * W8: DeZero step 60's BetterRNN (LSTM(100) + Linear) trained by truncated
+ * backpropagation, one 30-step window of batch 30 per call, Adam.
+ */
+function w8(compile: Compile): Record<string, number> {
+  const T = 30, B = 30, N = 1000, jump = Math.floor(N / B);
+  const series = sinSeries();
+  const lstm = new dz.L.LSTM(100, { inSize: 1 });
+  const fc = new dz.L.Linear(1, { inSize: 100 });
+  const gates = ["f", "i", "o", "u"] as const;
+  gates.forEach((g, k) => {
+    lstm[`x2${g}`].W.data = tensor(initWeight(81 + k, 1, 100), [1, 100]);
+    lstm[`h2${g}`].W.data = tensor(initWeight(85 + k, 100, 100), [100, 100]);
+  });
+  fc.W.data = tensor(initWeight(89, 100, 1), [100, 1]);
+  const model = new dz.Sequential(lstm, fc);
+  const opt = new dz.optimizers.Adam().setup(model);
+  // one window: 30 steps forward, backward, unchain, Adam; x and t are [T, B, 1]
+  const window = compile((x: NDArray, t: NDArray): Variable => {
+    let loss: Variable | null = null;
+    for (let s = 0; s < T; s++) {
+      const term = F.meanSquaredError(model.apply(F.getItem(x, s)), F.getItem(t, s));
+      loss = loss === null ? term : F.add(loss, term);
+    }
+    model.cleargrads();
+    loss!.backward();
+    loss!.unchainBackward();
+    opt.update();
+    return loss!;
+  });
+  const x = new Float32Array(T * B), t = new Float32Array(T * B);
+  const xNd = tensor(x, [T, B, 1]), tNd = tensor(t, [T, B, 1]);
+  let time = 0; // the time step, never reset
+  const losses: number[] = [];
+  const tm = measure(
+    () => {
+      // the window's batches, as SeqDataLoader builds them
+      for (let s = 0; s < T; s++, time++) {
+        for (let b = 0; b < B; b++) {
+          const k = (b * jump + time) % N;
+          x[s * B + b] = series[k];
+          t[s * B + b] = series[k + 1];
+        }
+      }
+      losses.push(host(window(xNd, tNd)));
+    },
+    2,
+    5,
+    200,
+    3,
+  );
+  return { ...timingKeys(tm), loss0: losses[0], loss1: losses[1] };
+}
+
 const WORKLOADS: Record<string, Workload> = {
   W1: w1,
   W2: w2,
@@ -468,6 +527,7 @@ const WORKLOADS: Record<string, Workload> = {
   W5: w5,
   W6: w6,
   W7: w7,
+  W8: w8,
 };
 
 /** Sanity values every peer agrees on (WORKLOADS.md), with a tolerance. */
@@ -478,6 +538,7 @@ const SANITY: Record<string, [string, number, number][]> = {
   W5: [["loss0", 2.40126, 1e-5]],
   W6: [["grad", 7, 0]],
   W7: [["loss0", 2.4856079, 1e-5], ["loss1", 2.3284597, 1e-5]],
+  W8: [["loss0", 4.863737, 2e-6], ["loss1", 3.912224, 2e-6]],
 };
 
 /** Runs the selected workloads and prints the JSON line. */

@@ -86,6 +86,15 @@ const ROWS: Row[] = [
     target: "<= 160 (jit)", // 3x torch
     peers: ["222.2", "665.6", "53.5", "20461", "error"],
   },
+  {
+    // BASELINE.md (2026-12-02)
+    figure: "W8 LSTM BPTT window, ms",
+    workload: "W8",
+    key: "ms",
+    digits: 1,
+    target: "<= 12.9 (jit)",
+    peers: ["12.0", "35.5", "12.9", "503.5", "121.7"],
+  },
 ];
 
 /** Sanity values all peers agree on (BASELINE.md). */
@@ -101,6 +110,8 @@ const SANITY: [string, string, string][] = [
   ["W6", "grad", "7.0"],
   ["W7", "loss0", "2.48561"],
   ["W7", "loss1", "2.32846"],
+  ["W8", "loss0", "4.86374"],
+  ["W8", "loss1", "3.91222"],
 ];
 
 /** Runs bench/peers.ts in a fresh process; its progress goes to our stderr. */
