@@ -71,30 +71,61 @@ function stepNodes(s: Step): Node[] {
   return s.kind === "loop" ? [...s.nodes, ...s.epilogue] : [s.node];
 }
 
+/**
+ * `body` with each identifier of `from` replaced by the one at its index in
+ * `to`, and its values (`v` + a value id) renumbered in order of appearance,
+ * so that the same loop over other buffers has the same text.
+ */
+function renamed(body: string, from: string[], to: string[]): string {
+  const index = new Map(from.map((name, i) => [name, i]));
+  const values = new Map<string, string>();
+  const words = new RegExp(`\\b(${[...from, "v\\d+"].join("|")})\\b`, "g");
+  return body.replace(words, (w) => {
+    const i = index.get(w);
+    if (i !== undefined) return to[i];
+    if (!values.has(w)) values.set(w, `v${values.size}`);
+    return values.get(w)!;
+  });
+}
+
 /** Builds the module text of a compiled graph; `id` numbers the tape. */
 export function driverText(g: Graph, fused: Fused, bp: BufferPlan, id: number): Driver {
   const name = (v: number) => bp.slots[bp.slotOf.get(v)!].name;
   const decls: string[] = [], kernels: string[] = [], calls: string[] = [];
   const hostSteps: HostStep[] = [];
   const stats: TapeStats = { kernels: 0, fusedOps: 0, fallbacks: 0, fallbackOps: [] };
+  // a module or kernel whose text repeats (the steps of an unrolled loop over
+  // time) is emitted once and called at each place: V8 then warms up and
+  // optimises one function instead of one per repetition
+  const segments = new Map<string, string>();
   const wasm = (module: Uint8Array) => {
-    const seg = `seg${decls.filter((d) => d.startsWith("const seg")).length}`;
-    decls.push(`const ${seg} = wasmLoop("${btoa(String.fromCharCode(...module))}");`);
+    const base64 = btoa(String.fromCharCode(...module));
+    let seg = segments.get(base64);
+    if (seg === undefined) {
+      segments.set(base64, seg = `seg${segments.size}`);
+      decls.push(`const ${seg} = wasmLoop("${base64}");`);
+    }
     return seg;
   };
+  const shared = new Map<string, string>(); // parameters and body -> kernel name
   const kernel = (k: KernelSource, step: Step) => {
-    const kn = `k${stats.kernels++}`;
     const args = [...k.args];
-    const params = [...(k.names ?? k.args)];
+    // loops name their buffers by slot: as parameters they become b0, b1...
+    const params = k.names ? [...k.names] : k.args.map((_, i) => `b${i}`);
+    const body = k.names ? k.body : renamed(k.body, k.args, params);
     if (k.scratch > 0) {
-      decls.push(`const scratch${kn.slice(1)} = new Float64Array(${k.scratch});`);
-      args.push(`scratch${kn.slice(1)}`);
+      const scratch = `scratch${calls.length}`;
+      decls.push(`const ${scratch} = new Float64Array(${k.scratch});`);
+      args.push(scratch);
       params.push("scratch");
     }
-    const from = origins(stepNodes(step)).map((o) => `\n//   from ${o}`).join("");
-    kernels.push(
-      `// ${kn}: ${comment(k.title)}${from}\nfunction ${kn}(${params.join(", ")}) {\n${k.body}\n}`,
-    );
+    const text = `(${params.join(", ")}) {\n${body}\n}`;
+    let kn = shared.get(text);
+    if (kn === undefined) {
+      shared.set(text, kn = `k${stats.kernels++}`);
+      const from = origins(stepNodes(step)).map((o) => `\n//   from ${o}`).join("");
+      kernels.push(`// ${kn}: ${comment(k.title)}${from}\nfunction ${kn}${text}`);
+    }
     calls.push(`${kn}(${args.join(", ")});`);
     stats.fusedOps += stepNodes(step).length;
   };
