@@ -36,6 +36,7 @@ export {
   Sequential,
 } from "./nn/mod.ts";
 export { Config, noGrad, testMode, usingConfig } from "./core/autograd/config.ts";
+export { readState, writeState } from "./core/hooks.ts";
 export type { DType, TypedArray } from "./core/array/dtype.ts";
 export { Function, VariableRef } from "./core/autograd/function.ts";
 export {

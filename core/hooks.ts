@@ -2,9 +2,10 @@
  * Every hook the JIT attaches to, in one place. While a tracer is installed,
  * the dispatcher reports each kernel call, autograd reports the Variables a
  * function reads and the gradients user code clears, NDArray reports reads
- * of its values on the JS side, and host scalars and effects (an optimizer's
+ * of its values on the JS side, host scalars and effects (an optimizer's
  * learning rate, Adam's step count) register themselves to be re-run on
- * replay. Without a tracer every hook is one `null` check.
+ * replay, and layers report the state they carry between calls (an RNN's
+ * `h`). Without a tracer every hook is one `null` check.
  * @module
  */
 import { allocate } from "./array/alloc.ts";
@@ -23,12 +24,18 @@ export interface Tracer {
   scalar(fn: () => number, out: NDArray): void;
   /** A host effect: `fn` must run again on replay. */
   effect(fn: () => void): void;
-  /** A Variable an autograd Function reads. */
-  variable(v: object): void;
+  /** An autograd Function `f` is applied to the Variables `inputs`. */
+  apply(f: object, inputs: readonly object[]): void;
+  /** The backward pass runs Function `f`'s backward. */
+  backward(f: object): void;
   /** A Variable whose gradient user code cleared. */
   cleared(v: object): void;
   /** JS code read an array's values (`.data`, `item()`, printing). */
   valueRead(x: NDArray): void;
+  /** Layer state `owner[key]` (a Variable or null) was read. */
+  stateRead(owner: object, key: string, value: unknown): void;
+  /** Layer state `owner[key]` was set to `value` (a Variable or null). */
+  stateWrite(owner: object, key: string, value: unknown): void;
   /**
    * Kernel calls from here on come from `label` (an F function, its
    * backward, a layer, an optimizer step), until the matching `exit`;
@@ -84,4 +91,51 @@ export function hostScalar(fn: () => number, dtype: DType = "float64"): NDArray 
 export function hostEffect(fn: () => void): void {
   fn();
   if (tracer !== null) tracer.effect(fn);
+}
+
+/**
+ * Reads the state a layer carries from one call to the next (an RNN's `h`,
+ * a Variable or null): a replaying JIT reads `owner[key]` afresh on every
+ * call instead of binding the traced Variable's array. A layer of one's own
+ * reads and writes its state through `readState` and `writeState`, as
+ * `L.RNN` does, to carry it through jitted calls.
+ *
+ * @example
+ * ```ts
+ * import { F, L, readState, type Variable, writeState } from "../mod.ts";
+ * class Leaky extends L.Layer { // h = 0.9 h + x
+ *   h: Variable | null = null;
+ *   forward(x: Variable): Variable {
+ *     const h = readState(this, "h");
+ *     const y = h === null ? x : F.add(F.mul(h, 0.9), x);
+ *     writeState(this, "h", y);
+ *     return y;
+ *   }
+ * }
+ * ```
+ */
+export function readState<T extends object, K extends keyof T & string>(owner: T, key: K): T[K] {
+  const value = owner[key];
+  if (tracer !== null) tracer.stateRead(owner, key, value);
+  return value;
+}
+
+/**
+ * Sets the state a layer carries to its next call (`owner[key] = value`):
+ * a replaying JIT writes the new value into `owner[key]` after each call.
+ *
+ * @example
+ * ```ts
+ * import { L, writeState } from "../mod.ts";
+ * const rnn = new L.RNN(4);
+ * writeState(rnn, "h", null); // what rnn.resetState() does
+ * ```
+ */
+export function writeState<T extends object, K extends keyof T & string>(
+  owner: T,
+  key: K,
+  value: T[K],
+): void {
+  owner[key] = value;
+  if (tracer !== null) tracer.stateWrite(owner, key, value);
 }

@@ -18,6 +18,8 @@ export type Source =
   | { kind: "var"; variable: Variable }
   /** A tracked Variable's current gradient data (argument `arg`'s, for an argument). */
   | { kind: "grad"; variable: Variable; arg?: number }
+  /** The data of the Variable a layer holds as state, `owner[key]`, at the call. */
+  | { kind: "state"; owner: object; key: string }
   /** An array bound by reference (constants, optimizer state). */
   | { kind: "const"; array: NDArray }
   /** A host scalar: the 0-d `array`, refreshed from `fn` at replay. */
@@ -93,10 +95,48 @@ export interface GradGuard {
   present: boolean;
 }
 
+/** A slot of layer state, `owner[key]` (an RNN's `h`). */
+export interface StateSlot {
+  /** The layer. */
+  owner: object;
+  /** The field. */
+  key: string;
+}
+
+/** Layer state read before any write: a replay needs it present or absent as traced. */
+export interface StateRead extends StateSlot {
+  /** Whether a Variable was there (rather than null). */
+  present: boolean;
+}
+
+/** Layer state a replay leaves: a Variable holding `value`, or null (no state). */
+export interface StateWrite extends StateSlot {
+  /** The value id, or null. */
+  value: number | null;
+}
+
+/**
+ * A Variable of the call that the traced backward stopped at (argument
+ * `arg`, or layer state): a replay needs it to be a leaf (no creator), as it
+ * was, or eager's backward would have gone on into its graph.
+ */
+export type Leaf = { arg: number } | StateSlot;
+
 /** A traced program. */
 export interface Graph {
   /** Gradient states the program depends on. */
   guards: GradGuard[];
+  /** Layer state read (before any write) and its presence at the trace. */
+  stateReads: StateRead[];
+  /** Layer state written, and what it holds after the call. */
+  stateWrites: StateWrite[];
+  /** Variables of the call that must be leaves. */
+  leaves: Leaf[];
+  /**
+   * Values a replay keeps a copy of for the backward of the graph it hands
+   * out (jit/vjp.ts); empty when results carry no graph.
+   */
+  saved: number[];
   /** Every value. */
   values: Value[];
   /** Kernel calls in execution order. */
@@ -114,10 +154,10 @@ export function resultValues(r: Result, out: number[] = []): number[] {
   return out;
 }
 
-/** The values a replay must leave readable: results and writebacks. */
+/** The values a replay must leave readable: results, writebacks, state and saved values. */
 export function liveOuts(g: Graph): Set<number> {
-  const s = new Set(resultValues(g.result));
-  for (const w of g.writebacks) if (w.value !== null) s.add(w.value);
+  const s = new Set([...resultValues(g.result), ...g.saved]);
+  for (const w of [...g.writebacks, ...g.stateWrites]) if (w.value !== null) s.add(w.value);
   return s;
 }
 

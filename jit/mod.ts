@@ -6,9 +6,10 @@
  */
 import { Config } from "../core/autograd/config.ts";
 import { NDArray } from "../core/array/ndarray.ts";
-import { Variable } from "../core/autograd/variable.ts";
+import { type Parameter, Variable } from "../core/autograd/variable.ts";
 import { compileTape, type Tape } from "./tape.ts";
-import { trace } from "./trace.ts";
+import { trace, type TraceResult, Untraceable } from "./trace.ts";
+import { planGraph } from "./vjp.ts";
 
 /** Options of `jit`. */
 export interface JitOptions {
@@ -92,7 +93,11 @@ function matches(s: Signature, args: unknown[]): boolean {
   return true;
 }
 
-type Entry = { tape: Tape } | { eager: true };
+/** A signature's tapes (variants for layer state, gradients...), or eager runs. */
+type Entry = { tapes: Tape[] } | { eager: true };
+
+/** Most tapes one signature keeps (the oldest is dropped first). */
+const MAX_VARIANTS = 4;
 
 /**
  * Compiles `fn` into a traced, fused, replayed version with the same results.
@@ -126,7 +131,7 @@ export function jit<A extends unknown[], R>(
 ): Jitted<A, R> {
   const maxCache = options.maxCache ?? 8;
   const cache = new Map<string, Entry>();
-  const initialized = new Set<string>(); // signatures whose trace initialised parameters
+  const drawn = new WeakSet<Parameter>(); // parameters a trace initialised
   const counts = { traces: 0, cacheHits: 0, eagerRuns: 0 };
   let last: Tape | null = null;
   let lastEntry: Entry | null = null;
@@ -136,8 +141,7 @@ export function jit<A extends unknown[], R>(
     if (seen === null || !matches(seen, args)) seen = signatureOf(args);
     const key = seen.key;
     const hit = cache.get(key);
-    if (hit && "tape" in hit && hit.tape.stale(args)) cache.delete(key);
-    else if (hit) {
+    if (hit) {
       if (hit !== lastEntry) { // keep the LRU order: most recently used last
         cache.delete(key);
         cache.set(key, hit);
@@ -147,26 +151,32 @@ export function jit<A extends unknown[], R>(
         counts.eagerRuns++;
         return fn(...args);
       }
-      counts.cacheHits++;
-      last = hit.tape;
-      return hit.tape.replay(args) as R;
+      for (const tape of hit.tapes) {
+        if (tape.stale(args)) continue;
+        counts.cacheHits++;
+        last = tape;
+        return tape.replay(args) as R;
+      }
     }
     counts.traces++;
     const t = trace(fn as (...xs: unknown[]) => R, args);
-    if (t.initializes && !initialized.has(key)) {
-      initialized.add(key); // trace again once the parameters exist
+    if (t.initialized.some((p) => !drawn.has(p))) {
+      for (const p of t.initialized) drawn.add(p); // trace again once the parameters exist
       return t.returned;
     }
     let entry: Entry;
-    if (t.valueDependent) {
+    const compiled = t.eagerReason === null ? compile(t) : t.eagerReason;
+    if (typeof compiled === "string") {
       if (!warned) {
-        console.warn("jit: the function reads array values on the JS side; running it eagerly");
+        console.warn(`jit: running the function eagerly: ${compiled}`);
         warned = true;
       }
       entry = { eager: true };
     } else {
-      last = compileTape(t.graph);
-      entry = { tape: last };
+      last = compiled;
+      entry = hit && "tapes" in hit ? hit : { tapes: [] };
+      entry.tapes.push(compiled);
+      if (entry.tapes.length > MAX_VARIANTS) entry.tapes.shift();
     }
     cache.set(key, entry);
     lastEntry = entry;
@@ -184,4 +194,14 @@ export function jit<A extends unknown[], R>(
     }),
     source: () => last?.source ?? "",
   });
+}
+
+/** The tape of a trace, or why it cannot be replayed. */
+function compile(t: TraceResult<unknown>): Tape | string {
+  try {
+    return compileTape(t.graph, planGraph(t));
+  } catch (e) {
+    if (e instanceof Untraceable) return e.message;
+    throw e;
+  }
 }

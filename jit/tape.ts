@@ -13,7 +13,7 @@ import { Variable } from "../core/autograd/variable.ts";
 import { backend } from "../core/backend/mod.ts";
 import { ARRAY_KERNELS } from "../core/dispatch.ts";
 import { type Driver, driverText, type HostStep, type TapeStats } from "./codegen/driver.ts";
-import { constantScalar, type Graph, type Result, type Source } from "./ir.ts";
+import { constantScalar, type Graph, type Result, type Source, type StateSlot } from "./ir.ts";
 import { cse } from "./passes/cse.ts";
 import { dce } from "./passes/dce.ts";
 import { fold } from "./passes/fold.ts";
@@ -21,6 +21,21 @@ import { fuse } from "./passes/fusion.ts";
 import { type BufferPlan, plan } from "./passes/plan.ts";
 
 export type { TapeStats } from "./codegen/driver.ts";
+
+/**
+ * Gives the Variables a replay hands out (results, layer state) their
+ * autograd graph: jit/vjp.ts's nodes.
+ */
+export interface Linker {
+  /** The value ids whose Variables get a creator. */
+  roots: number[];
+  /**
+   * Sets the creators of this call's Variables `outs` (one per root, in
+   * order), given the call's arguments, the layer state it read (in
+   * `Graph.stateReads` order) and its copies of `Graph.saved`.
+   */
+  link(outs: Variable[], args: unknown[], states: (Variable | null)[], saved: NDArray[]): void;
+}
 
 /** A compiled, replayable trace. */
 export interface Tape {
@@ -33,7 +48,8 @@ export interface Tape {
   /**
    * Whether this call's state invalidates the tape: a constant baked into the
    * code changed in place, a gradient the program depends on appeared or went,
-   * or a parameter's array changed shape or dtype.
+   * layer state appeared or went, an argument or state that the traced
+   * backward stopped at has a graph now, or an array changed shape or dtype.
    */
   stale(args: unknown[]): boolean;
 }
@@ -46,8 +62,8 @@ interface Instance {
 
 let tapes = 0; // numbers each tape, so no two modules share V8 type feedback
 
-/** Compiles a traced graph into a tape. */
-export function compileTape(traced: Graph): Tape {
+/** Compiles a traced graph into a tape; `linker` links the Variables it hands out. */
+export function compileTape(traced: Graph, linker: Linker | null = null): Tape {
   const g = dce(cse(fold(traced)));
   const fused = fuse(g);
   const bp = plan(g, fused);
@@ -58,7 +74,7 @@ export function compileTape(traced: Graph): Tape {
     rt: unknown,
     host: unknown,
   ) => Instance)(backend.runtime, host);
-  return new Replayer(g, bp, driver, instance);
+  return new Replayer(g, bp, driver, instance, linker);
 }
 
 /** The `host` object of a tape: its closure constants and host steps by name. */
@@ -116,12 +132,15 @@ class Replayer implements Tape {
   readonly #views = new Map<number, NDArray>();
   /** Scalars baked into the code as literals, with the arrays they came from. */
   readonly #baked: { array: NDArray; c: number }[];
+  /** The values handed out as Variables (results, layer state), each once. */
+  readonly #outs: number[];
 
   constructor(
     readonly g: Graph,
     readonly bp: BufferPlan,
     readonly driver: Driver,
     readonly instance: Instance,
+    readonly linker: Linker | null,
   ) {
     this.source =
       `// DeZero.ts JIT, tape ${driver.id}: ${driver.stats.kernels} kernels, ${driver.hostSteps.length} host steps, ${driver.stats.fallbacks} eager fallbacks.\n// rt: the backend's runtime (fast math, vector kernels over VEC, gemm, random draws,\n// wasmLoop); host: the arrays the traced function read from its closure, and its host steps.\nexport default ${driver.text}\n`;
@@ -134,12 +153,19 @@ class Replayer implements Tape {
       const c = constantScalar(g, v.id);
       return c === undefined || v.source?.kind !== "const" ? [] : [{ array: v.source.array, c }];
     });
+    const handed = [...variableValues(g.result), ...g.stateWrites.map((w) => w.value)];
+    this.#outs = [...new Set(handed.filter((v) => v !== null))];
   }
 
   stale(args: unknown[]): boolean {
     if (this.#baked.some((b) => !Object.is(b.array.raw[0], b.c))) return true;
     for (const guard of this.g.guards) {
       if ((target(guard, args).grad !== null) !== guard.present) return true;
+    }
+    for (const s of this.g.stateReads) if ((stateOf(s) !== null) !== s.present) return true;
+    for (const leaf of this.g.leaves) {
+      const v = "arg" in leaf ? args[leaf.arg] as Variable : stateOf(leaf);
+      if (v?.creator !== null) return true;
     }
     return this.driver.perCall.some((i, k) => {
       const a = sourceArray(this.#sources[k], args);
@@ -150,6 +176,7 @@ class Replayer implements Tape {
   }
 
   replay(args: unknown[]): unknown {
+    const states = this.g.stateReads.map(stateOf);
     const bound = this.#bound;
     for (let k = 0; k < bound.length; k++) {
       let raw = sourceArray(this.#sources[k], args)!.raw;
@@ -165,7 +192,18 @@ class Replayer implements Tape {
       if (w.field === "data") v.data = w.value === null ? v.data : this.#view(w.value);
       else v.grad = w.value === null ? null : new Variable(this.#view(w.value));
     }
-    return this.#mirror(this.g.result);
+    // results and state are fresh Variables, as eager's; with the graph, when they carry one
+    const made = this.#outs.map((v) => new Variable(this.#fresh(v)));
+    const variable = (v: number) => made[this.#outs.indexOf(v)];
+    if (this.linker !== null) {
+      const { roots } = this.linker;
+      const saved = this.g.saved.map((v) => this.#fresh(v));
+      this.linker.link(roots.map(variable), args, states, saved);
+    }
+    for (const w of this.g.stateWrites) {
+      (w.owner as Record<string, unknown>)[w.key] = w.value === null ? null : variable(w.value);
+    }
+    return this.#mirror(this.g.result, variable);
   }
 
   /** The array value `v` ends in after a replay. */
@@ -196,10 +234,10 @@ class Replayer implements Tape {
     return new NDArray(copy, this.g.values[v].shape);
   }
 
-  #mirror(r: Result): unknown {
+  #mirror(r: Result, variable: (v: number) => Variable): unknown {
     switch (r.kind) {
       case "variable":
-        return new Variable(this.#fresh(r.value));
+        return variable(r.value);
       case "array":
         return this.#fresh(r.value);
       case "number":
@@ -207,9 +245,20 @@ class Replayer implements Tape {
       case "none":
         return undefined;
       case "list":
-        return r.items.map((item) => this.#mirror(item));
+        return r.items.map((item) => this.#mirror(item, variable));
     }
   }
+}
+
+/** Value ids of the Variables in a result. */
+function variableValues(r: Result): number[] {
+  if (r.kind === "variable") return [r.value];
+  return r.kind === "list" ? r.items.flatMap(variableValues) : [];
+}
+
+/** The Variable (or null) a layer holds in a state slot now. */
+function stateOf(s: StateSlot): Variable | null {
+  return (s.owner as Record<string, unknown>)[s.key] as Variable | null;
 }
 
 /** The array a bound source refers to on this call (null: a gradient that is gone). */
@@ -221,6 +270,8 @@ function sourceArray(s: Source, args: unknown[]): NDArray | null {
     }
     case "var":
       return s.variable.data;
+    case "state":
+      return stateOf(s)?.data ?? null;
     case "grad": {
       const v = s.arg === undefined ? s.variable : args[s.arg] as Variable;
       return v.grad?.data ?? null;

@@ -1,29 +1,78 @@
 /**
  * Tracing: runs a function eagerly with a tracer installed in the dispatcher
- * and records every kernel call into a Graph (jit/ir.ts).
+ * and records every kernel call into a Graph (jit/ir.ts), with the layer
+ * state it reads and writes and the autograd graph it builds. The same
+ * recorder, in backward mode, records the backward of a traced graph for
+ * jit/vjp.ts.
  * @module
  */
 import { type Attrs, setTracer, type Tracer } from "../core/hooks.ts";
 import { NDArray } from "../core/array/ndarray.ts";
 import type { OpName } from "../core/registry.ts";
+import type { Function } from "../core/autograd/function.ts";
 import { Parameter, Variable } from "../core/autograd/variable.ts";
-import type { GradGuard, Graph, Node, Result, Source, Value, Writeback } from "./ir.ts";
+import type {
+  GradGuard,
+  Graph,
+  Leaf,
+  Node,
+  Result,
+  Source,
+  StateRead,
+  StateSlot,
+  StateWrite,
+  Value,
+  Writeback,
+} from "./ir.ts";
 
-/** The outcome of a trace: the graph, fn's real result, and whether JS read values. */
+/** The outcome of a trace: the graph, fn's real result, and what replays need to know. */
 export interface TraceResult<R> {
   /** The recorded program. */
   graph: Graph;
   /** What `fn` returned on this eager run. */
   returned: R;
-  /** True when `fn` read array values on the JS side (not compilable). */
-  valueDependent: boolean;
+  /** Why a replay could not compute what eager does (null: it can). */
+  eagerReason: string | null;
   /**
-   * True when a Parameter was first used with data this trace computed (a
-   * lazily initialised layer drawing its weights): replaying would redraw
-   * them, so the next call should trace again.
+   * Parameters first used with data this trace computed (a lazily
+   * initialised layer drawing its weights): replaying would redraw them.
    */
-  initializes: boolean;
+  initialized: Parameter[];
+  /** The autograd graph the call built. */
+  autograd: AutogradTrace;
 }
+
+/** The autograd side of a trace, for jit/vjp.ts. */
+export interface AutogradTrace {
+  /** Functions applied during the trace. */
+  functions: Set<Function>;
+  /** Functions whose backward ran during the trace. */
+  backpropagated: Set<Function>;
+  /** Each recorded array's value id at the end of the trace. */
+  ids: Map<NDArray, number>;
+  /** Argument Variables and their indices. */
+  args: Map<Variable, number>;
+  /** Layer state Variables read before any write, and their slots. */
+  stateVars: Map<Variable, StateSlot>;
+  /** Variables the result holds, in `graph.result`'s order. */
+  results: Variable[];
+  /** The Variables the written layer state ends with (null: reset). */
+  stateEnds: (Variable | null)[];
+}
+
+/** What the recorder knows about one slot of layer state. */
+interface StateEntry extends StateSlot {
+  /** Presence at the first read, when it was read before any write. */
+  read?: boolean;
+  /** Set once the trace writes the slot: the Variable (or null) it holds. */
+  written?: Variable | null;
+}
+
+/**
+ * Where a backward recording finds an array the traced forward made: a
+ * source to bind it from, or null (bind it by reference, as a constant).
+ */
+export type Resolve = (x: NDArray) => Source | null;
 
 class Recorder implements Tracer {
   readonly values: Value[] = [];
@@ -32,8 +81,15 @@ class Recorder implements Tracer {
   readonly tracked = new Map<Variable, NDArray | null>(); // Variable -> grad array at first sight
   readonly args = new Map<Variable, number>(); // argument Variable -> its index
   readonly clearedSet = new Set<Variable>(); // Variables whose gradient fn cleared
-  readValues = false;
-  initializes = false;
+  readonly functions = new Set<Function>();
+  readonly backpropagated = new Set<Function>();
+  readonly states = new Map<object, Map<string, StateEntry>>();
+  readonly stateVars = new Map<Variable, StateSlot>();
+  readonly initialized: Parameter[] = [];
+  eagerReason: string | null = null;
+
+  /** A forward recorder, or with `resolve`, one recording a traced graph's backward. */
+  constructor(readonly resolve: Resolve | null = null) {}
   /** The open scopes, outermost first: labels, and the layer that opened each (or null). */
   readonly scopes: { label: string; owner: object | null }[] = [];
   /** The scope path of the nodes recorded now ("" outside any scope). */
@@ -47,7 +103,8 @@ class Recorder implements Tracer {
   }
 
   idOf(x: NDArray): number {
-    return this.ids.get(x) ?? this.source(x, { kind: "const", array: x });
+    return this.ids.get(x) ??
+      this.source(x, this.resolve?.(x) ?? { kind: "const", array: x });
   }
 
   track(v: Variable): void {
@@ -56,7 +113,9 @@ class Recorder implements Tracer {
     this.tracked.set(v, g);
     const d = this.ids.get(v.data);
     if (d === undefined) this.source(v.data, { kind: "var", variable: v });
-    else if (this.values[d].source === undefined) this.initializes = true;
+    else if (this.values[d].source === undefined && v instanceof Parameter) {
+      this.initialized.push(v);
+    }
     if (g !== null && !this.ids.has(g)) this.source(g, this.gradSource(v));
   }
 
@@ -101,8 +160,29 @@ class Recorder implements Tracer {
     this.nodes.push({ op: "$effect", inputs: [], attrs: {}, out: -1, fn });
   }
 
-  variable(v: object): void {
-    if (v instanceof Parameter) this.track(v);
+  apply(f: Function, inputs: readonly Variable[]): void {
+    this.functions.add(f);
+    if (this.resolve !== null) return;
+    for (const x of inputs) {
+      if (x instanceof Parameter) this.track(x);
+      else if (
+        x.creator !== null && !this.functions.has(x.creator) && !this.args.has(x) &&
+        !this.stateVars.has(x)
+      ) {
+        this.unsupported(
+          "it reads a Variable with a graph built outside it, from its closure (pass it as an argument)",
+        );
+      }
+    }
+  }
+
+  backward(f: Function): void {
+    this.backpropagated.add(f);
+    if (this.resolve === null && !this.functions.has(f)) {
+      this.unsupported(
+        "its backward runs into a graph built outside it (unchainBackward() the state or arguments it reads)",
+      );
+    }
   }
 
   cleared(v: object): void {
@@ -110,7 +190,42 @@ class Recorder implements Tracer {
   }
 
   valueRead(): void {
-    this.readValues = true;
+    this.unsupported("it reads array values on the JS side");
+  }
+
+  /** Notes that replays cannot stand in for eager calls, and why (the first reason wins). */
+  unsupported(reason: string): void {
+    this.eagerReason ??= reason;
+  }
+
+  /** The entry of slot `owner[key]`. */
+  slot(owner: object, key: string): StateEntry {
+    let byKey = this.states.get(owner);
+    if (byKey === undefined) this.states.set(owner, byKey = new Map());
+    let entry = byKey.get(key);
+    if (entry === undefined) byKey.set(key, entry = { owner, key });
+    return entry;
+  }
+
+  stateRead(owner: object, key: string, value: unknown): void {
+    const entry = this.slot(owner, key);
+    if (entry.read !== undefined || entry.written !== undefined) return; // known already
+    if (value !== null && !(value instanceof Variable)) {
+      throw new TypeError(`readState: ${key} must hold a Variable or null, got ${typeof value}`);
+    }
+    entry.read = value !== null;
+    if (value === null) return;
+    this.stateVars.set(value, { owner, key });
+    if (!this.ids.has(value.data)) this.source(value.data, { kind: "state", owner, key });
+  }
+
+  stateWrite(owner: object, key: string, value: unknown): void {
+    if (value !== null && !(value instanceof Variable)) {
+      throw new TypeError(
+        `writeState: ${key} must be given a Variable or null, got ${typeof value}`,
+      );
+    }
+    this.slot(owner, key).written = value;
   }
 
   mirror(r: unknown): Result {
@@ -124,13 +239,14 @@ class Recorder implements Tracer {
 
   writebacks(): Writeback[] {
     const out: Writeback[] = [];
-    for (const [v] of this.tracked) {
+    for (const [v, first] of this.tracked) {
       const arg = this.args.get(v);
       const at = arg === undefined ? {} : { arg };
       const d = this.ids.get(v.data);
       if (d === undefined || this.values[d].source === undefined) {
         out.push({ variable: v, ...at, field: "data", value: this.idOf(v.data) });
       }
+      if (!this.gradTouched(v, first)) continue; // a forward-only call leaves grads alone
       const g = v.grad === null ? null : this.idOf(v.grad.data);
       if (g === null || this.values[g].source?.kind !== "grad") {
         out.push({ variable: v, ...at, field: "grad", value: g });
@@ -139,14 +255,50 @@ class Recorder implements Tracer {
     return out;
   }
 
-  /** Tracked Variables not cleared during the trace, with their gradient state at first sight. */
+  /** Whether the trace cleared or changed `v`'s gradient (`first`: its array at first sight). */
+  gradTouched(v: Variable, first: NDArray | null): boolean {
+    return this.clearedSet.has(v) || (v.grad?.data ?? null) !== first;
+  }
+
+  /**
+   * Tracked Variables whose gradient the trace built on without clearing it
+   * first, with its state at first sight.
+   */
   guards(): GradGuard[] {
     const out: GradGuard[] = [];
     for (const [v, g] of this.tracked) {
-      if (this.clearedSet.has(v)) continue;
+      if (this.clearedSet.has(v) || !this.gradTouched(v, g)) continue;
       const arg = this.args.get(v);
       out.push({ variable: v, ...(arg === undefined ? {} : { arg }), present: g !== null });
     }
+    return out;
+  }
+
+  /** Slots read before any write, with their presence then. */
+  stateReads(): StateRead[] {
+    return [...this.states.values()].flatMap((m) => [...m.values()])
+      .flatMap(({ owner, key, read }) => read === undefined ? [] : [{ owner, key, present: read }]);
+  }
+
+  /** Slots written, with the Variable each ends with. */
+  stateEnds(): { write: StateWrite; variable: Variable | null }[] {
+    return [...this.states.values()].flatMap((m) => [...m.values()]).flatMap((e) => {
+      if (e.written === undefined) return [];
+      const variable = e.written;
+      const value = variable === null ? null : this.idOf(variable.data);
+      return [{ write: { owner: e.owner, key: e.key, value }, variable }];
+    });
+  }
+
+  /**
+   * Arguments and state the traced backward reached: it stopped there
+   * because they were leaves, so replays need them to be leaves too.
+   */
+  leaves(): Leaf[] {
+    const reached = new Set([...this.backpropagated].flatMap((f) => f.inputs));
+    const out: Leaf[] = [];
+    for (const [v, arg] of this.args) if (reached.has(v)) out.push({ arg });
+    for (const [v, slot] of this.stateVars) if (reached.has(v)) out.push(slot);
     return out;
   }
 }
@@ -163,6 +315,9 @@ function fieldPath(parent: object, child: object): string | null {
   return null;
 }
 
+/** Thrown when a recording cannot be compiled; the message says why. */
+export class Untraceable extends Error {}
+
 /** Runs `fn(...args)` eagerly while recording its kernel calls. */
 export function trace<R>(fn: (...args: unknown[]) => R, args: unknown[]): TraceResult<R> {
   const rec = new Recorder();
@@ -177,19 +332,77 @@ export function trace<R>(fn: (...args: unknown[]) => R, args: unknown[]): TraceR
   for (const [v, g] of rec.tracked) {
     if (g !== null && !rec.ids.has(g)) rec.source(g, rec.gradSource(v));
   }
-  const prevTracer = setTracer(rec);
-  let returned: R;
-  try {
-    returned = fn(...args);
-  } finally {
-    setTracer(prevTracer);
-  }
+  const returned = recording(rec, () => fn(...args));
+  const ends = rec.stateEnds();
   const graph: Graph = {
     guards: rec.guards(),
+    stateReads: rec.stateReads(),
+    stateWrites: ends.map((e) => e.write),
+    leaves: rec.leaves(),
+    saved: [],
     values: rec.values,
     nodes: rec.nodes,
     writebacks: rec.writebacks(),
     result: rec.mirror(returned),
   };
-  return { graph, returned, valueDependent: rec.readValues, initializes: rec.initializes };
+  const autograd: AutogradTrace = {
+    functions: rec.functions,
+    backpropagated: rec.backpropagated,
+    ids: rec.ids,
+    args: rec.args,
+    stateVars: rec.stateVars,
+    results: variablesOf(returned),
+    stateEnds: ends.map((e) => e.variable),
+  };
+  return { graph, returned, eagerReason: rec.eagerReason, initialized: rec.initialized, autograd };
+}
+
+/**
+ * Records the backward `run` computes (a backward pass over a traced graph):
+ * arrays of the traced forward are bound where `resolve` says; `sources`
+ * gives the sources of the arrays that come from the call (its seed
+ * gradient, its inputs' data); the result is the list `grads`
+ * returns.
+ */
+export function traceBackward(
+  sources: [NDArray, Source][],
+  resolve: Resolve,
+  run: () => (Variable | null)[],
+): Graph {
+  const rec = new Recorder(resolve);
+  for (const [x, s] of sources) if (!rec.ids.has(x)) rec.source(x, s);
+  const grads = recording(rec, run);
+  if (rec.eagerReason !== null) {
+    throw new Untraceable(`its backward cannot be compiled: ${rec.eagerReason}`);
+  }
+  return {
+    guards: [],
+    stateReads: [],
+    stateWrites: [],
+    leaves: [],
+    saved: [],
+    values: rec.values,
+    nodes: rec.nodes,
+    writebacks: [],
+    result: {
+      kind: "list",
+      items: grads.map((g) => g === null ? { kind: "none" } : rec.mirror(g)),
+    },
+  };
+}
+
+/** `run()` with `rec` installed as the tracer. */
+function recording<T>(rec: Recorder, run: () => T): T {
+  const prev = setTracer(rec);
+  try {
+    return run();
+  } finally {
+    setTracer(prev);
+  }
+}
+
+/** The Variables in a returned value, in mirror order. */
+function variablesOf(r: unknown): Variable[] {
+  if (r instanceof Variable) return [r];
+  return Array.isArray(r) ? r.flatMap(variablesOf) : [];
 }

@@ -4,6 +4,7 @@
  * looks up rows of a matrix by integer ids.
  * @module
  */
+import { readState, writeState } from "../core/hooks.ts";
 import { randn } from "../core/array/random.ts";
 import { Parameter, type Variable } from "../core/autograd/variable.ts";
 import { add, mul, sigmoid, tanh } from "../ops/elementwise.ts";
@@ -32,9 +33,10 @@ function checkRecurrent(layer: string, hiddenSize: number, inSize: number | unde
 /**
  * Elman RNN (DeZero's `RNN`): `h = tanh(x2h(x) + h2h(h))`, or
  * `tanh(x2h(x))` while there is no state. The new `h` is both the output and
- * the state the next call reads, until `resetState()`. `h2h` is sized by
- * `hiddenSize` (DeZero gives it `in_size`, wrong when the sizes differ; with
- * `inSize` omitted both draw the same numbers).
+ * the state the next call reads, until `resetState()`; the state goes
+ * through `readState`/`writeState`, so a jitted step carries it too. `h2h`
+ * is sized by `hiddenSize` (DeZero gives it `in_size`, wrong when the sizes
+ * differ; with `inSize` omitted both draw the same numbers).
  *
  * @example
  * ```ts
@@ -66,14 +68,14 @@ export class RNN extends Layer {
 
   /** Forgets the hidden state: the next call starts afresh. */
   resetState(): void {
-    this.h = null;
+    writeState(this, "h", null);
   }
 
   /** One time step: the new hidden state. */
   forward(x: Variable): Variable {
-    const h = this.h;
+    const h = readState(this, "h");
     const hNew = tanh(h === null ? this.x2h.apply(x) : add(this.x2h.apply(x), this.h2h.apply(h)));
-    this.h = hNew;
+    writeState(this, "h", hNew);
     return hNew;
   }
 }
@@ -132,13 +134,13 @@ export class LSTM extends Layer {
 
   /** Forgets `h` and `c`: the next call starts afresh. */
   resetState(): void {
-    this.h = null;
-    this.c = null;
+    writeState(this, "h", null);
+    writeState(this, "c", null);
   }
 
   /** One time step: the new hidden state. */
   forward(x: Variable): Variable {
-    const h = this.h, c = this.c;
+    const h = readState(this, "h"), c = readState(this, "c");
     const gate = (x2: Linear, h2: Linear) =>
       h === null ? x2.apply(x) : add(x2.apply(x), h2.apply(h));
     const f = sigmoid(gate(this.x2f, this.h2f));
@@ -147,8 +149,8 @@ export class LSTM extends Layer {
     const u = tanh(gate(this.x2u, this.h2u));
     const cNew = c === null ? mul(i, u) : add(mul(f, c), mul(i, u));
     const hNew = mul(o, tanh(cNew));
-    this.h = hNew;
-    this.c = cNew;
+    writeState(this, "h", hNew);
+    writeState(this, "c", cNew);
     return hNew;
   }
 }

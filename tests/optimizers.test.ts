@@ -223,9 +223,12 @@ Deno.test("update() runs through the dispatcher: lr as a host scalar, Adam's t a
     record: (_op, _inputs, _attrs, out) => outs.push(out),
     scalar: (fn) => scalars.push(fn),
     effect: (fn) => effects.push(fn),
-    variable: () => {},
+    apply: () => {},
+    backward: () => {},
     cleared: () => {},
     valueRead: () => {},
+    stateRead: () => {},
+    stateWrite: () => {},
     enter: () => {},
     exit: () => {},
   });

@@ -90,7 +90,7 @@ export abstract class Function {
     let ys: NDArray | NDArray[];
     if (tracer === null) ys = this.run(arrays);
     else {
-      for (const x of xs) tracer.variable(x);
+      tracer.apply(this, xs);
       ys = scoped(this.name, null, () => this.run(arrays));
     }
     const outputs = Array.isArray(ys) ? ys.map((y) => new Variable(y)) : [new Variable(ys)];

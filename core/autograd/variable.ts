@@ -180,47 +180,8 @@ export class Variable {
    * generation order, accumulating into each input's `grad`.
    */
   backward(options: BackwardOptions = {}): void {
-    const { retainGrad = false, createGraph = false } = options;
     if (this.grad === null) this.grad = new Variable(onesLike(this.data));
-    const funcs: Function[] = [];
-    const seen = new Set<Function>();
-    const addFunc = (f: Function) => {
-      if (seen.has(f)) return;
-      seen.add(f);
-      let i = funcs.length; // insertion keeps funcs sorted by generation
-      while (i > 0 && funcs[i - 1].generation > f.generation) i--;
-      funcs.splice(i, 0, f);
-    };
-    if (this.creator !== null) addFunc(this.creator);
-    const record = Config.enableBackprop;
-    Config.enableBackprop = createGraph; // the backward graph only when asked
-    try {
-      while (funcs.length) {
-        const f = funcs.pop()!;
-        const r = tracer === null
-          ? backwardOf(f)
-          : scoped(`${f.name} backward`, null, () => backwardOf(f));
-        const gxs = Array.isArray(r) ? r : [r];
-        for (let i = 0; i < f.inputs.length; i++) {
-          const x = f.inputs[i], gx = gxs[i];
-          if (gx === null || gx === undefined) continue;
-          if (!sameShape(gx.shape, x.shape)) {
-            throw new Error(
-              `backward of ${f.name}: gradient shape ${
-                fmtShape(gx.shape)
-              } does not match input shape ${fmtShape(x.shape)}`,
-            );
-          }
-          x.grad = x.grad === null ? gx : ops().add(x.grad, gx);
-          if (x.creator !== null) addFunc(x.creator);
-        }
-        if (!retainGrad) {
-          for (const o of f.outputs) o.deref().grad = null;
-        }
-      }
-    } finally {
-      Config.enableBackprop = record;
-    }
+    backprop(this, FIELDS, options);
   }
 
   /** DeZero's repr: `variable([[1 2]\n          [3 4]])`. */
@@ -311,12 +272,91 @@ export class Variable {
   }
 }
 
+/**
+ * Where a backward pass keeps gradients and finds creators: the Variables'
+ * own `grad` and `creator` fields (`Variable.backward`), or, for the JIT's
+ * compiled backward of a replayed call, a map over a recorded graph.
+ */
+export interface GradStore {
+  /** The gradient accumulated for `x` so far. */
+  get(x: Variable): Variable | null;
+  /** Sets (or with null clears) the gradient of `x`. */
+  set(x: Variable, g: Variable | null): void;
+  /** The function to backpropagate through from `x` (null: stop there). */
+  creator(x: Variable): Function | null;
+}
+
+/** The Variables' own fields. */
+const FIELDS: GradStore = {
+  get: (x) => x.grad,
+  set: (x, g) => {
+    x.grad = g;
+  },
+  creator: (x) => x.creator,
+};
+
+/**
+ * The generation-ordered backward pass from `root`, whose gradient `store`
+ * already holds: each function's backward runs once, after every function
+ * that feeds gradient into its outputs, and each input's gradient
+ * accumulates in `store` (`Variable.backward` is this over the Variables'
+ * fields).
+ */
+export function backprop(root: Variable, store: GradStore, options: BackwardOptions = {}): void {
+  const { retainGrad = false, createGraph = false } = options;
+  const funcs: Function[] = [];
+  const seen = new Set<Function>();
+  const addFunc = (f: Function) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    let i = funcs.length; // insertion keeps funcs sorted by generation
+    while (i > 0 && funcs[i - 1].generation > f.generation) i--;
+    funcs.splice(i, 0, f);
+  };
+  const first = store.creator(root);
+  if (first !== null) addFunc(first);
+  const record = Config.enableBackprop;
+  Config.enableBackprop = createGraph; // the backward graph only when asked
+  try {
+    while (funcs.length) {
+      const f = funcs.pop()!;
+      let r: Variable | (Variable | null)[];
+      if (tracer === null) r = backwardOf(f, store);
+      else {
+        tracer.backward(f);
+        r = scoped(`${f.name} backward`, null, () => backwardOf(f, store));
+      }
+      const gxs = Array.isArray(r) ? r : [r];
+      for (let i = 0; i < f.inputs.length; i++) {
+        const x = f.inputs[i], gx = gxs[i];
+        if (gx === null || gx === undefined) continue;
+        if (!sameShape(gx.shape, x.shape)) {
+          throw new Error(
+            `backward of ${f.name}: gradient shape ${
+              fmtShape(gx.shape)
+            } does not match input shape ${fmtShape(x.shape)}`,
+          );
+        }
+        const g = store.get(x);
+        store.set(x, g === null ? gx : ops().add(g, gx));
+        const c = store.creator(x);
+        if (c !== null) addFunc(c);
+      }
+      if (!retainGrad) {
+        for (const o of f.outputs) store.set(o.deref(), null);
+      }
+    }
+  } finally {
+    Config.enableBackprop = record;
+  }
+}
+
 /** `f.backward` on its outputs' gradients. */
-function backwardOf(f: Function): Variable | (Variable | null)[] {
+function backwardOf(f: Function, store: GradStore): Variable | (Variable | null)[] {
   const outs = f.outputs;
   return outs.length === 1
-    ? f.backward(outs[0].deref().grad!)
-    : f.backward(...outs.map((o) => o.deref().grad!));
+    ? f.backward(store.get(outs[0].deref())!)
+    : f.backward(...outs.map((o) => store.get(o.deref())!));
 }
 
 inspectAsString(Variable);

@@ -58,9 +58,10 @@ export function plan(g: Graph, f: Fused): BufferPlan {
   const add = (slot: Slot) => slots.push(slot) - 1;
   for (const v of g.values) {
     if (v.source === undefined) continue;
-    const prefix = { arg: "arg", var: "param", grad: "grad", const: "c", scalar: "s" }[
-      v.source.kind
-    ];
+    const prefix =
+      { arg: "arg", var: "param", grad: "grad", state: "state", const: "c", scalar: "s" }[
+        v.source.kind
+      ];
     slotOf.set(
       v.id,
       add({

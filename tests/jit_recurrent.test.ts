@@ -1,0 +1,265 @@
+/**
+ * Tests of jit() on recurrent training: layer state carried across replays
+ * (read afresh, written back, `resetState()` respected), the jitted
+ * truncated-BPTT window bit for bit as eager, the jitted time step whose
+ * graph is backpropagated after many replays, and the cases a replay cannot
+ * stand in for (a graph from outside, a graph already backpropagated).
+ * @module
+ */
+import assert from "node:assert/strict";
+import * as dz from "../mod.ts";
+import { jit } from "../jit/mod.ts";
+import { assertAllClose } from "./assert.ts";
+
+const { F, L, Model, Variable, optimizers, random } = dz;
+type V = dz.Variable;
+type Cell = "rnn" | "lstm";
+
+/** A recurrent layer of 6 features (inSize lazy, as the book's), then Linear(1). */
+class Net extends Model {
+  rnn: dz.L.RNN | dz.L.LSTM;
+  fc = new L.Linear(1);
+  constructor(cell: Cell) {
+    super();
+    this.rnn = cell === "rnn" ? new L.RNN(6) : new L.LSTM(6);
+  }
+  forward(x: V): V {
+    return this.fc.apply(this.rnn.apply(x));
+  }
+}
+
+/** `n` fixed batches `[x, t]` of 3 rows. */
+function batches(n: number): [dz.NDArray, dz.NDArray][] {
+  random.seed(7);
+  return Array.from({ length: n }, () => [
+    random.rand(3, 1).astype("float32"),
+    random.rand(3, 1).astype("float32"),
+  ]);
+}
+
+interface Run {
+  losses: number[];
+  params: number[][];
+  stats: dz.JitStats | null;
+}
+
+/** A freshly seeded model and Adam; `train(model, opt)` runs and returns the losses. */
+function run(cell: Cell, train: (model: Net, opt: dz.optimizers.Adam) => number[]): Run {
+  random.seed(0);
+  const model = new Net(cell);
+  const opt = new optimizers.Adam(0.01).setup(model);
+  const losses = train(model, opt);
+  return { losses, params: [...model.params()].map((p) => Array.from(p.data.data)), stats: null };
+}
+
+/** Backpropagates `loss`, cuts the graph, updates (the book's window end). */
+function update(model: Net, opt: dz.optimizers.Adam, loss: V): void {
+  model.cleargrads();
+  loss.backward();
+  loss.unchainBackward();
+  opt.update();
+}
+
+/** 10 windows of 5 steps (50 steps), `resetState()` after the fifth; window fn jitted or not. */
+function windows(cell: Cell, jitted: boolean): Run {
+  let stats: dz.JitStats | null = null;
+  const r = run(cell, (model, opt) => {
+    const data = batches(50);
+    const window = (xs: dz.NDArray, ts: dz.NDArray): V => {
+      let loss = F.meanSquaredError(model.apply(F.getItem(xs, 0)), F.getItem(ts, 0));
+      for (let s = 1; s < 5; s++) {
+        loss = F.add(loss, F.meanSquaredError(model.apply(F.getItem(xs, s)), F.getItem(ts, s)));
+      }
+      update(model, opt, loss);
+      return loss;
+    };
+    const step = jit(window);
+    const losses: number[] = [];
+    for (let w = 0; w < 10; w++) {
+      if (w === 5) model.rnn.resetState();
+      const part = data.slice(5 * w, 5 * w + 5);
+      const xs = dz.array(part.map(([x]) => x.toArray() as number[][]), { dtype: "float32" });
+      const ts = dz.array(part.map(([, t]) => t.toArray() as number[][]), { dtype: "float32" });
+      losses.push((jitted ? step : window)(xs, ts).data.item());
+    }
+    stats = step.stats();
+    return losses;
+  });
+  return { ...r, stats: jitted ? stats : null };
+}
+
+/** 50 steps of the step function (jitted or not), backward every 10, `resetState()` at 25. */
+function steps(cell: Cell, jitted: boolean): Run {
+  let stats: dz.JitStats | null = null;
+  const r = run(cell, (model, opt) => {
+    const timeStep = (x: dz.NDArray, t: dz.NDArray) => F.meanSquaredError(model.apply(x), t);
+    const step = jit(timeStep);
+    const losses: number[] = [];
+    let loss: V | null = null;
+    batches(50).forEach(([x, t], i) => {
+      if (i === 25) model.rnn.resetState();
+      const term = (jitted ? step : timeStep)(x, t);
+      losses.push(term.data.item());
+      loss = loss === null ? term : F.add(loss, term);
+      if (i % 10 === 9) {
+        update(model, opt, loss);
+        loss = null;
+      }
+    });
+    stats = step.stats();
+    return losses;
+  });
+  return { ...r, stats: jitted ? stats : null };
+}
+
+for (const cell of ["rnn", "lstm"] as const) {
+  Deno.test(`jit() replays a ${cell} truncated-BPTT window bit for bit as eager, resetState() included`, () => {
+    const e = windows(cell, false), j = windows(cell, true);
+    assert.deepEqual(j.losses, e.losses);
+    assert.deepEqual(j.params, e.params);
+    // window 0 draws the lazy weights, window 1 is traced with state, window 5 without
+    assert.equal(j.stats!.traces, 3);
+    assert.equal(j.stats!.cacheHits, 7);
+    assert.ok(e.losses[4] < e.losses[0], "the model learns");
+  });
+
+  Deno.test(`jit() replays a ${cell} time step whose graph is backpropagated after ten replays`, () => {
+    const e = steps(cell, false), j = steps(cell, true);
+    // the first ten steps run on the same weights: their losses are eager's bit for bit
+    assert.deepEqual(j.losses.slice(0, 10), e.losses.slice(0, 10));
+    // later ones follow weights whose gradients summed the calls' parts in another order
+    assertAllClose(j.losses, e.losses, { rtol: 1e-5 });
+    j.params.forEach((p, i) => assertAllClose(p, e.params[i], { rtol: 1e-4, atol: 1e-6 }));
+    assert.ok(j.stats!.cacheHits >= 45, `replayed ${j.stats!.cacheHits} of 50 steps`);
+  });
+}
+
+Deno.test("jit() gradients through replayed steps equal eager's for every parameter", () => {
+  for (const cell of ["rnn", "lstm"] as const) {
+    const grads = (jitted: boolean) => {
+      random.seed(0);
+      const model = new Net(cell);
+      const timeStep = (x: dz.NDArray, t: dz.NDArray) => F.meanSquaredError(model.apply(x), t);
+      const step = jitted ? jit(timeStep) : timeStep;
+      let loss: V | null = null;
+      for (const [x, t] of batches(8)) {
+        const term = step(x, t);
+        loss = loss === null ? term : F.add(loss, term);
+      }
+      model.cleargrads();
+      loss!.backward();
+      return [...model.params()].map((p) => Array.from(p.grad!.data.data));
+    };
+    const e = grads(false), j = grads(true);
+    j.forEach((g, i) => assertAllClose(g, e[i], { rtol: 1e-5, atol: 1e-8, msg: `${cell} ${i}` }));
+  }
+});
+
+Deno.test("jit() reads layer state afresh, writes fresh Variables back, and keeps the graph's cuts", () => {
+  random.seed(1);
+  const rnn = new L.RNN(4, { inSize: 2 });
+  const step = jit((x: dz.NDArray) => rnn.apply(x));
+  const x = random.rand(1, 2).astype("float32");
+  const eager = new L.RNN(4, { inSize: 2 });
+  for (const [name, p] of rnn.namedParams()) eager.namedParams().get(name)!.data = p.data.copy();
+  const hs: V[] = [];
+  for (let i = 0; i < 4; i++) {
+    const h = step(x);
+    assert.equal(rnn.h, h, "the result is the state, as in eager");
+    assert.deepEqual(Array.from(h.data.data), Array.from(eager.apply(x).data.data));
+    hs.push(h);
+  }
+  assert.notEqual(hs[2].data.data, hs[3].data.data, "each call hands out its own arrays");
+  assert.ok(hs[3].creator !== null, "the state carries its graph");
+  F.sum(hs[3]).unchainBackward();
+  assert.equal(hs[2].creator, null, "unchainBackward() reaches the previous call's state");
+});
+
+Deno.test("jit() traces again when state appears or goes, and keeps both tapes", () => {
+  random.seed(2);
+  const lstm = new L.LSTM(3, { inSize: 1 });
+  const step = jit((x: dz.NDArray) => dz.noGrad(() => lstm.apply(x)));
+  const x = dz.array([[0.5]], { dtype: "float32" });
+  step(x); // no state: traced
+  step(x); // state: traced
+  step(x);
+  lstm.resetState();
+  step(x); // no state again: the first tape
+  step(x);
+  assert.deepEqual([step.stats().traces, step.stats().cacheHits], [2, 3]);
+  assert.equal(lstm.h!.creator, null, "no graph under noGrad");
+});
+
+Deno.test("jit() runs eagerly, saying why, when a function reads a graph from its closure", () => {
+  const warn = console.warn;
+  const warnings: string[] = [];
+  console.warn = (m: string) => warnings.push(m);
+  try {
+    const w = new Variable(dz.array([1, 2]));
+    const z = F.mul(w, 3); // built outside, read inside
+    const step = jit((x: V) => F.sum(F.mul(x, z)));
+    const x = new Variable(dz.array([1, 1]));
+    for (let i = 0; i < 3; i++) assertAllClose(step(x), 9);
+    z.data = dz.array([5, 5]); // an eager run sees the new data
+    assertAllClose(step(x), 10);
+    assert.equal(step.stats().eagerRuns, 3);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /graph built outside it, from its closure/);
+  } finally {
+    console.warn = warn;
+  }
+});
+
+Deno.test("jit() runs eagerly when its backward would run into an earlier call's graph", () => {
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    const gradsOf = (jitted: boolean) => {
+      random.seed(3);
+      const rnn = new L.RNN(3, { inSize: 1 });
+      // backpropagates each step's output through all earlier steps (no unchain)
+      const fn = (x: dz.NDArray) => {
+        const h = rnn.apply(x);
+        rnn.cleargrads();
+        F.sum(h).backward();
+        return h;
+      };
+      const step = jitted ? jit(fn) : fn;
+      const x = dz.array([[0.5]], { dtype: "float64" });
+      for (let i = 0; i < 4; i++) step(x);
+      return Array.from(rnn.h2h.W.grad!.data.data);
+    };
+    assert.deepEqual(gradsOf(true), gradsOf(false));
+  } finally {
+    console.warn = warn;
+  }
+});
+
+Deno.test("jit() results whose graph the call already backpropagated refuse a second backward", () => {
+  const p = new dz.Parameter(dz.array([2.0]));
+  const step = jit((x: V) => {
+    const y = F.mul(x, p);
+    p.cleargrad();
+    x.cleargrad();
+    y.backward();
+    return y;
+  });
+  const x = new Variable(dz.array([3.0]));
+  step(x);
+  const y = step(x);
+  assert.equal(step.stats().cacheHits, 1);
+  assertAllClose(p.grad!, [3]);
+  assert.throws(() => y.backward(), /already backpropagated inside the call/);
+});
+
+Deno.test("jit() refuses backward({ createGraph: true }) through a replayed graph", () => {
+  const p = new dz.Parameter(dz.array([2.0]));
+  const step = jit((x: V) => F.mul(F.mul(x, p), p));
+  const x = new Variable(dz.array([3.0]));
+  step(x);
+  const y = step(x);
+  assert.throws(() => y.backward({ createGraph: true }), /createGraph/);
+  p.cleargrad();
+  step(x).backward();
+  assertAllClose(p.grad!, [12]); // d(3 p^2)/dp at p = 2
+});
