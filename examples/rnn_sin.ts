@@ -7,7 +7,13 @@
  * Prints the mean loss per epoch and writes rnn_sin.svg: the model run on a
  * cosine, its one-step predictions beside the true curve.
  *
- * Run: deno run -A examples/rnn_sin.ts [--model rnn|lstm] [--epochs N]
+ * Training runs under the JIT in one of two styles: `--jit step` (the
+ * default) jits one time step (the model and its loss term) inside the
+ * book's loop, whose backward then runs through 30 replays; `--jit window`
+ * jits a whole window (30 steps, backward, unchain, Adam). `--eager` runs
+ * the book's loop as it is.
+ *
+ * Run: deno run -A examples/rnn_sin.ts [--model rnn|lstm] [--epochs N] [--jit step|window | --eager]
  * @module
  */
 import { parseArgs } from "node:util";
@@ -20,15 +26,24 @@ type NDArray = dz.NDArray;
 
 const { values: args } = parseArgs({
   args: Deno.args,
-  options: { model: { type: "string", default: "rnn" }, epochs: { type: "string" } },
+  options: {
+    model: { type: "string", default: "rnn" },
+    epochs: { type: "string", default: "100" },
+    jit: { type: "string", default: "step" },
+    eager: { type: "boolean", default: false },
+  },
 });
 if (args.model !== "rnn" && args.model !== "lstm") {
   throw new Error(`rnn_sin: --model must be rnn or lstm, got ${args.model}`);
 }
-const maxEpoch = Number(args.epochs ?? 100);
+if (args.jit !== "step" && args.jit !== "window") {
+  throw new Error(`rnn_sin: --jit must be step or window, got ${args.jit}`);
+}
+const maxEpoch = Number(args.epochs);
 if (!Number.isInteger(maxEpoch) || maxEpoch < 1) {
   throw new Error(`rnn_sin: --epochs must be a positive integer, got ${args.epochs}`);
 }
+const style = args.eager ? "eager" : args.jit;
 const hiddenSize = 100;
 const bpttLength = 30;
 const batchSize = args.model === "rnn" ? 1 : 30;
@@ -52,7 +67,7 @@ class SinRNN extends Model {
 
 random.seed(0); // the noise of the data and the initial weights
 const train = new datasets.SinCurve({ train: true });
-// step 59 walks the dataset one point at a time, step 60 through SeqDataLoader
+// step 59 walks the dataset one point at a time, step 60 goes through SeqDataLoader
 const batches: Iterable<[NDArray, NDArray]> = args.model === "rnn"
   ? {
     *[Symbol.iterator]() {
@@ -64,27 +79,78 @@ const seqlen = args.model === "rnn" ? train.length : (batches as dz.SeqDataLoade
 const model = new SinRNN(args.model, hiddenSize, 1);
 const optimizer = new optimizers.Adam().setup(model);
 
-console.log(
-  `rnn_sin: ${args.model === "rnn" ? "SimpleRNN" : "BetterRNN (LSTM)"} ${hiddenSize}, ` +
-    `batch ${batchSize}, BPTT ${bpttLength}, Adam, ${maxEpoch} epochs`,
-);
-for (let epoch = 1; epoch <= maxEpoch; epoch++) {
-  const start = performance.now();
-  model.resetState();
+/** The loss term of one time step. */
+function timeStep(x: dz.VariableLike, t: dz.VariableLike): Variable {
+  return F.meanSquaredError(model.apply(x), t);
+}
+
+/** Backpropagates the loss so far, cuts the graph behind it, updates the weights. */
+function update(loss: Variable): void {
+  model.cleargrads();
+  loss.backward();
+  loss.unchainBackward();
+  optimizer.update();
+}
+
+/** A whole window: the steps of `xs`, `ts` ([T, batch, 1]), then `update`; the window's loss. */
+function trainWindow(xs: NDArray, ts: NDArray): Variable {
+  let loss = timeStep(F.getItem(xs, 0), F.getItem(ts, 0));
+  for (let s = 1; s < xs.shape[0]; s++) {
+    loss = F.add(loss, timeStep(F.getItem(xs, s), F.getItem(ts, s)));
+  }
+  update(loss);
+  return loss;
+}
+
+/** An epoch as the book writes it; `step` is `timeStep`, jitted or not. Returns the loss sum. */
+function bySteps(step: (x: NDArray, t: NDArray) => Variable): number {
   let loss: Variable | number = 0, count = 0;
   for (const [x, t] of batches) {
-    loss = F.add(loss, F.meanSquaredError(model.apply(x), t));
+    loss = F.add(loss, step(x, t));
     count++;
-    if (count % bpttLength === 0 || count === seqlen) {
-      model.cleargrads();
-      loss.backward();
-      loss.unchainBackward();
-      optimizer.update();
+    if (count % bpttLength === 0 || count === seqlen) update(loss);
+  }
+  return (loss as Variable).data.item();
+}
+
+/** An epoch a jitted window at a time. Returns the loss sum. */
+function byWindows(window: (xs: NDArray, ts: NDArray) => Variable): number {
+  let xs: NDArray[] = [], ts: NDArray[] = [], total = 0, count = 0;
+  for (const [x, t] of batches) {
+    xs.push(x);
+    ts.push(t);
+    if (++count % bpttLength === 0 || count === seqlen) {
+      total += window(stack(xs), stack(ts)).data.item();
+      xs = [];
+      ts = [];
     }
   }
+  return total;
+}
+
+/** Arrays of one shape stacked along a new first axis. */
+function stack(arrays: NDArray[]): NDArray {
+  return dz.array(arrays.map((a) => a.toArray() as number[][]), { dtype: arrays[0].dtype });
+}
+
+const jittedStep = dz.jit(timeStep);
+const jittedWindow = dz.jit(trainWindow);
+const epoch = style === "eager"
+  ? () => bySteps(timeStep)
+  : style === "step"
+  ? () => bySteps(jittedStep)
+  : () => byWindows(jittedWindow);
+
+console.log(
+  `rnn_sin: ${args.model === "rnn" ? "SimpleRNN" : "BetterRNN (LSTM)"} ${hiddenSize}, ` +
+    `batch ${batchSize}, BPTT ${bpttLength}, Adam, ${maxEpoch} epochs, ${style}`,
+);
+for (let e = 1; e <= maxEpoch; e++) {
+  const start = performance.now();
+  model.resetState();
+  const avg = epoch() / seqlen;
   const ms = performance.now() - start;
-  const avg = (loss as Variable).data.item() / count;
-  console.log(`epoch ${String(epoch).padStart(3)}  loss ${avg.toFixed(6)}  ${ms.toFixed(0)} ms`);
+  console.log(`epoch ${String(e).padStart(3)}  loss ${avg.toFixed(6)}  ${ms.toFixed(1)} ms`);
 }
 
 // the trained model on a cosine, one point at a time (as the book plots it)
