@@ -98,7 +98,7 @@ export class DataLoader implements Iterable<[NDArray, NDArray]> {
  *
  * @example
  * ```ts
- * import { datasets, SeqDataLoader } from "./mod.ts";
+ * import { datasets, SeqDataLoader } from "../mod.ts";
  * const loader = new SeqDataLoader(new datasets.SinCurve(), 30);
  * for (const [x, t] of loader) console.log(x.shape, t.shape); // [30, 1] [30, 1]
  * ```
