@@ -159,22 +159,17 @@ model.resetState();
 const predictions = noGrad(() =>
   xs.map((x) => model.apply(dz.array([[x]], { dtype: "float64" })).data.item())
 );
-const curve = (ys: number[], label: string) => ys.map((y, i) => ({ i, y, label }));
+const curve = (ys: number[]) => ys.map((y, i) => ({ i, y }));
 const path = await savePlots("rnn_sin.svg", (Plot) => [{
   width: 640,
   height: 400,
   marginTop: 30,
   x: { label: "x" },
   y: { label: "y" },
-  color: { legend: true, range: ["steelblue", "crimson"] },
   marks: [
-    Plot.line([...curve(xs, "y=cos(x)"), ...curve(predictions, "predict")], {
-      x: "i",
-      y: "y",
-      stroke: "label",
-      strokeWidth: 1.5,
-    }),
-    Plot.text([`${args.model}: predictions on a cosine after ${maxEpoch} epochs`], {
+    Plot.line(curve(xs), { x: "i", y: "y", stroke: "steelblue", strokeWidth: 1.5 }),
+    Plot.line(curve(predictions), { x: "i", y: "y", stroke: "crimson", strokeWidth: 1.5 }),
+    Plot.text([`${args.model}, ${maxEpoch} epochs: y = cos(x) (blue) and the prediction (red)`], {
       frameAnchor: "top",
       dy: -20,
     }),
