@@ -271,6 +271,34 @@ Deno.test("jit() reductions over inner and middle axes (runs summed in a local) 
   assert.match(step.source(), /let r = /);
 });
 
+Deno.test("jit() small products, row by row or element by element, equal eager bit for bit (batched, transposed, backward)", () => {
+  dz.random.seed(9);
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const [a, b] of [[[2, 4, 6], [2, 6, 5]], [[1, 100], [100, 100]], [[7, 1], [1, 9]]]) {
+      const f = (x: V, w: V) => {
+        x.cleargrad();
+        w.cleargrad();
+        const y = F.sum(F.mul(F.matmul(x, w), F.matmul(x, w)));
+        y.backward(); // products with transposed operands: gy @ w.T, x.T @ gy
+        return y;
+      };
+      const run = (g: typeof f) => {
+        const [x, w] = inputs(dtype, a, b).map((v) => new Variable(v));
+        const y = g(x, w);
+        return [y, x.grad!, w.grad!].map((v) => Array.from(v.data.data));
+      };
+      dz.random.seed(10);
+      const eager = run(f);
+      const step = jit(f);
+      dz.random.seed(10);
+      run(step);
+      dz.random.seed(10);
+      assert.deepEqual(run(step), eager);
+      assert.equal(step.stats().cacheHits, 1);
+    }
+  }
+});
+
 Deno.test("jit() keeps a value read before an in-place write of its array (staged loop)", () => {
   const f = (x: V) => {
     const a = F.exp(x); // reads x before the in-place update below

@@ -52,13 +52,20 @@ export function matmulSource(
     title: `matmul [${m}x${k}] @ [${k}x${n}]${p.nb > 1 ? ` x ${p.nb} batches` : ""} ${
       [...flags, ...extra].filter(Boolean).join(", ")
     }`.trim(),
-    body: isSmallGemm(m, n, k)
-      ? smallProduct(p, step, biasStep, out.dtype)
-      : gemmCalls(p, step, biasStep >= 0),
+    body: !isSmallGemm(m, n, k)
+      ? gemmCalls(p, step, biasStep >= 0)
+      : byRows(p, step)
+      ? smallProduct(p, step, biasStep, out.dtype, rowDot(p, step))
+      : smallProduct(p, step, biasStep, out.dtype),
     args,
     names: ["A", "B", "C", "D"].slice(0, args.length),
-    scratch: 0,
+    scratch: isSmallGemm(m, n, k) && byRows(p, step) ? n : 0,
   };
+}
+
+/** Whether a small product reads B along its rows (B stored [k, n], several columns and terms). */
+function byRows(p: Product, step: MatmulStep): boolean {
+  return !step.transB && p.n > 1 && p.k > 1;
 }
 
 /** `body` once per batch (`t` the batch), or once when there is one. */
@@ -79,13 +86,21 @@ function gemmCalls(p: Product, step: MatmulStep, bias: boolean): string {
  * A small product as plain loops with sizes and strides baked in (k
  * unrolled up to 16): `gemm`'s small-product loop, same summation order
  * and bias rounding, so the same results. `biasStep` is -1 without a bias.
+ * `rows`, when given, computes row i of the product into `scratch` first
+ * (see `rowDot`), and each element then starts from `scratch[j]`.
  */
-function smallProduct(p: Product, step: MatmulStep, biasStep: number, dtype: DType): string {
+function smallProduct(
+  p: Product,
+  step: MatmulStep,
+  biasStep: number,
+  dtype: DType,
+  rows?: string[],
+): string {
   const { m, n, k, nb } = p;
   const t = nb === 1 ? "" : "t";
   const ars = step.transA ? 1 : k, acs = step.transA ? m : 1;
   const brs = step.transB ? 1 : n, bcs = step.transB ? k : 1;
-  const dot = k <= 16
+  const dot = rows ? [] : k <= 16
     ? Array.from(
       { length: k },
       (_, q) => `v += A[${sum("ai", q * acs)}] * B[${sum("bj", q * brs)}];`,
@@ -101,9 +116,10 @@ function smallProduct(p: Product, step: MatmulStep, biasStep: number, dtype: DTy
   const loops = [
     `for (let i = 0; i < ${m}; i++) {`,
     `const ai = ${sum(scaled(t, p.aBatch), scaled("i", ars))};`,
+    ...(rows ?? []),
     `for (let j = 0; j < ${n}; j++) {`,
-    `const bj = ${sum(scaled(t, p.bBatch), scaled("j", bcs))};`,
-    `let v = 0;`,
+    ...(rows ? [] : [`const bj = ${sum(scaled(t, p.bBatch), scaled("j", bcs))};`]),
+    `let v = ${rows ? "scratch[j]" : "0"};`,
     ...dot,
     ...bias,
     `C[${sum(scaled(t, m * n), scaled("i", n), "j")}] = ${step.relu ? "v < 0 ? 0 : v" : "v"};`,
@@ -111,4 +127,23 @@ function smallProduct(p: Product, step: MatmulStep, biasStep: number, dtype: DTy
     `}`,
   ];
   return perBatch(nb, loops.join("\n"));
+}
+
+/**
+ * Row i of a small product accumulated term by term into `scratch` (float64,
+ * n wide): `scratch[j] += A[i, q] * B[q, j]` for q = 0, 1, ..., reading B
+ * along its rows, where the element-by-element loop strides down B's
+ * columns (3x faster at [1x100] @ [100x100]). Each element still adds its k
+ * products in order from 0, so the results are the same.
+ */
+function rowDot(p: Product, step: MatmulStep): string[] {
+  const acs = step.transA ? p.m : 1;
+  const bq = sum(scaled(p.nb === 1 ? "" : "t", p.bBatch), scaled("q", p.n));
+  return [
+    `scratch.fill(0);`,
+    `for (let q = 0; q < ${p.k}; q++) {`,
+    `const a = A[${sum("ai", scaled("q", acs))}], bq = ${bq};`,
+    `for (let j = 0; j < ${p.n}; j++) scratch[j] += a * B[bq + j];`,
+    `}`,
+  ];
 }
