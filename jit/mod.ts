@@ -151,7 +151,8 @@ export function jit<A extends unknown[], R>(
         counts.eagerRuns++;
         return fn(...args);
       }
-      for (const tape of hit.tapes) {
+      for (let i = 0; i < hit.tapes.length; i++) {
+        const tape = hit.tapes[i];
         if (tape.stale(args)) continue;
         counts.cacheHits++;
         last = tape;

@@ -30,9 +30,10 @@ export interface Linker {
   /** The value ids whose Variables get a creator. */
   roots: number[];
   /**
-   * Sets the creators of this call's Variables `outs` (one per root, in
-   * order), given the call's arguments, the layer state it read (in
-   * `Graph.stateReads` order) and its copies of `Graph.saved`.
+   * Sets the creators of this call's Variables `outs` (its first
+   * `roots.length` are the roots', in order), given the call's arguments, the
+   * layer state it read (in `Graph.stateReads` order) and its copies of
+   * `Graph.saved`.
    */
   link(outs: Variable[], args: unknown[], states: (Variable | null)[], saved: NDArray[]): void;
 }
@@ -132,8 +133,10 @@ class Replayer implements Tape {
   readonly #views = new Map<number, NDArray>();
   /** Scalars baked into the code as literals, with the arrays they came from. */
   readonly #baked: { array: NDArray; c: number }[];
-  /** The values handed out as Variables (results, layer state), each once. */
+  /** The values handed out as Variables (results, layer state), each once, the roots first. */
   readonly #outs: number[];
+  /** This call's Variables of `#outs` (refilled by every replay). */
+  readonly #made: Variable[] = [];
 
   constructor(
     readonly g: Graph,
@@ -153,7 +156,11 @@ class Replayer implements Tape {
       const c = constantScalar(g, v.id);
       return c === undefined || v.source?.kind !== "const" ? [] : [{ array: v.source.array, c }];
     });
-    const handed = [...variableValues(g.result), ...g.stateWrites.map((w) => w.value)];
+    const handed = [
+      ...linker?.roots ?? [],
+      ...variableValues(g.result),
+      ...g.stateWrites.map((w) => w.value),
+    ];
     this.#outs = [...new Set(handed.filter((v) => v !== null))];
   }
 
@@ -176,7 +183,7 @@ class Replayer implements Tape {
   }
 
   replay(args: unknown[]): unknown {
-    const states = this.g.stateReads.map(stateOf);
+    const states = this.g.stateReads.length === 0 ? NONE : this.g.stateReads.map(stateOf);
     const bound = this.#bound;
     for (let k = 0; k < bound.length; k++) {
       let raw = sourceArray(this.#sources[k], args)!.raw;
@@ -193,17 +200,17 @@ class Replayer implements Tape {
       else v.grad = w.value === null ? null : new Variable(this.#view(w.value));
     }
     // results and state are fresh Variables, as eager's; with the graph, when they carry one
-    const made = this.#outs.map((v) => new Variable(this.#fresh(v)));
-    const variable = (v: number) => made[this.#outs.indexOf(v)];
+    const outs = this.#outs, made = this.#made;
+    for (let i = 0; i < outs.length; i++) made[i] = new Variable(this.#fresh(outs[i]));
     if (this.linker !== null) {
-      const { roots } = this.linker;
-      const saved = this.g.saved.map((v) => this.#fresh(v));
-      this.linker.link(roots.map(variable), args, states, saved);
+      const saved = this.g.saved.length === 0 ? NONE : this.g.saved.map((v) => this.#fresh(v));
+      this.linker.link(made, args, states, saved);
     }
     for (const w of this.g.stateWrites) {
-      (w.owner as Record<string, unknown>)[w.key] = w.value === null ? null : variable(w.value);
+      const v = w.value === null ? null : made[outs.indexOf(w.value)];
+      (w.owner as Record<string, unknown>)[w.key] = v;
     }
-    return this.#mirror(this.g.result, variable);
+    return this.#mirror(this.g.result, made);
   }
 
   /** The array value `v` ends in after a replay. */
@@ -234,10 +241,11 @@ class Replayer implements Tape {
     return new NDArray(copy, this.g.values[v].shape);
   }
 
-  #mirror(r: Result, variable: (v: number) => Variable): unknown {
+  /** What `fn` returned, over this call's arrays; `made` holds its Variables (in `#outs` order). */
+  #mirror(r: Result, made: Variable[]): unknown {
     switch (r.kind) {
       case "variable":
-        return variable(r.value);
+        return made[this.#outs.indexOf(r.value)];
       case "array":
         return this.#fresh(r.value);
       case "number":
@@ -245,10 +253,12 @@ class Replayer implements Tape {
       case "none":
         return undefined;
       case "list":
-        return r.items.map((item) => this.#mirror(item, variable));
+        return r.items.map((item) => this.#mirror(item, made));
     }
   }
 }
+
+const NONE: never[] = [];
 
 /** Value ids of the Variables in a result. */
 function variableValues(r: Result): number[] {

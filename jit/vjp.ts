@@ -204,7 +204,12 @@ export function planGraph(t: TraceResult<unknown>): Linker | null {
   roots.sort((a, b) => a.generation - b.generation); // a root's inputs come first
   const rootIds = roots.map((v) => ids.get(v.data)!);
   if ([...creators.values()].some((f) => backpropagated.has(f))) {
-    return { roots: rootIds, link: (outs) => outs.forEach((v) => v.setCreator(SPENT)) };
+    return {
+      roots: rootIds,
+      link(outs) {
+        for (let r = 0; r < rootIds.length; r++) outs[r].setCreator(SPENT);
+      },
+    };
   }
   const from: Traced = {
     graph: t.graph,
