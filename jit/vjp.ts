@@ -119,6 +119,38 @@ class Root {
     };
   }
 
+  /**
+   * Gives `outs[r]`, this root's Variable from one replay, its node, over
+   * that call's arguments, state read, other roots' Variables and kept values.
+   */
+  link(
+    outs: Variable[],
+    r: number,
+    args: unknown[],
+    states: (Variable | null)[],
+    kept: NDArray[],
+  ): void {
+    const inputs = this.inputs.map((ref) =>
+      ref.kind === "param"
+        ? ref.variable
+        : ref.kind === "arg"
+        ? args[ref.index] as Variable
+        : ref.kind === "state"
+        ? states[ref.read]!
+        : outs[ref.root]
+    );
+    const arrays = this.residuals.map((res) =>
+      res.kind === "saved" ? kept[res.index] : args[res.index] as NDArray
+    );
+    const node = new Replayed(this, arrays);
+    let gen = 0;
+    for (const x of inputs) if (x.generation > gen) gen = x.generation;
+    node.generation = gen;
+    node.inputs = inputs;
+    node.outputs = [new VariableRef(outs[r])];
+    outs[r].setCreator(node);
+  }
+
   /** Binds the traced forward's arrays to the residuals found by `discover`. */
   #known(): Resolve {
     const { graph, ids } = this.from;
@@ -187,22 +219,14 @@ const SPENT = new Spent();
  * replay keeps for them.
  */
 export function planGraph(t: TraceResult<unknown>): Linker | null {
-  const { functions, backpropagated, args, stateVars, results, stateEnds, ids } = t.autograd;
+  const { functions, backpropagated, args, results, stateEnds, ids } = t.autograd;
   const roots = [...new Set([...results, ...stateEnds])].filter((v): v is Variable =>
     v !== null && v.creator !== null && functions.has(v.creator)
   );
   if (roots.length === 0) return null;
-  const creators = new Map<Variable, Function>();
-  const stack = [...roots];
-  while (stack.length) {
-    const v = stack.pop()!;
-    const f = v.creator;
-    if (f === null || !functions.has(f) || creators.has(v)) continue;
-    creators.set(v, f);
-    stack.push(...f.inputs);
-  }
   roots.sort((a, b) => a.generation - b.generation); // a root's inputs come first
   const rootIds = roots.map((v) => ids.get(v.data)!);
+  const creators = creatorsOf(roots, functions);
   if ([...creators.values()].some((f) => backpropagated.has(f))) {
     return {
       roots: rootIds,
@@ -218,42 +242,9 @@ export function planGraph(t: TraceResult<unknown>): Linker | null {
     ids,
     variableArgs: new Set(args.values()),
   };
-  const reads = t.graph.stateReads;
-  const refOf = (x: Variable): InputRef | null => {
-    const root = roots.indexOf(x);
-    if (root >= 0) return { kind: "root", root };
-    const arg = args.get(x);
-    if (arg !== undefined) return { kind: "arg", index: arg };
-    const slot = stateVars.get(x);
-    if (slot !== undefined) {
-      return {
-        kind: "state",
-        read: reads.findIndex((r) => r.owner === slot.owner && r.key === slot.key),
-      };
-    }
-    return x instanceof Parameter ? { kind: "param", variable: x } : null; // else a constant
-  };
   const saved: number[] = [];
   const plans = roots.map((r) => {
-    const traced: Variable[] = [], inputs: InputRef[] = [];
-    const seen = new Set<Function>();
-    const walk = [creators.get(r)!];
-    while (walk.length) {
-      const f = walk.pop()!;
-      if (seen.has(f)) continue;
-      seen.add(f);
-      for (const x of f.inputs) {
-        const c = creators.get(x);
-        if (c !== undefined && !roots.includes(x)) walk.push(c);
-        else if (!traced.includes(x)) {
-          const ref = refOf(x);
-          if (ref !== null) {
-            traced.push(x);
-            inputs.push(ref);
-          }
-        }
-      }
-    }
+    const { traced, inputs } = nodeInputs(r, from, t);
     const root = new Root(r, inputs, traced, from);
     root.tapes.set(r.dtype, compileTape(root.record(r.dtype, root.discover(saved))));
     return root;
@@ -262,27 +253,69 @@ export function planGraph(t: TraceResult<unknown>): Linker | null {
   return {
     roots: rootIds,
     link(outs, callArgs, states, kept) {
-      plans.forEach((root, r) => {
-        const inputs = root.inputs.map((ref) =>
-          ref.kind === "param"
-            ? ref.variable
-            : ref.kind === "arg"
-            ? callArgs[ref.index] as Variable
-            : ref.kind === "state"
-            ? states[ref.read]!
-            : outs[ref.root]
-        );
-        const arrays = root.residuals.map((res) =>
-          res.kind === "saved" ? kept[res.index] : callArgs[res.index] as NDArray
-        );
-        const node = new Replayed(root, arrays);
-        let gen = 0;
-        for (const x of inputs) if (x.generation > gen) gen = x.generation;
-        node.generation = gen;
-        node.inputs = inputs;
-        node.outputs = [new VariableRef(outs[r])];
-        outs[r].setCreator(node);
-      });
+      plans.forEach((root, r) => root.link(outs, r, callArgs, states, kept));
     },
   };
+}
+
+/** The in-trace Variables behind `roots` and their creators, as traced. */
+function creatorsOf(roots: Variable[], functions: Set<Function>): Map<Variable, Function> {
+  const creators = new Map<Variable, Function>();
+  const stack = [...roots];
+  while (stack.length) {
+    const v = stack.pop()!;
+    const f = v.creator;
+    if (f === null || !functions.has(f) || creators.has(v)) continue;
+    creators.set(v, f);
+    stack.push(...f.inputs);
+  }
+  return creators;
+}
+
+/**
+ * The inputs of root `r`'s node: the Variables its part of the graph reads
+ * from outside (arguments, layer state, parameters) and the other roots it
+ * reads, each with where a replay finds it. Other Variables from outside
+ * (constants) get no gradient, as in any replay.
+ */
+function nodeInputs(
+  r: Variable,
+  { creators, roots }: Traced,
+  t: TraceResult<unknown>,
+): { traced: Variable[]; inputs: InputRef[] } {
+  const { args, stateVars } = t.autograd;
+  const refOf = (x: Variable): InputRef | null => {
+    const root = roots.indexOf(x);
+    if (root >= 0) return { kind: "root", root };
+    const arg = args.get(x);
+    if (arg !== undefined) return { kind: "arg", index: arg };
+    const slot = stateVars.get(x);
+    if (slot !== undefined) {
+      const read = t.graph.stateReads.findIndex((s) =>
+        s.owner === slot.owner && s.key === slot.key
+      );
+      return { kind: "state", read };
+    }
+    return x instanceof Parameter ? { kind: "param", variable: x } : null;
+  };
+  const traced: Variable[] = [], inputs: InputRef[] = [];
+  const seen = new Set<Function>();
+  const walk = [creators.get(r)!];
+  while (walk.length) {
+    const f = walk.pop()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    for (const x of f.inputs) {
+      const c = creators.get(x);
+      if (c !== undefined && !roots.includes(x)) walk.push(c);
+      else if (!traced.includes(x)) {
+        const ref = refOf(x);
+        if (ref !== null) {
+          traced.push(x);
+          inputs.push(ref);
+        }
+      }
+    }
+  }
+  return { traced, inputs };
 }
