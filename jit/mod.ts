@@ -100,6 +100,13 @@ type Entry = { tapes: Tape[] } | { eager: true };
 const MAX_VARIANTS = 4;
 
 /**
+ * Traces in a row that may draw new parameters (lazy layers first used on
+ * later calls, as an RNN's `h2h`) before the function counts as one that
+ * makes new ones on every call, and runs eagerly.
+ */
+const MAX_DRAWING = 3;
+
+/**
  * Compiles `fn` into a traced, fused, replayed version with the same results.
  *
  * @example
@@ -132,6 +139,7 @@ export function jit<A extends unknown[], R>(
   const maxCache = options.maxCache ?? 8;
   const cache = new Map<string, Entry>();
   const drawn = new WeakSet<Parameter>(); // parameters a trace initialised
+  let drawing = 0; // traces in a row that initialised new ones
   const counts = { traces: 0, cacheHits: 0, eagerRuns: 0 };
   let last: Tape | null = null;
   let lastEntry: Entry | null = null;
@@ -161,12 +169,18 @@ export function jit<A extends unknown[], R>(
     }
     counts.traces++;
     const t = trace(fn as (...xs: unknown[]) => R, args);
-    if (t.initialized.some((p) => !drawn.has(p))) {
+    const draws = t.initialized.some((p) => !drawn.has(p));
+    drawing = draws ? drawing + 1 : 0;
+    if (draws && drawing <= MAX_DRAWING) {
       for (const p of t.initialized) drawn.add(p); // trace again once the parameters exist
       return t.returned;
     }
     let entry: Entry;
-    const compiled = t.eagerReason === null ? compile(t) : t.eagerReason;
+    const compiled = draws
+      ? "it draws new parameters on every call"
+      : t.eagerReason === null
+      ? compile(t)
+      : t.eagerReason;
     if (typeof compiled === "string") {
       if (!warned) {
         console.warn(`jit: running the function eagerly: ${compiled}`);

@@ -263,3 +263,27 @@ Deno.test("jit() refuses backward({ createGraph: true }) through a replayed grap
   step(x).backward();
   assertAllClose(p.grad!, [12]); // d(3 p^2)/dp at p = 2
 });
+
+Deno.test("jit() traces again after a call that draws lazy weights, and runs eagerly a function that draws new ones every call", () => {
+  const warn = console.warn;
+  const warnings: string[] = [];
+  console.warn = (m: string) => warnings.push(m);
+  try {
+    random.seed(4);
+    const rnn = new L.RNN(3); // x2h drawn at the first call, h2h at the second
+    const step = jit((x: dz.NDArray) => dz.noGrad(() => rnn.apply(x)));
+    const x = dz.array([[0.5]], { dtype: "float32" });
+    for (let i = 0; i < 5; i++) step(x);
+    const h2h = Array.from(rnn.h2h.W.data.data);
+    step(x);
+    assert.deepEqual(Array.from(rnn.h2h.W.data.data), h2h, "replays never redraw a weight");
+    assert.deepEqual([step.stats().traces, step.stats().cacheHits], [3, 3]);
+    const fresh = jit((x: dz.NDArray) => new L.Linear(2).apply(x)); // a new layer each call
+    for (let i = 0; i < 6; i++) assert.deepEqual(fresh(x).shape, [1, 2]);
+    assert.equal(fresh.stats().traces, 4);
+    assert.equal(fresh.stats().eagerRuns, 2);
+    assert.match(warnings.join("\n"), /draws new parameters on every call/);
+  } finally {
+    console.warn = warn;
+  }
+});
