@@ -190,9 +190,19 @@ export class Replayed extends Function {
           "run the function eagerly for higher-order gradients",
       );
     }
+    if (!noticed) {
+      noticed = true;
+      console.warn(
+        "jit: backward through replayed calls adds each call's part of a gradient first; " +
+          "sums over several calls can differ from eager's in the last bits " +
+          "(jit a whole truncated-BPTT window for eager's exact sums)",
+      );
+    }
     return this.root.run(gy.dtype, [gy.data, ...this.inputs.map((x) => x.data), ...this.arrays]);
   }
 }
+
+let noticed = false; // the last-bits notice, once per process
 
 /** The creator of a replay's results whose graph the traced call had already backpropagated. */
 class Spent extends Function {
