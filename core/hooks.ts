@@ -102,16 +102,20 @@ export function hostEffect(fn: () => void): void {
  *
  * @example
  * ```ts
- * import { F, L, readState, type Variable, writeState } from "../mod.ts";
- * class Leaky extends L.Layer { // h = 0.9 h + x
+ * import assert from "node:assert/strict";
+ * import { F, L, readState, type Variable, writeState } from "@dezero/dezero-ts";
+ * class Leaky extends L.Layer { // h = 0.5 h + x
  *   h: Variable | null = null;
  *   forward(x: Variable): Variable {
  *     const h = readState(this, "h");
- *     const y = h === null ? x : F.add(F.mul(h, 0.9), x);
+ *     const y = h === null ? x : F.add(F.mul(h, 0.5), x);
  *     writeState(this, "h", y);
  *     return y;
  *   }
  * }
+ * const leaky = new Leaky();
+ * leaky.apply(4);
+ * assert.equal(leaky.apply(1).data.item(), 3);
  * ```
  */
 export function readState<T extends object, K extends keyof T & string>(owner: T, key: K): T[K] {
@@ -126,9 +130,12 @@ export function readState<T extends object, K extends keyof T & string>(owner: T
  *
  * @example
  * ```ts
- * import { L, writeState } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * import { L, random, writeState } from "@dezero/dezero-ts";
  * const rnn = new L.RNN(4);
+ * rnn.apply(random.rand(1, 1));
  * writeState(rnn, "h", null); // what rnn.resetState() does
+ * assert.equal(rnn.h, null);
  * ```
  */
 export function writeState<T extends object, K extends keyof T & string>(

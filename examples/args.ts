@@ -1,6 +1,7 @@
 /**
  * The examples' command lines, parsed with `node:util`'s `parseArgs`: each
- * example names the options it takes (`--epochs N`, `--eager`, `--data DIR`),
+ * example names the options it takes (`--epochs N`, `--eager`, `--data DIR`,
+ * choices such as `--model rnn|lstm`),
  * every example answers `--help`, and an unknown flag or a bad value stops
  * it with the usage text instead of training anyway.
  * @module
@@ -19,6 +20,16 @@ export interface ExampleSpec {
   eager?: boolean;
   /** Whether it takes `--data DIR` (a directory of IDX files). */
   data?: boolean;
+  /** Options taking one of a few values (`--model rnn|lstm`), by name. */
+  choices?: Record<string, Choice>;
+}
+
+/** An option that takes one of a few values. */
+export interface Choice {
+  /** The values it takes; the first is the default. */
+  values: string[];
+  /** What it chooses. */
+  about: string;
 }
 
 /** The parsed command line. */
@@ -29,6 +40,8 @@ export interface ExampleArgs {
   eager: boolean;
   /** `--data`, or undefined. */
   data: string | undefined;
+  /** The value of each of `choices`, given or default. */
+  chosen: Record<string, string>;
 }
 
 /** The usage text of `spec`. */
@@ -43,6 +56,10 @@ function usage(spec: ExampleSpec): string {
     lines.push(`  --epochs N      train for N epochs (default ${spec.epochs})`);
   }
   if (spec.eager) lines.push("  --eager         train eagerly, without the JIT");
+  for (const [name, c] of Object.entries(spec.choices ?? {})) {
+    const flag = `  --${name} ${c.values.join("|")}`;
+    lines.push(`${flag.padEnd(Math.max(18, flag.length + 2))}${c.about} (default ${c.values[0]})`);
+  }
   if (spec.data) {
     lines.push(
       "  --data DIR      read the digits from IDX files in DIR (the full MNIST, or",
@@ -65,6 +82,7 @@ export function parseExampleArgs(spec: ExampleSpec, args: string[] = Deno.args):
   if (spec.epochs !== undefined) options.epochs = { type: "string" };
   if (spec.eager) options.eager = { type: "boolean" };
   if (spec.data) options.data = { type: "string" };
+  for (const name of Object.keys(spec.choices ?? {})) options[name] = { type: "string" };
   const fail = (message: string): never => {
     console.error(`${spec.name}: ${message}\n\n${usage(spec)}`);
     Deno.exit(2);
@@ -83,9 +101,16 @@ export function parseExampleArgs(spec: ExampleSpec, args: string[] = Deno.args):
   if (spec.epochs !== undefined && !(Number.isInteger(epochs) && epochs >= 1)) {
     fail(`--epochs must be a positive integer, got '${values.epochs}'`);
   }
+  const chosen: Record<string, string> = {};
+  for (const [name, c] of Object.entries(spec.choices ?? {})) {
+    const v = (values[name] as string | undefined) ?? c.values[0];
+    if (!c.values.includes(v)) fail(`--${name} must be ${c.values.join(" or ")}, got '${v}'`);
+    chosen[name] = v;
+  }
   return {
     epochs,
     eager: values.eager === true,
     data: values.data as string | undefined,
+    chosen,
   };
 }

@@ -13,40 +13,33 @@
  * jits a whole window (30 steps, backward, unchain, Adam). `--eager` runs
  * the book's loop as it is.
  *
- * Run: deno run -A examples/rnn_sin.ts [--model rnn|lstm] [--epochs N] [--jit step|window | --eager]
+ * Run: deno run -A examples/rnn_sin.ts [--model rnn|lstm] [--epochs N] [--jit step|window]
+ *   [--eager] (--help lists them)
  * @module
  */
-import { parseArgs } from "node:util";
 import * as dz from "../mod.ts";
+import { parseExampleArgs } from "./args.ts";
 import { savePlots } from "./plot.ts";
 
 const { F, L, Model, SeqDataLoader, datasets, noGrad, optimizers, random } = dz;
 type Variable = dz.Variable;
 type NDArray = dz.NDArray;
 
-const { values: args } = parseArgs({
-  args: Deno.args,
-  options: {
-    model: { type: "string", default: "rnn" },
-    epochs: { type: "string", default: "100" },
-    jit: { type: "string", default: "step" },
-    eager: { type: "boolean", default: false },
+const { epochs: maxEpoch, eager, chosen } = parseExampleArgs({
+  name: "rnn_sin.ts",
+  about: "An RNN or LSTM learns a sine wave (DeZero steps 59-60); writes rnn_sin.svg.",
+  epochs: 100,
+  eager: true,
+  choices: {
+    model: { values: ["rnn", "lstm"], about: "SimpleRNN or BetterRNN (LSTM)" },
+    jit: { values: ["step", "window"], about: "jit a time step or a whole window" },
   },
 });
-if (args.model !== "rnn" && args.model !== "lstm") {
-  throw new Error(`rnn_sin: --model must be rnn or lstm, got ${args.model}`);
-}
-if (args.jit !== "step" && args.jit !== "window") {
-  throw new Error(`rnn_sin: --jit must be step or window, got ${args.jit}`);
-}
-const maxEpoch = Number(args.epochs);
-if (!Number.isInteger(maxEpoch) || maxEpoch < 1) {
-  throw new Error(`rnn_sin: --epochs must be a positive integer, got ${args.epochs}`);
-}
-const style = args.eager ? "eager" : args.jit;
+const cell = chosen.model as "rnn" | "lstm";
+const style = eager ? "eager" : chosen.jit;
 const hiddenSize = 100;
 const bpttLength = 30;
-const batchSize = args.model === "rnn" ? 1 : 30;
+const batchSize = cell === "rnn" ? 1 : 30;
 
 /** SimpleRNN (step 59) and BetterRNN (step 60): a recurrent layer, then Linear. */
 class SinRNN extends Model {
@@ -68,15 +61,15 @@ class SinRNN extends Model {
 random.seed(0); // the noise of the data and the initial weights
 const train = new datasets.SinCurve({ train: true });
 // step 59 walks the dataset one point at a time, step 60 goes through SeqDataLoader
-const batches: Iterable<[NDArray, NDArray]> = args.model === "rnn"
+const batches: Iterable<[NDArray, NDArray]> = cell === "rnn"
   ? {
     *[Symbol.iterator]() {
       for (const [x, t] of train) yield [x.reshape(1, 1), t];
     },
   }
   : new SeqDataLoader(train, batchSize);
-const seqlen = args.model === "rnn" ? train.length : (batches as dz.SeqDataLoader).maxIter;
-const model = new SinRNN(args.model, hiddenSize, 1);
+const seqlen = cell === "rnn" ? train.length : (batches as dz.SeqDataLoader).maxIter;
+const model = new SinRNN(cell, hiddenSize, 1);
 const optimizer = new optimizers.Adam().setup(model);
 
 /** The loss term of one time step. */
@@ -142,7 +135,7 @@ const epoch = style === "eager"
   : () => byWindows(jittedWindow);
 
 console.log(
-  `rnn_sin: ${args.model === "rnn" ? "SimpleRNN" : "BetterRNN (LSTM)"} ${hiddenSize}, ` +
+  `rnn_sin: ${cell === "rnn" ? "SimpleRNN" : "BetterRNN (LSTM)"} ${hiddenSize}, ` +
     `batch ${batchSize}, BPTT ${bpttLength}, Adam, ${maxEpoch} epochs, ${style}`,
 );
 for (let e = 1; e <= maxEpoch; e++) {
@@ -169,7 +162,7 @@ const path = await savePlots("rnn_sin.svg", (Plot) => [{
   marks: [
     Plot.line(curve(xs), { x: "i", y: "y", stroke: "steelblue", strokeWidth: 1.5 }),
     Plot.line(curve(predictions), { x: "i", y: "y", stroke: "crimson", strokeWidth: 1.5 }),
-    Plot.text([`${args.model}, ${maxEpoch} epochs: y = cos(x) (blue) and the prediction (red)`], {
+    Plot.text([`${cell}, ${maxEpoch} epochs: y = cos(x) (blue) and the prediction (red)`], {
       frameAnchor: "top",
       dy: -20,
     }),

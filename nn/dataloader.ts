@@ -70,7 +70,7 @@ export class DataLoader implements Iterable<[NDArray, NDArray]> {
    * `DataLoader(Spiral(...), batchSize: 30, shuffle: true, 10 batches per epoch)`.
    */
   toString(): string {
-    return `DataLoader(${this.dataset}, batchSize: ${this.batchSize}, shuffle: ${this.shuffle}, ${this.maxIter} batches per epoch)`;
+    return `${this.constructor.name}(${this.dataset}, batchSize: ${this.batchSize}, shuffle: ${this.shuffle}, ${this.maxIter} batches per epoch)`;
   }
 
   /** The remaining batches of this epoch; then `reset()`. */
@@ -98,9 +98,13 @@ export class DataLoader implements Iterable<[NDArray, NDArray]> {
  *
  * @example
  * ```ts
- * import { datasets, SeqDataLoader } from "../mod.ts";
- * const loader = new SeqDataLoader(new datasets.SinCurve(), 30);
- * for (const [x, t] of loader) console.log(x.shape, t.shape); // [30, 1] [30, 1]
+ * import assert from "node:assert/strict";
+ * import { datasets, SeqDataLoader } from "@dezero/dezero-ts";
+ * const loader = new SeqDataLoader(new datasets.SinCurve(), 30); // 999 examples, jump 33
+ * assert.equal(loader.length, 34);
+ * const [[x, t]] = loader; // the first batch
+ * assert.deepEqual([x.shape, t.shape], [[30, 1], [30, 1]]);
+ * assert.equal(x.data[1], loader.dataset.get(33)[0].data[0]); // row 1: 33 examples on
  * ```
  */
 export class SeqDataLoader extends DataLoader {

@@ -40,11 +40,15 @@ function checkRecurrent(layer: string, hiddenSize: number, inSize: number | unde
  *
  * @example
  * ```ts
- * import { L, random } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { L, random } from "@dezero/dezero-ts";
  * const rnn = new L.RNN(10);
- * const h1 = rnn.apply(random.rand(1, 1)); // [1, 10], no state before
- * const h2 = rnn.apply(random.rand(1, 1)); // reads h1
+ * const h1 = rnn.apply(random.rand(1, 1)); // no state yet: tanh(x2h(x))
+ * const h2 = rnn.apply(random.rand(1, 1)); // tanh(x2h(x) + h2h(h1))
+ * assert.deepEqual(h1.shape, [1, 10]);
+ * assert.equal(rnn.h, h2);
  * rnn.resetState();
+ * assert.equal(rnn.h, null);
  * ```
  */
 export class RNN extends Layer {
@@ -89,10 +93,13 @@ export class RNN extends Layer {
  *
  * @example
  * ```ts
- * import { L, random } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { L, random } from "@dezero/dezero-ts";
  * const lstm = new L.LSTM(100);
- * const h = lstm.apply(random.rand(30, 1)); // [30, 100]
+ * const h = lstm.apply(random.rand(30, 1));
+ * assert.deepEqual([h.shape, lstm.c!.shape], [[30, 100], [30, 100]]);
  * lstm.resetState();
+ * assert.deepEqual([lstm.h, lstm.c], [null, null]);
  * ```
  */
 export class LSTM extends Layer {
@@ -162,9 +169,12 @@ export class LSTM extends Layer {
  *
  * @example
  * ```ts
- * import { array, L } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { array, F, L } from "@dezero/dezero-ts";
  * const embed = new L.EmbedID(1000, 16);
- * const y = embed.apply(array([[3, 14], [15, 92]])); // [2, 2, 16]
+ * const y = embed.apply(array([[3, 14], [15, 92]]));
+ * assert.deepEqual(y.shape, [2, 2, 16]);
+ * assert.deepEqual(F.getItem(y, [0, 1]).data.toArray(), F.getItem(embed.W, 14).data.toArray());
  * ```
  */
 export class EmbedID extends Layer {

@@ -111,10 +111,13 @@ export function getItem(x: VariableLike, index: Index): Variable {
  *
  * @example
  * ```ts
- * import { array, F, Variable } from "../mod.ts";
- * const W = new Variable([[0, 0], [1, 1], [2, 2]]);
- * const y = F.embedId(array([[2, 0], [2, 1]]), W); // shape [2, 2, 2]
- * F.sum(y).backward(); // W.grad: [[1, 1], [1, 1], [2, 2]]
+ * import assert from "node:assert/strict";
+ * import { array, F, Variable } from "@dezero/dezero-ts";
+ * const W = new Variable(array([[0, 0], [1, 1], [2, 2]], { dtype: "float64" }));
+ * const y = F.embedId(array([[2, 0], [2, 1]]), W);
+ * assert.deepEqual(y.data.toArray(), [[[2, 2], [0, 0]], [[2, 2], [1, 1]]]);
+ * F.sum(y).backward();
+ * assert.deepEqual(W.grad!.data.toArray(), [[1, 1], [1, 1], [2, 2]]); // id 2 twice
  * ```
  */
 export function embedId(x: NDArray | Variable | number | NestedArray[], W: VariableLike): Variable {

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
-const EXAMPLES = ["linreg.ts", "nn_sin.ts", "spiral.ts", "mnist.ts"];
+const EXAMPLES = ["linreg.ts", "nn_sin.ts", "spiral.ts", "mnist.ts", "rnn_sin.ts"];
 
 /** Runs `examples/name` with `args` in an empty directory; returns exit code and output. */
 async function run(name: string, args: string[]) {
@@ -72,4 +72,14 @@ Deno.test("examples take --eager and --data only where they use them; --epochs m
   const three = await run("linreg.ts", ["--epochs", "3"]);
   assert.equal(three.code, 0);
   assert.equal(three.stdout.trim().split("\n").length, 3);
+});
+
+Deno.test("examples/rnn_sin.ts takes --model rnn|lstm and --jit step|window, and refuses other values", async () => {
+  const help = (await run("rnn_sin.ts", ["--help"])).stdout;
+  assert.match(help, /--model rnn\|lstm {2}SimpleRNN or BetterRNN \(LSTM\) \(default rnn\)/);
+  assert.match(help, /--jit step\|window {2}jit a time step or a whole window \(default step\)/);
+  const gru = await run("rnn_sin.ts", ["--model", "gru"]);
+  assert.equal(gru.code, 2);
+  assert.match(gru.stderr, /^rnn_sin.ts: --model must be rnn or lstm, got 'gru'/);
+  assert.equal(gru.files, 0);
 });

@@ -249,7 +249,7 @@ Deno.test("jit() runs eagerly when its backward would run into an earlier call's
 });
 
 Deno.test("jit() results whose graph the call already backpropagated refuse a second backward", () => {
-  const p = new dz.Parameter(dz.array([2.0]));
+  const p = new dz.Parameter(dz.array([2], { dtype: "float64" }));
   const step = jit((x: V) => {
     const y = F.mul(x, p);
     p.cleargrad();
@@ -257,7 +257,7 @@ Deno.test("jit() results whose graph the call already backpropagated refuse a se
     y.backward();
     return y;
   });
-  const x = new Variable(dz.array([3.0]));
+  const x = new Variable(dz.array([3], { dtype: "float64" }));
   step(x);
   const y = step(x);
   assert.equal(step.stats().cacheHits, 1);
@@ -266,9 +266,9 @@ Deno.test("jit() results whose graph the call already backpropagated refuse a se
 });
 
 Deno.test("jit() refuses backward({ createGraph: true }) through a replayed graph", () => {
-  const p = new dz.Parameter(dz.array([2.0]));
+  const p = new dz.Parameter(dz.array([2], { dtype: "float64" }));
   const step = jit((x: V) => F.mul(F.mul(x, p), p));
-  const x = new Variable(dz.array([3.0]));
+  const x = new Variable(dz.array([3], { dtype: "float64" }));
   step(x);
   const y = step(x);
   assert.throws(() => y.backward({ createGraph: true }), /createGraph/);
