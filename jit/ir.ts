@@ -168,10 +168,36 @@ export function liveOuts(g: Graph): Set<number> {
  * literal.
  */
 export function constantScalar(g: Graph, v: number): number | undefined {
-  const reshape = g.nodes.find((n) => n.out === v && n.op === "reshape");
-  if (reshape) return constantScalar(g, reshape.inputs[0]);
+  const index = graphIndex(g);
+  const base = index.reshapeOf.get(v);
+  if (base !== undefined) return constantScalar(g, base);
   const x = g.values[v];
   if (x.source?.kind !== "const" || x.source.array.size !== 1) return undefined;
-  if (g.values.some((w) => w.target === v)) return undefined;
+  if (index.targeted.has(v)) return undefined;
   return x.source.array.raw[0];
+}
+
+/** What `constantScalar` looks up: each reshape's input, and the values written in place. */
+interface GraphIndex {
+  /** Nodes indexed so far (a graph being built grows). */
+  seen: number;
+  reshapeOf: Map<number, number>;
+  targeted: Set<number>;
+}
+
+const indexes = new WeakMap<Node[], GraphIndex>();
+
+/** The index of `g`, brought up to date with its nodes (linear overall, not per lookup). */
+function graphIndex(g: Graph): GraphIndex {
+  let index = indexes.get(g.nodes);
+  if (index === undefined) {
+    const targeted = new Set<number>();
+    for (const w of g.values) if (w.target !== undefined) targeted.add(w.target);
+    indexes.set(g.nodes, index = { seen: 0, reshapeOf: new Map(), targeted });
+  }
+  for (; index.seen < g.nodes.length; index.seen++) {
+    const n = g.nodes[index.seen];
+    if (n.op === "reshape" && !index.reshapeOf.has(n.out)) index.reshapeOf.set(n.out, n.inputs[0]);
+  }
+  return index;
 }
