@@ -20,10 +20,10 @@ export type Attrs = Record<string, unknown>;
 export interface Tracer {
   /** A kernel call, with its operands and result. */
   record(op: OpName, inputs: NDArray[], attrs: Attrs, out: NDArray): void;
-  /** A host scalar: `out` must be refreshed from `fn` on replay. */
-  scalar(fn: () => number, out: NDArray): void;
-  /** A host effect: `fn` must run again on replay. */
-  effect(fn: () => void): void;
+  /** A host scalar: `out` must be refreshed from `fn` on replay (`rule`: its exportable form). */
+  scalar(fn: () => number, out: NDArray, rule: HostRule<object, number> | null): void;
+  /** A host effect: `fn` must run again on replay (`rule`: its exportable form). */
+  effect(fn: () => void, rule: HostRule<object, void> | null): void;
   /** An autograd Function `f` is applied to the Variables `inputs`. */
   apply(f: object, inputs: readonly object[]): void;
   /** The backward pass runs Function `f`'s backward. */
@@ -73,24 +73,53 @@ export function scoped<T>(label: string, owner: object | null, fn: () => T): T {
 }
 
 /**
- * A 0-d array holding `fn()`, a value the host computes per call (an
- * optimizer's learning rate): a replaying JIT re-reads it instead of
- * baking the traced value in.
+ * A host scalar or effect in a form an exported module can carry
+ * (`step.export()`): `run(owner)` computes the value (or makes the change)
+ * from the owner's own numeric fields only. `run` must be self-contained,
+ * reading nothing but its argument and `Math` (an export copies its source
+ * text into the module, beside a copy of those fields).
  */
-export function hostScalar(fn: () => number, dtype: DType = "float64"): NDArray {
+export interface HostRule<O extends object, R> {
+  /** The object whose numeric fields `run` reads and writes (an optimizer). */
+  owner: O;
+  /** The computation, e.g. `(o) => o.lr` or `(o) => { o.t += 1; }`. */
+  run: (o: O) => R;
+}
+
+/** A host function, or a rule, as a function of no arguments, and the rule (or null). */
+function unpack<O extends object, R>(
+  f: (() => R) | HostRule<O, R>,
+): [() => R, HostRule<object, R> | null] {
+  if (typeof f === "function") return [f, null];
+  const { owner, run } = f;
+  return [() => run(owner), f as unknown as HostRule<object, R>];
+}
+
+/**
+ * A 0-d array holding the value of `source`, which the host computes per
+ * call (an optimizer's learning rate): a replaying JIT re-reads it instead
+ * of baking the traced value in. A `HostRule` source can also be exported.
+ */
+export function hostScalar<O extends object>(
+  source: (() => number) | HostRule<O, number>,
+  dtype: DType = "float64",
+): NDArray {
+  const [fn, rule] = unpack(source);
   const out = new NDArray(allocate(dtype, 1), []);
   out.raw[0] = fn();
-  if (tracer !== null) tracer.scalar(fn, out);
+  if (tracer !== null) tracer.scalar(fn, out, rule);
   return out;
 }
 
 /**
  * Runs a host-side state change (Adam's step count) now, and again on
- * every JIT replay of the surrounding trace.
+ * every JIT replay of the surrounding trace. A `HostRule` effect can also
+ * be exported.
  */
-export function hostEffect(fn: () => void): void {
+export function hostEffect<O extends object>(effect: (() => void) | HostRule<O, void>): void {
+  const [fn, rule] = unpack(effect);
   fn();
-  if (tracer !== null) tracer.effect(fn);
+  if (tracer !== null) tracer.effect(fn, rule);
 }
 
 /**

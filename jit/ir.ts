@@ -4,7 +4,7 @@
  * comes from at replay.
  * @module
  */
-import type { Attrs } from "../core/hooks.ts";
+import type { Attrs, HostRule } from "../core/hooks.ts";
 import type { OpName } from "../core/registry.ts";
 import type { DType } from "../core/array/dtype.ts";
 import type { NDArray } from "../core/array/ndarray.ts";
@@ -22,8 +22,8 @@ export type Source =
   | { kind: "state"; owner: object; key: string }
   /** An array bound by reference (constants, optimizer state). */
   | { kind: "const"; array: NDArray }
-  /** A host scalar: the 0-d `array`, refreshed from `fn` at replay. */
-  | { kind: "scalar"; array: NDArray; fn: () => number };
+  /** A host scalar: the 0-d `array`, refreshed from `fn` at replay (`rule`: its exportable form). */
+  | { kind: "scalar"; array: NDArray; fn: () => number; rule: HostRule<object, number> | null };
 
 /** One SSA value: the result of a node or a source. */
 export interface Value {
@@ -54,6 +54,8 @@ export interface Node {
   out: number;
   /** The host function of an `$effect` node. */
   fn?: () => void;
+  /** The exportable form of an `$effect` node's function, where it has one. */
+  rule?: HostRule<object, void> | null;
   /**
    * What the call came from: the scopes open when it was recorded, outermost
    * first (`MLP > Linear layers.0 > Linear`, `Exp backward > Mul`).

@@ -6,7 +6,7 @@
  * jit/vjp.ts.
  * @module
  */
-import { type Attrs, setTracer, type Tracer } from "../core/hooks.ts";
+import { type Attrs, type HostRule, setTracer, type Tracer } from "../core/hooks.ts";
 import { NDArray } from "../core/array/ndarray.ts";
 import type { OpName } from "../core/registry.ts";
 import type { Function } from "../core/autograd/function.ts";
@@ -151,13 +151,13 @@ class Recorder implements Tracer {
     this.scope = this.scopes.map((s) => s.label).join(" > ");
   }
 
-  scalar(fn: () => number, out: NDArray): void {
-    const id = this.source(out, { kind: "scalar", array: out, fn });
+  scalar(fn: () => number, out: NDArray, rule: HostRule<object, number> | null): void {
+    const id = this.source(out, { kind: "scalar", array: out, fn, rule });
     this.nodes.push({ op: "$scalar", inputs: [], attrs: {}, out: id });
   }
 
-  effect(fn: () => void): void {
-    this.nodes.push({ op: "$effect", inputs: [], attrs: {}, out: -1, fn });
+  effect(fn: () => void, rule: HostRule<object, void> | null): void {
+    this.nodes.push({ op: "$effect", inputs: [], attrs: {}, out: -1, fn, rule });
   }
 
   apply(f: Function, inputs: readonly Variable[]): void {

@@ -6,11 +6,12 @@
  * state arrays that live across steps, so a JIT trace of `update()` replays
  * them as kernels. Hyperparameters a user may change between steps (`lr`,
  * rates) enter as `hostScalar`s, re-read on every replay; Adam's step count
- * advances through `hostEffect`.
+ * advances through `hostEffect`. Both are given as `HostRule`s (a pure
+ * function of the optimizer's fields), so a jitted step can be exported.
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
-import { hostEffect, hostScalar, scoped, tracer } from "../core/hooks.ts";
+import { hostEffect, type HostRule, hostScalar, scoped, tracer } from "../core/hooks.ts";
 import { type NDArray, scalar, zerosLike } from "../core/array/ndarray.ts";
 import { inspectAsString } from "../core/array/print.ts";
 import type { Parameter } from "../core/autograd/variable.ts";
@@ -31,12 +32,15 @@ export interface Hook {
 export type HookLike = Hook | ((params: Parameter[]) => void);
 
 /**
- * `fn()` as a 0-d array of the dtype a number takes beside `like` (so
- * `lr * grad` computes as numpy does), re-read on each JIT replay.
+ * The value of `rule` as a 0-d array of the dtype a number takes beside
+ * `like` (so `lr * grad` computes as numpy does), re-read on each JIT replay.
  */
-function hyper(fn: () => number, like: NDArray): NDArray {
-  return hostScalar(fn, like.dtype === "int32" ? "float64" : like.dtype);
+function hyper<O extends object>(rule: HostRule<O, number>, like: NDArray): NDArray {
+  return hostScalar(rule, like.dtype === "int32" ? "float64" : like.dtype);
 }
+
+/** An optimizer's `lr` (a HostRule's `run`: self-contained). */
+const lrOf = (o: { lr: number }): number => o.lr;
 
 /** `sqrt(x)`, elementwise. */
 function sqrt(x: NDArray): NDArray {
@@ -185,7 +189,7 @@ export class SGD extends Optimizer {
   /** `param -= lr * grad`. */
   updateOne(param: Parameter): void {
     const g = gradOf(param);
-    param.data.isub(g.mul(hyper(() => this.lr, g)));
+    param.data.isub(g.mul(hyper({ owner: this, run: lrOf }, g)));
   }
 }
 
@@ -223,7 +227,7 @@ export class MomentumSGD extends Optimizer {
     const v = this.#vs.of(param);
     v.imul(this.momentum);
     const g = gradOf(param);
-    v.isub(g.mul(hyper(() => this.lr, g)));
+    v.isub(g.mul(hyper({ owner: this, run: lrOf }, g)));
     param.data.iadd(v);
   }
 }
@@ -258,7 +262,7 @@ export class AdaGrad extends Optimizer {
     const h = this.#hs.of(param);
     const g = gradOf(param);
     h.iadd(g.mul(g));
-    param.data.isub(g.mul(hyper(() => this.lr, g)).div(sqrt(h).add(this.eps)));
+    param.data.isub(g.mul(hyper({ owner: this, run: lrOf }, g)).div(sqrt(h).add(this.eps)));
   }
 }
 
@@ -343,16 +347,12 @@ export class Adam extends Optimizer {
 
   /** The bias-corrected learning rate of step `t`. */
   get lr(): number {
-    const fix1 = 1 - Math.pow(this.beta1, this.t);
-    const fix2 = 1 - Math.pow(this.beta2, this.t);
-    return this.alpha * Math.sqrt(fix2) / fix1;
+    return adamRate(this);
   }
 
   /** Advances `t`, then updates as every optimizer. */
   override update(): void {
-    hostEffect(() => {
-      this.t += 1;
-    });
+    hostEffect({ owner: this, run: adamTick });
     super.update();
   }
 
@@ -362,8 +362,20 @@ export class Adam extends Optimizer {
     const g = gradOf(param);
     m.iadd(g.sub(m).mul(1 - this.beta1));
     v.iadd(g.mul(g).sub(v).mul(1 - this.beta2));
-    param.data.isub(m.mul(hyper(() => this.lr, m)).div(sqrt(v).add(this.eps)));
+    param.data.isub(m.mul(hyper({ owner: this, run: adamRate }, m)).div(sqrt(v).add(this.eps)));
   }
+}
+
+/** Adam's bias-corrected rate at step `t` (a HostRule's `run`: self-contained). */
+function adamRate(o: Adam): number {
+  const fix1 = 1 - Math.pow(o.beta1, o.t);
+  const fix2 = 1 - Math.pow(o.beta2, o.t);
+  return o.alpha * Math.sqrt(fix2) / fix1;
+}
+
+/** Adam's step count advancing (a HostRule's `run`: self-contained). */
+function adamTick(o: Adam): void {
+  o.t += 1;
 }
 
 /**
@@ -390,7 +402,8 @@ export class WeightDecay implements Hook {
   constructor(public rate: number) {}
   /** `grad += rate * param` for each parameter. */
   run(params: Parameter[]): void {
-    for (const p of params) gradOf(p).iadd(p.data.mul(hyper(() => this.rate, p.data)));
+    const rule = { owner: this, run: (o: WeightDecay) => o.rate };
+    for (const p of params) gradOf(p).iadd(p.data.mul(hyper(rule, p.data)));
   }
 }
 
@@ -425,7 +438,7 @@ export class ClipGrad implements Hook {
       .map((p) => gradOf(p).mul(gradOf(p)).sum())
       .reduce((a, b) => a.add(b))
       .astype("float64");
-    const maxNorm = hostScalar(() => this.maxNorm);
+    const maxNorm = hostScalar({ owner: this, run: (o) => o.maxNorm });
     const rate = maxNorm.div(sqrt(total).add(1e-6));
     const scale = dispatch("minimum", [rate, scalar(1)]);
     for (const p of params) gradOf(p).imul(scale.astype(gradOf(p).dtype));
