@@ -13,9 +13,18 @@ export { argmaxLoop } from "./cpu/argmax.ts";
 export { indexLoop, OUT_OF_BOUNDS, PAD } from "./cpu/gather.ts";
 export { isSmallGemm } from "./cpu/gemm.ts";
 export { mergeAxes } from "./cpu/loops.ts";
-export { nextInterval, seed } from "./cpu/rng.ts";
+export { nextInterval, type RngState, rngState, seed } from "./cpu/rng.ts";
 export { loopModule, VEC, VEC_BASE, VECTORIZED } from "./simd/vecmath.ts";
 export { F64X2, op1, op2, SIMD_STEP, simdLoop, type Vec } from "./simd/wasm.ts";
+
+/**
+ * The modules an exported tape imports its runtime from (as `rt` names):
+ * with the WebAssembly kernels, or (`js`) without WebAssembly.
+ */
+export const RUNTIME_MODULES: Readonly<{ wasm: string; js: string }> = Object.freeze({
+  wasm: new URL("./cpu/runtime.ts", import.meta.url).href,
+  js: new URL("./cpu/runtime_js.ts", import.meta.url).href,
+});
 
 /** The backend every kernel call runs on. */
 export const backend: Backend = cpu;

@@ -6,11 +6,11 @@
  */
 import type { Backend } from "../backend.ts";
 import { runArgmax } from "./argmax.ts";
-import { RUNTIME } from "./compile.ts";
 import { runIndex } from "./gather.ts";
 import { gemm } from "./gemm.ts";
 import { runElementwise, runReduction } from "./loops.ts";
 import { draw } from "./rng.ts";
+import * as RUNTIME from "./runtime.ts";
 
 /** The CPU backend. */
 export const cpu: Backend = {

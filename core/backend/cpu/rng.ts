@@ -89,6 +89,29 @@ export function nextInterval(max: number): number {
   return v;
 }
 
+/** The generator's whole state: MT19937's words and position, and the cached normal draw. */
+export interface RngState {
+  /** The 624 state words. */
+  mt: number[];
+  /** The position in them (625: never seeded). */
+  mti: number;
+  /** The second normal of the last Box-Muller pair, when unused (else null). */
+  gauss: number | null;
+}
+
+/** A copy of the generator's state (an exported module starts from it). */
+export function rngState(): RngState {
+  return { mt: Array.from(mt), mti, gauss: hasGauss ? gauss : null };
+}
+
+/** Restores a state from `rngState`, so the draws continue as they would have from it. */
+export function setRngState(s: RngState): void {
+  mt.set(s.mt);
+  mti = s.mti;
+  hasGauss = s.gauss !== null;
+  gauss = s.gauss ?? 0;
+}
+
 /** Fills `out` with uniform [0,1) or standard normal draws. */
 export function draw(kind: "uniform" | "normal", out: TypedArray): void {
   const next = kind === "normal" ? nextGauss : nextDouble;

@@ -39,6 +39,8 @@ import {
   SIMD_STEP,
   simdLoop,
   type Vec,
+  VEC_LENGTH,
+  VEC_PAGES,
   type WasmFunction,
 } from "./wasm.ts";
 
@@ -145,7 +147,6 @@ function trigKernel(name: string, sin: boolean, cos: boolean): WasmFunction {
   });
 }
 
-const PAGES = 32;
 const EXPORTS = instantiate();
 
 /**
@@ -154,7 +155,7 @@ const EXPORTS = instantiate();
  */
 function instantiate(): WebAssembly.Exports | null {
   if (typeof WebAssembly !== "object") return null;
-  const bytes = assemble(PAGES, [
+  const bytes = assemble(VEC_PAGES, [
     unaryKernel("exp", exp),
     unaryKernel("log", log),
     unaryKernel("tanh", tanh),
@@ -190,7 +191,7 @@ const MEMORY = EXPORTS?.memory as WebAssembly.Memory | undefined;
  * bytes: a JIT's fused arithmetic, instantiated by `instantiateLoop`.
  */
 export function loopModule(fn: WasmFunction): Uint8Array {
-  return assemble(PAGES, [fn], true);
+  return assemble(VEC_PAGES, [fn], true);
 }
 
 /**
@@ -209,7 +210,7 @@ export function instantiateLoop(bytes: Uint8Array): SimdFn {
  */
 export const VEC: Float64Array = MEMORY
   ? new Float64Array(MEMORY.buffer)
-  : new Float64Array(PAGES * 8192);
+  : new Float64Array(VEC_LENGTH);
 /** First element of `VEC` free for operands (the tables lie below). */
 export const VEC_BASE: number = POW2_TABLE_AT + L.table.length + 7 & ~7;
 VEC.set(E.table, EXP_TABLE_AT);

@@ -178,6 +178,11 @@ export function assemble(
   ]);
 }
 
+/** Pages (64 KiB) of the memory the vector kernels and WebAssembly loops share. */
+export const VEC_PAGES = 32;
+/** That memory's length in float64 elements (`VEC.length`). */
+export const VEC_LENGTH: number = VEC_PAGES * 65536 / 8;
+
 /** Vectors per loop iteration: independent chains in flight. */
 const U = 4;
 /** Elements (f64 lanes) per iteration of a `simdLoop`. */

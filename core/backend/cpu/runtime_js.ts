@@ -1,0 +1,18 @@
+/**
+ * The runtime of a module exported with `{ wasm: false }`, for hosts that
+ * forbid compiling WebAssembly: the scalar fast-math functions, gemm and
+ * random draws, and `VEC` as a plain array. Code generated without
+ * WebAssembly calls no vector kernel and no WebAssembly loop, and the
+ * scalar functions give the vector kernels' very bits
+ * (core/backend/simd/vecmath.ts), so its results are those of the
+ * WebAssembly build.
+ * @module
+ */
+import { VEC_LENGTH } from "../simd/wasm.ts";
+
+export * from "../simd/fastmath.ts";
+export { gemm } from "./gemm.ts";
+export { draw as random, setRngState } from "./rng.ts";
+
+/** Where staged loops keep values between their loops: as long as the WebAssembly build's. */
+export const VEC: Float64Array = new Float64Array(VEC_LENGTH);
