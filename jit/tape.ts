@@ -17,7 +17,7 @@ import { constantScalar, type Graph, type Result, type Source, type StateSlot } 
 import { cse } from "./passes/cse.ts";
 import { dce } from "./passes/dce.ts";
 import { fold } from "./passes/fold.ts";
-import { fuse } from "./passes/fusion.ts";
+import { fuse, type Fused } from "./passes/fusion.ts";
 import { type BufferPlan, plan } from "./passes/plan.ts";
 
 export type { TapeStats } from "./codegen/driver.ts";
@@ -38,8 +38,20 @@ export interface Linker {
   link(outs: Variable[], args: unknown[], states: (Variable | null)[], saved: NDArray[]): void;
 }
 
+/** What a tape was compiled from and into: graph, fused steps, buffer plan, module text. */
+export interface Compiled {
+  /** The graph after the passes. */
+  readonly g: Graph;
+  /** Its fused steps. */
+  readonly fused: Fused;
+  /** Its buffers. */
+  readonly bp: BufferPlan;
+  /** The module text and what it expects. */
+  readonly driver: Driver;
+}
+
 /** A compiled, replayable trace. */
-export interface Tape {
+export interface Tape extends Compiled {
   /** Runs the tape on new arguments; returns what `fn` would have returned. */
   replay(args: unknown[]): unknown;
   /** The module text that runs, as an ES module. */
@@ -75,7 +87,7 @@ export function compileTape(traced: Graph, linker: Linker | null = null): Tape {
     rt: unknown,
     host: unknown,
   ) => Instance)(backend.runtime, host);
-  return new Replayer(g, bp, driver, instance, linker);
+  return new Replayer(g, fused, bp, driver, instance, linker);
 }
 
 /** The `host` object of a tape: its closure constants and host steps by name. */
@@ -91,7 +103,7 @@ function hostBindings(g: Graph, bp: BufferPlan, d: Driver): Record<string, unkno
 type ConstSource = Extract<Source, { kind: "const" }>;
 
 /** The source of bound slot `i`. */
-function sourceOf(g: Graph, bp: BufferPlan, i: number): Source {
+export function sourceOf(g: Graph, bp: BufferPlan, i: number): Source {
   return g.values[bp.slots[i].value!].source!;
 }
 
@@ -140,6 +152,7 @@ class Replayer implements Tape {
 
   constructor(
     readonly g: Graph,
+    readonly fused: Fused,
     readonly bp: BufferPlan,
     readonly driver: Driver,
     readonly instance: Instance,

@@ -48,6 +48,8 @@ export interface Driver {
   constants: number[];
   /** The steps `host` provides by name. */
   hostSteps: HostStep[];
+  /** The names the text reads from `rt`. */
+  runtime: string[];
   /** Kernel and fallback counts. */
   stats: TapeStats;
 }
@@ -88,8 +90,18 @@ function renamed(body: string, from: string[], to: string[]): string {
   });
 }
 
-/** Builds the module text of a compiled graph; `id` numbers the tape. */
-export function driverText(g: Graph, fused: Fused, bp: BufferPlan, id: number): Driver {
+/**
+ * Builds the module text of a compiled graph; `id` numbers the tape. With
+ * `wasm` false the text calls no WebAssembly (no vector kernels, no
+ * WebAssembly loops), as where WebAssembly is missing: same results.
+ */
+export function driverText(
+  g: Graph,
+  fused: Fused,
+  bp: BufferPlan,
+  id: number,
+  wasm = true,
+): Driver {
   const name = (v: number) => bp.slots[bp.slotOf.get(v)!].name;
   const decls: string[] = [], kernels: string[] = [], calls: string[] = [];
   const hostSteps: HostStep[] = [];
@@ -98,7 +110,7 @@ export function driverText(g: Graph, fused: Fused, bp: BufferPlan, id: number): 
   // time) is emitted once and called at each place: V8 then warms up and
   // optimises one function instead of one per repetition
   const segments = new Map<string, string>();
-  const wasm = (module: Uint8Array) => {
+  const declareWasm = (module: Uint8Array) => {
     const base64 = btoa(String.fromCharCode(...module));
     let seg = segments.get(base64);
     if (seg === undefined) {
@@ -135,7 +147,7 @@ export function driverText(g: Graph, fused: Fused, bp: BufferPlan, id: number): 
     return h;
   };
   for (const step of fused.steps) {
-    if (step.kind === "loop") kernel(loopSource(g, step, name, wasm), step);
+    if (step.kind === "loop") kernel(loopSource(g, step, name, wasm ? declareWasm : null), step);
     else if (step.kind === "matmul") kernel(matmulSource(g, step, name), step);
     else {
       const n = step.node;
@@ -192,5 +204,5 @@ export function driverText(g: Graph, fused: Fused, bp: BufferPlan, id: number): 
     `return { replay, buffers: { ${owned.join(", ")} } };`,
     `}`,
   ].filter(Boolean).join("\n");
-  return { id, text: indent(text), perCall, constants, hostSteps, stats };
+  return { id, text: indent(text), perCall, constants, hostSteps, runtime: rtNames, stats };
 }

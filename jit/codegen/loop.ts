@@ -374,13 +374,14 @@ function finish(body: LoopBody, red: Node): string {
 
 /**
  * Source of a fused loop step; `slot(v)` names the buffer of value `v`,
- * `wasm` declares the WebAssembly loops a staged loop calls.
+ * `wasm` declares the WebAssembly loops a staged loop calls (null: code
+ * that runs without WebAssembly).
  */
 export function loopSource(
   g: Graph,
   step: LoopStep,
   slot: (v: number) => string,
-  wasm: DeclareWasm,
+  wasm: DeclareWasm | null,
 ): KernelSource {
   const body = new LoopBody(g, step, slot);
   const { shape } = step;

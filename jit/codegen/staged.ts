@@ -48,8 +48,8 @@ function defs(x: Stmt): string[] {
   return x.also ? [x.name, x.also] : x.name ? [x.name] : [];
 }
 
-/** A statement's vector form, where the vector kernels run here. */
-const vector = (x: Stmt) => (VECTORIZED ? x.vector : undefined);
+/** A statement's vector form, where the code calls vector kernels (`on`). */
+const vector = (x: Stmt, on: boolean) => (on ? x.vector : undefined);
 
 /**
  * One loop of a tile: its statements, at a stage. Stage numbers order the
@@ -79,7 +79,10 @@ function runsBefore(segments: Segment[], a: number, b: number): boolean {
  * their depth; other arithmetic in the earliest loop that reads it
  * (computed as late as possible, so it crosses few stages).
  */
-function assignStages(all: Stmt[]): { segments: Segment[]; seg: Map<Stmt, number> } {
+function assignStages(
+  all: Stmt[],
+  vectors: boolean,
+): { segments: Segment[]; seg: Map<Stmt, number> } {
   const depth = new Map<string, number>();
   const segments: Segment[] = [];
   const seg = new Map<Stmt, number>();
@@ -91,7 +94,7 @@ function assignStages(all: Stmt[]): { segments: Segment[]; seg: Map<Stmt, number
   for (const x of all) {
     const d = Math.max(0, ...x.deps.map((n) => depth.get(n) ?? 0)) + (x.heavy ? 1 : 0);
     for (const n of defs(x)) depth.set(n, d);
-    if (vector(x)) seg.set(x, sharedAt(2 * d - 1));
+    if (vector(x, vectors)) seg.set(x, sharedAt(2 * d - 1));
     else if (x.heavy) seg.set(x, segments.push({ stage: 2 * d - 1, stmts: [] }) - 1);
     else if (!x.name) seg.set(x, sharedAt(2 * d));
   }
@@ -144,21 +147,23 @@ function splitArithmetic(
  * spills and more iterations in flight.) A float32 call with a vector form
  * (exp, log, sin, cos, tanh, sigmoid) runs over the whole tile as
  * WebAssembly SIMD; the arithmetic of a stage, where it can, as a
- * WebAssembly loop too (declared through `wasm`). Values, and so results,
- * are unchanged. Null when the tiles would not fit in `VEC`.
+ * WebAssembly loop too (declared through `wasm`; with `wasm` null, for code
+ * that runs without WebAssembly, neither). Values, and so results, are
+ * unchanged. Null when the tiles would not fit in `VEC`.
  */
 export function stagedLoop(
   size: number,
   all: Stmt[],
   loads: Map<string, string>,
-  wasm: DeclareWasm,
+  wasm: DeclareWasm | null,
 ): string | null {
-  const { segments, seg } = assignStages(all);
-  if (VECTORIZED) splitArithmetic(segments, seg, loads);
-  const tiles = new Tiles(segments, seg, all, loads);
+  const vectors = VECTORIZED && wasm !== null;
+  const { segments, seg } = assignStages(all, vectors);
+  if (vectors) splitArithmetic(segments, seg, loads);
+  const tiles = new Tiles(segments, seg, all, loads, vectors);
   if (tiles.overflows) return null;
   const order = segments.map((_, k) => k).sort((a, b) => (runsBefore(segments, a, b) ? -1 : 1));
-  const loops = order.map((k) => tiles.segmentSource(k, wasm));
+  const loops = order.map((k) => tiles.segmentSource(k, wasm!));
   return `for (let b = 0; b < ${size}; b += ${TILE}) {\nconst n = ${size} - b < ${TILE} ? ${size} - b : ${TILE};\n${
     loops.join("\n")
   }\n}`;
@@ -181,6 +186,7 @@ class Tiles {
     readonly seg: Map<Stmt, number>,
     all: Stmt[],
     readonly loads: Map<string, string>,
+    readonly vectors: boolean,
   ) {
     for (const x of all) for (const n of defs(x)) this.home.set(n, seg.get(x)!);
     segments.forEach((s, k) => {
@@ -190,7 +196,7 @@ class Tiles {
             this.tile(n);
           }
         }
-        if (vector(x)) [...defs(x), this.operandOf(x)].forEach((n) => this.tile(n));
+        if (vector(x, vectors)) [...defs(x), this.operandOf(x)].forEach((n) => this.tile(n));
       }
     });
   }
@@ -224,9 +230,9 @@ class Tiles {
   /** The source of segment `k`: its loop (or WebAssembly call), then its vector calls. */
   segmentSource(k: number, wasm: DeclareWasm): string {
     const s = this.segments[k];
-    const calls = s.stmts.filter(vector);
+    const calls = s.stmts.filter((x) => vector(x, this.vectors));
     const copied = calls.filter((x) => !this.home.has(this.operandOf(x)));
-    const computed = s.stmts.filter((x) => !vector(x));
+    const computed = s.stmts.filter((x) => !vector(x, this.vectors));
     const used = new Set([...computed.flatMap((x) => x.deps), ...copied.flatMap((x) => x.deps)]);
     const lines = [
       ...[...this.loads].filter(([n]) => used.has(n)).map(([, code]) => code),
