@@ -7,6 +7,9 @@
 import { Config } from "../core/autograd/config.ts";
 import { NDArray } from "../core/array/ndarray.ts";
 import { type Parameter, Variable } from "../core/autograd/variable.ts";
+import type { DType } from "../core/array/dtype.ts";
+import { type ExportOptions, exportTape } from "./export.ts";
+import type { ArgSpec } from "./standalone.ts";
 import { compileTape, type Tape } from "./tape.ts";
 import { trace, type TraceResult, Untraceable } from "./trace.ts";
 import { planGraph } from "./vjp.ts";
@@ -45,6 +48,30 @@ export interface Jitted<A extends unknown[], R> {
   stats(): JitStats;
   /** Generated JavaScript of the most recent tape ("" before any). */
   source(): string;
+  /**
+   * The most recent tape as one self-contained ES module that runs without
+   * `eval` or `new Function` (a CSP page, a Cloudflare Worker), bundled and
+   * minified by esbuild-wasm; written to `options.path` when given. Its
+   * default export takes the traced arguments (NDArrays or typed arrays of
+   * the traced shapes) and returns the results (arrays as `{ shape, dtype,
+   * data }`); `weights()` and `setWeights(w)` read and write the parameters
+   * by dotted name (pass `{ model }`); `hyper` holds the numbers its
+   * optimizer reads. Carries the state as at export (parameters, optimizer
+   * moments and step count, the random generator).
+   *
+   * @example
+   * ```ts
+   * import * as dz from "./mod.ts";
+   * const model = new dz.MLP([4, 2]);
+   * const predict = dz.jit((x: dz.NDArray) => dz.F.softmax(model.apply(x)));
+   * const x = dz.random.randn(3, 2).astype("float32");
+   * predict(x);
+   * const code = await predict.export({ model });
+   * const mod = await import(`data:text/javascript,${encodeURIComponent(code)}`);
+   * console.log(mod.default(x).data, Object.keys(mod.weights())); // ... [ "l0.W", "l0.b", ...
+   * ```
+   */
+  export(options?: ExportOptions): Promise<string>;
 }
 
 /** One argument's part of a signature: an array's kind, dtype and shape, or a primitive. */
@@ -96,6 +123,13 @@ function matches(s: Signature, args: unknown[]): boolean {
 /** A signature's tapes (variants for layer state, gradients...), or eager runs. */
 type Entry = { tapes: Tape[] } | { eager: true };
 
+/** A signature's arguments as an exported module checks them. */
+function argSpecs(args: ArgSignature[]): ArgSpec[] {
+  return args.map((a) =>
+    "value" in a ? { literal: String(a.value) } : { dtype: a.dtype as DType, shape: a.shape }
+  );
+}
+
 /** Most tapes one signature keeps (the oldest is dropped first). */
 const MAX_VARIANTS = 4;
 
@@ -142,6 +176,7 @@ export function jit<A extends unknown[], R>(
   let drawing = 0; // traces in a row that initialised new ones
   const counts = { traces: 0, cacheHits: 0, eagerRuns: 0 };
   let last: Tape | null = null;
+  let lastArgs: ArgSignature[] = []; // the arguments `last` was traced with
   let lastEntry: Entry | null = null;
   let warned = false;
   let seen: Signature | null = null; // the most recent call's signature
@@ -164,6 +199,7 @@ export function jit<A extends unknown[], R>(
         if (tape.stale(args)) continue;
         counts.cacheHits++;
         last = tape;
+        lastArgs = seen.args;
         return tape.replay(args) as R;
       }
     }
@@ -189,6 +225,7 @@ export function jit<A extends unknown[], R>(
       entry = { eager: true };
     } else {
       last = compiled;
+      lastArgs = seen.args;
       entry = hit && "tapes" in hit ? hit : { tapes: [] };
       entry.tapes.push(compiled);
       if (entry.tapes.length > MAX_VARIANTS) entry.tapes.shift();
@@ -208,6 +245,20 @@ export function jit<A extends unknown[], R>(
       cached: cache.size,
     }),
     source: () => last?.source ?? "",
+    export: (options?: ExportOptions): Promise<string> => {
+      if (last === null) {
+        return Promise.reject(
+          new Error(
+            `export: ${
+              counts.eagerRuns > 0
+                ? "the function runs eagerly (it reads array values)"
+                : "no tape yet"
+            }: call the jitted function (twice for a lazily initialised model) before exporting`,
+          ),
+        );
+      }
+      return exportTape(last, fn.name || "function", argSpecs(lastArgs), options);
+    },
   });
 }
 

@@ -1,0 +1,244 @@
+/**
+ * AOT export: a compiled tape as one self-contained ES module that runs
+ * without `eval` or `new Function`. The module holds the tape's module text
+ * (rebuilt without WebAssembly for `{ wasm: false }`), the runtime names it
+ * calls, the harness of jit/standalone.ts, and the state as at export:
+ * parameter values by dotted name, their gradients where a call reads them,
+ * the arrays the function read from its closure (optimizer moments), the
+ * numeric fields of the objects its host rules read (`hyper`: an
+ * optimizer's rate, Adam's step count) and, when the tape draws random
+ * numbers, the generator's state. esbuild-wasm bundles and minifies it.
+ * @module
+ */
+import type { Variable } from "../core/autograd/variable.ts";
+import { rngState, RUNTIME_MODULES } from "../core/backend/mod.ts";
+import { fmtShape } from "../core/array/shape_rules.ts";
+import type { HostRule } from "../core/hooks.ts";
+import { driverText } from "./codegen/driver.ts";
+import { num, word } from "./codegen/source.ts";
+import { bundle } from "./esbuild.ts";
+import type { Result } from "./ir.ts";
+import type { ArgSpec, ExportSpec, Ref, ResultSpec, StoredArray } from "./standalone.ts";
+import { store } from "./standalone.ts";
+import { sourceOf, type Tape } from "./tape.ts";
+
+/** Options of `step.export()`. */
+export interface ExportOptions {
+  /** Also write the module to this file. */
+  path?: string;
+  /**
+   * Embed the WebAssembly kernels and loops (default true); false exports
+   * pure JavaScript, for hosts that forbid compiling WebAssembly from bytes.
+   */
+  wasm?: boolean;
+  /** Minify the module (default true). */
+  minify?: boolean;
+  /**
+   * The Layer or Model whose `namedParams()` name the parameters the
+   * function reads (the module's `weights()` keys); needed when it reads any.
+   */
+  model?: { namedParams(): Map<string, Variable> };
+}
+
+const STANDALONE = new URL("./standalone.ts", import.meta.url).href;
+
+/** Throws a clear error naming `export` unless the options are well formed. */
+function checkOptions(options: ExportOptions): void {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`export: options must be an object, got ${options}`);
+  }
+  const { path, wasm, minify, model } = options;
+  if (path !== undefined && typeof path !== "string") {
+    throw new TypeError(`export: path must be a string, got ${typeof path}`);
+  }
+  for (const [k, v] of [["wasm", wasm], ["minify", minify]] as const) {
+    if (v !== undefined && typeof v !== "boolean") {
+      throw new TypeError(`export: ${k} must be a boolean, got ${typeof v}`);
+    }
+  }
+  if (model !== undefined && typeof model?.namedParams !== "function") {
+    throw new TypeError("export: model must be a Layer or Model (with namedParams())");
+  }
+}
+
+/** A host rule's `run` as an expression, where its source text is one. */
+function ruleText(run: HostRule<object, unknown>["run"]): string {
+  const text = run.toString();
+  if (!/^(async\s+)?(function\b|\(|[\w$]+\s*=>)/.test(text) || text.includes("[native code]")) {
+    throw new TypeError(
+      `export: a host rule's run is not a function expression (${
+        text.slice(0, 40)
+      }...): write it as an arrow function or a function`,
+    );
+  }
+  return text;
+}
+
+/**
+ * The module text of `tape` (the function `name`, traced with arguments
+ * `args`), bundled by esbuild-wasm; written to `options.path` when given.
+ */
+export async function exportTape(
+  tape: Tape,
+  name: string,
+  args: ArgSpec[],
+  options: ExportOptions = {},
+): Promise<string> {
+  checkOptions(options);
+  const { g, fused, bp } = tape;
+  const wasm = options.wasm ?? true;
+  const driver = driverText(g, fused, bp, tape.driver.id, wasm);
+  if (driver.stats.fallbacks > 0) {
+    throw new Error(
+      `export: the tape runs ${driver.stats.fallbacks} op(s) by the eager kernel (${
+        driver.stats.fallbackOps.join(", ")
+      }); an exported module carries compiled kernels only`,
+    );
+  }
+  const names = new Map<Variable, string>();
+  for (const [n, p] of options.model?.namedParams() ?? []) names.set(p, n);
+  const nameOf = (v: Variable): string => {
+    const n = names.get(v);
+    if (n !== undefined) return n;
+    throw new Error(
+      `export: the function reads a parameter of shape ${fmtShape(v.shape)} that ${
+        options.model ? "is not among options.model's namedParams()" : "has no name"
+      }: pass { model } (the Layer or Model that holds it)`,
+    );
+  };
+  const params: Record<string, StoredArray> = {};
+  const grads: Record<string, StoredArray | null> = {};
+  const param = (v: Variable): string => {
+    const n = nameOf(v);
+    params[n] ??= store(v.data.raw, v.data.shape);
+    return n;
+  };
+  const grad = (v: Variable): string => {
+    const n = param(v);
+    if (!(n in grads)) grads[n] = v.grad === null ? null : store(v.grad.data.raw, v.shape);
+    return n;
+  };
+  const refuse = (what: string, arg: number): never => {
+    throw new Error(
+      `export: the function ${what} of its argument ${arg}; an exported module takes plain arrays`,
+    );
+  };
+
+  const bound = driver.perCall.map((i) => {
+    const s = sourceOf(g, bp, i);
+    if (s.kind === "arg") return { arg: s.index };
+    if (s.kind === "var") return { param: param(s.variable) };
+    if (s.kind !== "grad") throw new Error(`export: unexpected per-call ${s.kind}`);
+    return s.arg === undefined ? { grad: grad(s.variable) } : refuse("reads the gradient", s.arg);
+  });
+
+  const constants: Record<string, StoredArray> = {};
+  const constant = (i: number): string => {
+    const s = sourceOf(g, bp, i);
+    if (s.kind !== "const") throw new Error(`export: slot ${bp.slots[i].name} is no constant`);
+    constants[bp.slots[i].name] ??= store(s.array.raw, s.array.shape);
+    return bp.slots[i].name;
+  };
+  driver.constants.forEach(constant);
+  const ref = (v: number): Ref => {
+    const i = bp.slotOf.get(v)!;
+    const slot = bp.slots[i];
+    const k = driver.perCall.indexOf(i);
+    if (k >= 0) return { bound: k };
+    if (slot.kind !== "bound" || sourceOf(g, bp, i).kind === "scalar") return { buffer: slot.name };
+    return { constant: constant(i) };
+  };
+  const result = (r: Result): ResultSpec => {
+    if (r.kind === "variable" || r.kind === "array") {
+      return { kind: "array", ref: ref(r.value), shape: [...g.values[r.value].shape] };
+    }
+    return r.kind === "list" ? { kind: "list", items: r.items.map(result) } : r;
+  };
+
+  const spec: ExportSpec = {
+    name,
+    args,
+    bound,
+    params,
+    grads,
+    constants,
+    writebacks: g.writebacks.map((w) =>
+      w.arg !== undefined ? refuse(`sets the ${w.field}`, w.arg) : {
+        param: w.field === "grad" ? grad(w.variable) : param(w.variable),
+        field: w.field,
+        ref: w.value === null ? null : ref(w.value),
+      }
+    ),
+    guards: g.guards.flatMap((guard) =>
+      guard.arg === undefined
+        ? [{ param: grad(guard.variable), present: guard.present }]
+        : guard.present
+        ? refuse("accumulates into the gradient", guard.arg)
+        : []
+    ),
+    result: result(g.result),
+  };
+
+  // host scalars and effects: each rule's source text over a copy of its owner's fields
+  const owners = new Map<object, string>();
+  const ownerKey = (o: object): string => {
+    if (!owners.has(o)) {
+      const base = word(o.constructor.name) || "host";
+      const taken = new Set(owners.values());
+      let key = base;
+      for (let k = 2; taken.has(key); k++) key = `${base}${k}`;
+      owners.set(o, key);
+    }
+    return owners.get(o)!;
+  };
+  const rules = new Map<unknown, string>(); // each rule's run, once: its name in the module
+  const ruleName = (rule: HostRule<object, unknown>): string => {
+    if (!rules.has(rule.run)) rules.set(rule.run, `rule${rules.size}`);
+    return rules.get(rule.run)!;
+  };
+  const steps = driver.hostSteps.map(({ name: step, node }) => {
+    const source = g.values[node.out]?.source;
+    const rule = node.op === "$effect" ? node.rule : source?.kind === "scalar" ? source.rule : null;
+    if (!rule) {
+      throw new Error(
+        `export: a host ${
+          node.op === "$effect" ? "effect" : "scalar"
+        } was given as a plain function; give hostScalar/hostEffect a HostRule ({ owner, run }) to export it`,
+      );
+    }
+    return `${step}: () => ${ruleName(rule)}(hyper.${ownerKey(rule.owner)}),`;
+  });
+  const runs = [...rules].map(([run, n]) =>
+    `const ${n} = ${ruleText(run as HostRule<object, unknown>["run"])};`
+  );
+  const hyper = [...owners].map(([o, key]) => {
+    const fields = Object.entries(o).filter(([, v]) => typeof v === "number");
+    return `${key}: { ${fields.map(([f, v]) => `${JSON.stringify(f)}: ${num(v)}`).join(", ")} },`;
+  });
+
+  const random = driver.runtime.includes("random");
+  const imports = [...driver.runtime, ...(random ? ["setRngState"] : [])];
+  const entry = [
+    `import { standalone } from ${JSON.stringify(STANDALONE)};`,
+    imports.length
+      ? `import { ${imports.join(", ")} } from ${
+        JSON.stringify(wasm ? RUNTIME_MODULES.wasm : RUNTIME_MODULES.js)
+      };`
+      : "",
+    `export const hyper = {\n${hyper.join("\n")}\n};`,
+    random ? `setRngState(${JSON.stringify(rngState())});` : "",
+    ...runs,
+    `const exported = standalone(${JSON.stringify(spec)},\n${driver.text},\n{ ${
+      driver.runtime.join(", ")
+    } },\n{\n${steps.join("\n")}\n});`,
+    `export default exported.step;`,
+    `export const weights = exported.weights;`,
+    `export const setWeights = exported.setWeights;`,
+  ].join("\n");
+  const { code } = await bundle(entry, { minify: options.minify ?? true, pure: true });
+  const text = `// ${word(name) || "function"}, exported by DeZero.ts (tape ${driver.id}, ${
+    wasm ? "with" : "without"
+  } WebAssembly): default(...args), weights(), setWeights(w), hyper\n${code}`;
+  if (options.path !== undefined) await Deno.writeTextFile(options.path, text);
+  return text;
+}
