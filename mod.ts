@@ -64,3 +64,4 @@ export {
 export { type Index, type IndexComponent, type Slice, slice } from "./ops/indexing.ts";
 export type { Shape } from "./core/array/shape_rules.ts";
 export { jit, type JitOptions, type JitStats, type Jitted } from "./jit/mod.ts";
+export type { ExportOptions, NamedParams } from "./jit/export.ts";

@@ -14,10 +14,10 @@ import type { Variable } from "../core/autograd/variable.ts";
 import { rngState, RUNTIME_MODULES } from "../core/backend/mod.ts";
 import { fmtShape } from "../core/array/shape_rules.ts";
 import type { HostRule } from "../core/hooks.ts";
-import { driverText } from "./codegen/driver.ts";
+import { type Driver, driverText } from "./codegen/driver.ts";
 import { num, word } from "./codegen/source.ts";
 import { bundle } from "./esbuild.ts";
-import type { Result } from "./ir.ts";
+import type { Graph, Result } from "./ir.ts";
 import type { ArgSpec, ExportSpec, Ref, ResultSpec, StoredArray } from "./standalone.ts";
 import { store } from "./standalone.ts";
 import { sourceOf, type Tape } from "./tape.ts";
@@ -37,7 +37,13 @@ export interface ExportOptions {
    * The Layer or Model whose `namedParams()` name the parameters the
    * function reads (the module's `weights()` keys); needed when it reads any.
    */
-  model?: { namedParams(): Map<string, Variable> };
+  model?: NamedParams;
+}
+
+/** A Layer or Model, as far as naming parameters goes. */
+export interface NamedParams {
+  /** Every parameter by its dotted field path. */
+  namedParams(): Map<string, Variable>;
 }
 
 const STANDALONE = new URL("./standalone.ts", import.meta.url).href;
@@ -74,112 +80,128 @@ function ruleText(run: HostRule<object, unknown>["run"]): string {
   return text;
 }
 
+/** Throws: an exported module's arguments are plain arrays, with no gradient or data to set. */
+function refuse(what: string, arg: number): never {
+  throw new Error(
+    `export: the function ${what} of its argument ${arg}; an exported module takes plain arrays`,
+  );
+}
+
 /**
- * The module text of `tape` (the function `name`, traced with arguments
- * `args`), bundled by esbuild-wasm; written to `options.path` when given.
+ * The state a module stores, gathered while its spec is built: parameters
+ * and gradients by dotted name, closure arrays by buffer name.
  */
-export async function exportTape(
+class Stored {
+  readonly params: Record<string, StoredArray> = {};
+  readonly grads: Record<string, StoredArray | null> = {};
+  readonly constants: Record<string, StoredArray> = {};
+  readonly #names = new Map<Variable, string>();
+
+  constructor(readonly tape: Tape, readonly driver: Driver, readonly model?: NamedParams) {
+    for (const [n, p] of model?.namedParams() ?? []) this.#names.set(p, n);
+  }
+
+  /** The name of parameter `v`, its value stored. */
+  param(v: Variable): string {
+    const n = this.#names.get(v);
+    if (n === undefined) {
+      throw new Error(
+        `export: the function reads a parameter of shape ${fmtShape(v.shape)} that ${
+          this.model ? "is not among options.model's namedParams()" : "has no name"
+        }: pass { model } (the Layer or Model that holds it)`,
+      );
+    }
+    this.params[n] ??= store(v.data.raw, v.data.shape);
+    return n;
+  }
+
+  /** The name of parameter `v`, its value and gradient stored. */
+  grad(v: Variable): string {
+    const n = this.param(v);
+    if (!(n in this.grads)) {
+      this.grads[n] = v.grad === null ? null : store(v.grad.data.raw, v.shape);
+    }
+    return n;
+  }
+
+  /** The name of bound slot `i`, a closure array, its value stored. */
+  constant(i: number): string {
+    const { g, bp } = this.tape;
+    const s = sourceOf(g, bp, i), name = bp.slots[i].name;
+    if (s.kind !== "const") throw new Error(`export: slot ${name} is no constant`);
+    this.constants[name] ??= store(s.array.raw, s.array.shape);
+    return name;
+  }
+
+  /** Where value `v` lies after a replay. */
+  ref(v: number): Ref {
+    const { g, bp } = this.tape;
+    const i = bp.slotOf.get(v)!;
+    const k = this.driver.perCall.indexOf(i);
+    if (k >= 0) return { bound: k };
+    const slot = bp.slots[i];
+    if (slot.kind !== "bound" || sourceOf(g, bp, i).kind === "scalar") return { buffer: slot.name };
+    return { constant: this.constant(i) };
+  }
+
+  /** A result with its arrays as refs. */
+  result(r: Result): ResultSpec {
+    if (r.kind === "variable" || r.kind === "array") {
+      return {
+        kind: "array",
+        ref: this.ref(r.value),
+        shape: [...this.tape.g.values[r.value].shape],
+      };
+    }
+    return r.kind === "list" ? { kind: "list", items: r.items.map((x) => this.result(x)) } : r;
+  }
+}
+
+/** What a module records of `tape` (its module text `driver`), and the state it stores. */
+function specOf(
   tape: Tape,
+  driver: Driver,
   name: string,
   args: ArgSpec[],
-  options: ExportOptions = {},
-): Promise<string> {
-  checkOptions(options);
-  const { g, fused, bp } = tape;
-  const wasm = options.wasm ?? true;
-  const driver = driverText(g, fused, bp, tape.driver.id, wasm);
-  if (driver.stats.fallbacks > 0) {
-    throw new Error(
-      `export: the tape runs ${driver.stats.fallbacks} op(s) by the eager kernel (${
-        driver.stats.fallbackOps.join(", ")
-      }); an exported module carries compiled kernels only`,
-    );
-  }
-  const names = new Map<Variable, string>();
-  for (const [n, p] of options.model?.namedParams() ?? []) names.set(p, n);
-  const nameOf = (v: Variable): string => {
-    const n = names.get(v);
-    if (n !== undefined) return n;
-    throw new Error(
-      `export: the function reads a parameter of shape ${fmtShape(v.shape)} that ${
-        options.model ? "is not among options.model's namedParams()" : "has no name"
-      }: pass { model } (the Layer or Model that holds it)`,
-    );
-  };
-  const params: Record<string, StoredArray> = {};
-  const grads: Record<string, StoredArray | null> = {};
-  const param = (v: Variable): string => {
-    const n = nameOf(v);
-    params[n] ??= store(v.data.raw, v.data.shape);
-    return n;
-  };
-  const grad = (v: Variable): string => {
-    const n = param(v);
-    if (!(n in grads)) grads[n] = v.grad === null ? null : store(v.grad.data.raw, v.shape);
-    return n;
-  };
-  const refuse = (what: string, arg: number): never => {
-    throw new Error(
-      `export: the function ${what} of its argument ${arg}; an exported module takes plain arrays`,
-    );
-  };
-
+  model?: NamedParams,
+): ExportSpec {
+  const { g, bp } = tape;
+  const st = new Stored(tape, driver, model);
   const bound = driver.perCall.map((i) => {
     const s = sourceOf(g, bp, i);
     if (s.kind === "arg") return { arg: s.index };
-    if (s.kind === "var") return { param: param(s.variable) };
+    if (s.kind === "var") return { param: st.param(s.variable) };
     if (s.kind !== "grad") throw new Error(`export: unexpected per-call ${s.kind}`);
-    return s.arg === undefined ? { grad: grad(s.variable) } : refuse("reads the gradient", s.arg);
+    return s.arg === undefined
+      ? { grad: st.grad(s.variable) }
+      : refuse("reads the gradient", s.arg);
   });
-
-  const constants: Record<string, StoredArray> = {};
-  const constant = (i: number): string => {
-    const s = sourceOf(g, bp, i);
-    if (s.kind !== "const") throw new Error(`export: slot ${bp.slots[i].name} is no constant`);
-    constants[bp.slots[i].name] ??= store(s.array.raw, s.array.shape);
-    return bp.slots[i].name;
-  };
-  driver.constants.forEach(constant);
-  const ref = (v: number): Ref => {
-    const i = bp.slotOf.get(v)!;
-    const slot = bp.slots[i];
-    const k = driver.perCall.indexOf(i);
-    if (k >= 0) return { bound: k };
-    if (slot.kind !== "bound" || sourceOf(g, bp, i).kind === "scalar") return { buffer: slot.name };
-    return { constant: constant(i) };
-  };
-  const result = (r: Result): ResultSpec => {
-    if (r.kind === "variable" || r.kind === "array") {
-      return { kind: "array", ref: ref(r.value), shape: [...g.values[r.value].shape] };
+  driver.constants.forEach((i) => st.constant(i));
+  const writebacks = g.writebacks.map((w) =>
+    w.arg !== undefined ? refuse(`sets the ${w.field}`, w.arg) : {
+      param: w.field === "grad" ? st.grad(w.variable) : st.param(w.variable),
+      field: w.field,
+      ref: w.value === null ? null : st.ref(w.value),
     }
-    return r.kind === "list" ? { kind: "list", items: r.items.map(result) } : r;
-  };
+  );
+  const guards = g.guards.flatMap((guard) =>
+    guard.arg === undefined
+      ? [{ param: st.grad(guard.variable), present: guard.present }]
+      : guard.present
+      ? refuse("accumulates into the gradient", guard.arg)
+      : []
+  );
+  const result = st.result(g.result);
+  const { params, grads, constants } = st;
+  return { name, args, bound, params, grads, constants, writebacks, guards, result };
+}
 
-  const spec: ExportSpec = {
-    name,
-    args,
-    bound,
-    params,
-    grads,
-    constants,
-    writebacks: g.writebacks.map((w) =>
-      w.arg !== undefined ? refuse(`sets the ${w.field}`, w.arg) : {
-        param: w.field === "grad" ? grad(w.variable) : param(w.variable),
-        field: w.field,
-        ref: w.value === null ? null : ref(w.value),
-      }
-    ),
-    guards: g.guards.flatMap((guard) =>
-      guard.arg === undefined
-        ? [{ param: grad(guard.variable), present: guard.present }]
-        : guard.present
-        ? refuse("accumulates into the gradient", guard.arg)
-        : []
-    ),
-    result: result(g.result),
-  };
-
-  // host scalars and effects: each rule's source text over a copy of its owner's fields
+/**
+ * The module's host steps (`scalarN`/`effectN: () => ruleK(hyper.Owner)`),
+ * each rule's source once (`const ruleK = ...`), and `hyper`'s entries: a
+ * copy of the numeric fields of each rule's owner, by its class name.
+ */
+function hostCode(g: Graph, driver: Driver): { steps: string[]; rules: string[]; hyper: string[] } {
   const owners = new Map<object, string>();
   const ownerKey = (o: object): string => {
     if (!owners.has(o)) {
@@ -191,12 +213,12 @@ export async function exportTape(
     }
     return owners.get(o)!;
   };
-  const rules = new Map<unknown, string>(); // each rule's run, once: its name in the module
-  const ruleName = (rule: HostRule<object, unknown>): string => {
-    if (!rules.has(rule.run)) rules.set(rule.run, `rule${rules.size}`);
-    return rules.get(rule.run)!;
+  const rules = new Map<HostRule<object, unknown>["run"], string>();
+  const ruleName = (run: HostRule<object, unknown>["run"]): string => {
+    if (!rules.has(run)) rules.set(run, `rule${rules.size}`);
+    return rules.get(run)!;
   };
-  const steps = driver.hostSteps.map(({ name: step, node }) => {
+  const steps = driver.hostSteps.map(({ name, node }) => {
     const source = g.values[node.out]?.source;
     const rule = node.op === "$effect" ? node.rule : source?.kind === "scalar" ? source.rule : null;
     if (!rule) {
@@ -206,31 +228,52 @@ export async function exportTape(
         } was given as a plain function; give hostScalar/hostEffect a HostRule ({ owner, run }) to export it`,
       );
     }
-    return `${step}: () => ${ruleName(rule)}(hyper.${ownerKey(rule.owner)}),`;
+    return `${name}: () => ${ruleName(rule.run)}(hyper.${ownerKey(rule.owner)}),`;
   });
-  const runs = [...rules].map(([run, n]) =>
-    `const ${n} = ${ruleText(run as HostRule<object, unknown>["run"])};`
-  );
-  const hyper = [...owners].map(([o, key]) => {
-    const fields = Object.entries(o).filter(([, v]) => typeof v === "number");
-    return `${key}: { ${fields.map(([f, v]) => `${JSON.stringify(f)}: ${num(v)}`).join(", ")} },`;
-  });
+  return {
+    steps,
+    rules: [...rules].map(([run, n]) => `const ${n} = ${ruleText(run)};`),
+    hyper: [...owners].map(([o, key]) => {
+      const fields = Object.entries(o).filter(([, v]) => typeof v === "number");
+      return `${key}: { ${fields.map(([f, v]) => `${JSON.stringify(f)}: ${num(v)}`).join(", ")} },`;
+    }),
+  };
+}
 
+/**
+ * The module text of `tape` (the function `name`, traced with arguments
+ * `args`), bundled by esbuild-wasm; written to `options.path` when given.
+ */
+export async function exportTape(
+  tape: Tape,
+  name: string,
+  args: ArgSpec[],
+  options: ExportOptions = {},
+): Promise<string> {
+  checkOptions(options);
+  const wasm = options.wasm ?? true;
+  const driver = driverText(tape.g, tape.fused, tape.bp, tape.driver.id, wasm);
+  if (driver.stats.fallbacks > 0) {
+    throw new Error(
+      `export: the tape runs ${driver.stats.fallbacks} op(s) by the eager kernel (${
+        driver.stats.fallbackOps.join(", ")
+      }); an exported module carries compiled kernels only`,
+    );
+  }
+  const spec = specOf(tape, driver, name, args, options.model);
+  const host = hostCode(tape.g, driver);
   const random = driver.runtime.includes("random");
   const imports = [...driver.runtime, ...(random ? ["setRngState"] : [])];
+  const runtime = wasm ? RUNTIME_MODULES.wasm : RUNTIME_MODULES.js;
   const entry = [
     `import { standalone } from ${JSON.stringify(STANDALONE)};`,
-    imports.length
-      ? `import { ${imports.join(", ")} } from ${
-        JSON.stringify(wasm ? RUNTIME_MODULES.wasm : RUNTIME_MODULES.js)
-      };`
-      : "",
-    `export const hyper = {\n${hyper.join("\n")}\n};`,
+    imports.length ? `import { ${imports.join(", ")} } from ${JSON.stringify(runtime)};` : "",
+    `export const hyper = {\n${host.hyper.join("\n")}\n};`,
     random ? `setRngState(${JSON.stringify(rngState())});` : "",
-    ...runs,
+    ...host.rules,
     `const exported = standalone(${JSON.stringify(spec)},\n${driver.text},\n{ ${
       driver.runtime.join(", ")
-    } },\n{\n${steps.join("\n")}\n});`,
+    } },\n{\n${host.steps.join("\n")}\n});`,
     `export default exported.step;`,
     `export const weights = exported.weights;`,
     `export const setWeights = exported.setWeights;`,

@@ -61,11 +61,12 @@ export interface Jitted<A extends unknown[], R> {
    *
    * @example
    * ```ts
-   * import * as dz from "./mod.ts";
+   * import * as dz from "../mod.ts";
    * const model = new dz.MLP([4, 2]);
    * const predict = dz.jit((x: dz.NDArray) => dz.F.softmax(model.apply(x)));
    * const x = dz.random.randn(3, 2).astype("float32");
-   * predict(x);
+   * predict(x); // draws the model's weights (Linear's lazy inSize)
+   * predict(x); // compiles the tape
    * const code = await predict.export({ model });
    * const mod = await import(`data:text/javascript,${encodeURIComponent(code)}`);
    * console.log(mod.default(x).data, Object.keys(mod.weights())); // ... [ "l0.W", "l0.b", ...

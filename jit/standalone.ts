@@ -136,6 +136,177 @@ function literal(text: string): unknown {
   return text === "undefined" ? undefined : text === "null" ? null : Number(text);
 }
 
+/** A tape module bound to its state: what an exported module runs. */
+class Harness {
+  readonly #spec: ExportSpec;
+  /** "exported NAME", for errors. */
+  readonly #who: string;
+  readonly #params: Map<string, TypedArray>;
+  readonly #grads: Map<string, TypedArray | null>;
+  readonly #host: Record<string, unknown>;
+  readonly #tape: TapeInstance;
+  /** This call's arrays of the tape's per-call slots. */
+  readonly #bound: TypedArray[];
+
+  constructor(
+    spec: ExportSpec,
+    factory: (rt: unknown, host: unknown) => TapeInstance,
+    rt: Record<string, unknown>,
+    hostSteps: Record<string, () => unknown>,
+  ) {
+    this.#spec = spec;
+    this.#who = `exported ${spec.name}`;
+    this.#params = new Map(Object.entries(spec.params).map(([n, s]) => [n, load(s)]));
+    this.#grads = new Map(
+      Object.entries(spec.grads).map(([n, s]) => [n, s === null ? null : load(s)]),
+    );
+    this.#host = { ...hostSteps };
+    for (const [name, s] of Object.entries(spec.constants)) this.#host[name] = load(s);
+    this.#tape = factory(rt, this.#host);
+    this.#bound = new Array(spec.bound.length);
+  }
+
+  /** Checks and binds the arguments, replays the tape, applies its writebacks. */
+  step(args: unknown[]): unknown {
+    const spec = this.#spec;
+    if (args.length !== spec.args.length) {
+      throw new TypeError(
+        `${this.#who}: expected ${spec.args.length} arguments, got ${args.length}`,
+      );
+    }
+    const arrays = spec.args.map((want, i) => this.#input(args[i], i, want));
+    for (const g of spec.guards) {
+      if ((this.#grads.get(g.param) != null) !== g.present) {
+        throw new Error(
+          `${this.#who}: parameter '${g.param}' ${
+            g.present ? "has no gradient" : "has a gradient"
+          }, unlike when the function was traced`,
+        );
+      }
+    }
+    spec.bound.forEach((b, k) => {
+      this.#bound[k] = "arg" in b
+        ? arrays[b.arg]!
+        : "param" in b
+        ? this.#params.get(b.param)!
+        : this.#gradOf(b.grad);
+    });
+    this.#tape.replay(this.#bound);
+    for (const w of spec.writebacks) this.#writeBack(w);
+    return this.#mirror(spec.result);
+  }
+
+  /** Copies of the parameters, by name. */
+  weights(): Record<string, ExportedArray> {
+    return Object.fromEntries(
+      [...this.#params].map(([name, data]) => {
+        const { shape, dtype } = this.#spec.params[name];
+        return [name, { shape: [...shape], dtype, data: data.slice() }];
+      }),
+    );
+  }
+
+  /** Copies `w`'s arrays into the named parameters, once all are checked. */
+  setWeights(w: Record<string, ExportedArray | TypedArray>): void {
+    const who = `${this.#who}.setWeights`;
+    if (w === null || typeof w !== "object") {
+      throw new TypeError(`${who}: expected an object of arrays by name, got ${w}`);
+    }
+    const checked = Object.entries(w).map(([name, a]) => {
+      const p = this.#params.get(name);
+      if (p === undefined) {
+        throw new RangeError(
+          `${who}: no parameter '${name}' (there are ${[...this.#params.keys()].join(", ")})`,
+        );
+      }
+      const { dtype, shape } = this.#spec.params[name];
+      return [p, checkArray(a, dtype, shape, `${who}: '${name}' must be`)] as const;
+    });
+    for (const [p, data] of checked) p.set(data);
+  }
+
+  /** The elements of argument `i` (null for a primitive, which must equal the traced one). */
+  #input(a: unknown, i: number, want: ArgSpec): TypedArray | null {
+    if ("dtype" in want) {
+      const what = `${this.#who}: argument ${i} must be`;
+      return checkArray(a, want.dtype, want.shape, what, " (the shape traced)");
+    }
+    if (!Object.is(a, literal(want.literal))) {
+      throw new TypeError(
+        `${this.#who}: argument ${i} was traced as ${want.literal} and is baked in; got ${
+          typeof a === "number" ? a : describe(a)
+        }`,
+      );
+    }
+    return null;
+  }
+
+  /** The gradient of parameter `name` (there must be one). */
+  #gradOf(name: string): TypedArray {
+    const g = this.#grads.get(name);
+    if (g == null) throw new Error(`${this.#who}: parameter '${name}' has no gradient`);
+    return g;
+  }
+
+  /** The array `ref` names, after a replay. */
+  #array(ref: Ref): TypedArray {
+    if ("bound" in ref) return this.#bound[ref.bound];
+    if ("buffer" in ref) return this.#tape.buffers[ref.buffer];
+    return this.#host[ref.constant] as TypedArray;
+  }
+
+  /** Sets a parameter's data (copied in) or gradient (copied, or gone) as the call left it. */
+  #writeBack(w: ExportSpec["writebacks"][number]): void {
+    const from = w.ref === null ? null : this.#array(w.ref);
+    if (w.field === "data") this.#params.get(w.param)!.set(from!);
+    else if (from === null) this.#grads.set(w.param, null);
+    else {
+      const g = this.#grads.get(w.param);
+      if (g != null && g !== from) g.set(from);
+      else this.#grads.set(w.param, from.slice());
+    }
+  }
+
+  /** The result, its arrays copied out as `{ shape, dtype, data }`. */
+  #mirror(r: ResultSpec): unknown {
+    switch (r.kind) {
+      case "array": {
+        const data = this.#array(r.ref).slice();
+        return { shape: [...r.shape], dtype: dtypeOf(data), data };
+      }
+      case "number":
+        return r.value;
+      case "none":
+        return undefined;
+      case "list":
+        return r.items.map((item) => this.#mirror(item));
+    }
+  }
+}
+
+/**
+ * `a`'s elements if it is a `dtype` array of `shape` (a typed array: of its
+ * size), else a TypeError starting with `what`, `note` after the shape.
+ */
+function checkArray(
+  a: unknown,
+  dtype: DType,
+  shape: number[],
+  what: string,
+  note = "",
+): TypedArray {
+  const x = elementsOf(a);
+  if (
+    x === null || dtypeOf(x.data) !== dtype ||
+    !(Array.isArray(x.shape) ? sameShape(x.shape, shape) : x.data.length === sizeOf(shape))
+  ) {
+    throw new TypeError(
+      `${what} a ${dtype} array of shape ${fmtShape(shape)}${note}, got ${describe(a)}`,
+    );
+  }
+  return x.data;
+}
+
 /**
  * The exported function and the state access of a tape module `factory`,
  * as `spec` describes them; `rt` holds the runtime names its text reads,
@@ -147,135 +318,10 @@ export function standalone(
   rt: Record<string, unknown>,
   hostSteps: Record<string, () => unknown>,
 ): Standalone {
-  const who = `exported ${spec.name}`;
-  const params = new Map(Object.entries(spec.params).map(([n, s]) => [n, load(s)]));
-  const grads = new Map(
-    Object.entries(spec.grads).map(([n, s]) => [n, s === null ? null : load(s)]),
-  );
-  const host: Record<string, unknown> = { ...hostSteps };
-  for (const [name, s] of Object.entries(spec.constants)) host[name] = load(s);
-  const tape = factory(rt, host);
-  const bound: TypedArray[] = new Array(spec.bound.length);
-
-  const array = (ref: Ref): TypedArray =>
-    "bound" in ref
-      ? bound[ref.bound]
-      : "buffer" in ref
-      ? tape.buffers[ref.buffer]
-      : host[ref.constant] as TypedArray;
-
-  const input = (a: unknown, i: number): TypedArray => {
-    const want = spec.args[i] as { dtype: DType; shape: number[] };
-    const x = elementsOf(a);
-    const fits = x !== null && dtypeOf(x.data) === want.dtype &&
-      (Array.isArray(x.shape)
-        ? sameShape(x.shape, want.shape)
-        : x.data.length === sizeOf(want.shape));
-    if (!fits) {
-      throw new TypeError(
-        `${who}: argument ${i} must be a ${want.dtype} array of shape ${
-          fmtShape(want.shape)
-        } (the traced shape), got ${describe(a)}`,
-      );
-    }
-    return x!.data;
+  const h = new Harness(spec, factory, rt, hostSteps);
+  return {
+    step: (...args) => h.step(args),
+    weights: () => h.weights(),
+    setWeights: (w) => h.setWeights(w),
   };
-
-  const mirror = (r: ResultSpec): unknown => {
-    switch (r.kind) {
-      case "array": {
-        const data = array(r.ref).slice();
-        return { shape: [...r.shape], dtype: dtypeOf(data), data };
-      }
-      case "number":
-        return r.value;
-      case "none":
-        return undefined;
-      case "list":
-        return r.items.map(mirror);
-    }
-  };
-
-  const step = (...args: unknown[]): unknown => {
-    if (args.length !== spec.args.length) {
-      throw new TypeError(`${who}: expected ${spec.args.length} arguments, got ${args.length}`);
-    }
-    const arrays: TypedArray[] = [];
-    spec.args.forEach((want, i) => {
-      if ("dtype" in want) arrays[i] = input(args[i], i);
-      else if (!Object.is(args[i], literal(want.literal))) {
-        throw new TypeError(
-          `${who}: argument ${i} was traced as ${want.literal} and is baked in; got ${
-            describe(args[i])
-          }${typeof args[i] === "number" ? ` ${args[i]}` : ""}`,
-        );
-      }
-    });
-    for (const g of spec.guards) {
-      if ((grads.get(g.param) != null) !== g.present) {
-        throw new Error(
-          `${who}: parameter '${g.param}' ${
-            g.present ? "has no gradient" : "has a gradient"
-          }, unlike when the function was traced`,
-        );
-      }
-    }
-    spec.bound.forEach((b, k) => {
-      if ("arg" in b) bound[k] = arrays[b.arg];
-      else if ("param" in b) bound[k] = params.get(b.param)!;
-      else {
-        const g = grads.get(b.grad);
-        if (g == null) throw new Error(`${who}: parameter '${b.grad}' has no gradient`);
-        bound[k] = g;
-      }
-    });
-    tape.replay(bound);
-    for (const w of spec.writebacks) {
-      const from = w.ref === null ? null : array(w.ref);
-      if (w.field === "data") params.get(w.param)!.set(from!);
-      else if (from === null) grads.set(w.param, null);
-      else {
-        const g = grads.get(w.param);
-        if (g != null && g !== from) g.set(from);
-        else grads.set(w.param, from.slice());
-      }
-    }
-    return mirror(spec.result);
-  };
-
-  const weights = (): Record<string, ExportedArray> =>
-    Object.fromEntries(
-      [...params].map(([name, data]) => [
-        name,
-        { shape: [...spec.params[name].shape], dtype: spec.params[name].dtype, data: data.slice() },
-      ]),
-    );
-
-  const setWeights = (w: Record<string, ExportedArray | TypedArray>): void => {
-    if (w === null || typeof w !== "object") {
-      throw new TypeError(`${who}.setWeights: expected an object of arrays by name, got ${w}`);
-    }
-    const checked = Object.entries(w).map(([name, a]) => {
-      const p = params.get(name), s = spec.params[name];
-      if (p === undefined) {
-        throw new RangeError(
-          `${who}.setWeights: no parameter '${name}' (there are ${[...params.keys()].join(", ")})`,
-        );
-      }
-      const x = elementsOf(a);
-      const fits = x !== null && dtypeOf(x.data) === s.dtype &&
-        (Array.isArray(x.shape) ? sameShape(x.shape, s.shape) : x.data.length === p.length);
-      if (!fits) {
-        throw new TypeError(
-          `${who}.setWeights: '${name}' must be a ${s.dtype} array of shape ${
-            fmtShape(s.shape)
-          }, got ${describe(a)}`,
-        );
-      }
-      return [p, x!.data] as const;
-    });
-    for (const [p, data] of checked) p.set(data);
-  };
-
-  return { step, weights, setWeights };
 }

@@ -177,11 +177,23 @@ Deno.test("exported functions reject another shape, dtype or argument count clea
   const { mod, x, t } = await sgdModule();
   assert.throws(
     () => mod.default(dz.zeros([4, 2]).astype("float32"), t),
-    /exported function: argument 0 must be a float32 array of shape \[8,2\] \(the traced shape\), got a float32 array of 8 elements of shape \[4,2\]/,
+    /exported function: argument 0 must be a float32 array of shape \[8,2\] \(the shape traced\), got a float32 array of 8 elements of shape \[4,2\]/,
   );
-  assert.throws(() => mod.default(x, new Float32Array(8)), /argument 1 must be a int32 array/);
+  assert.throws(
+    () => mod.default(x, new Float32Array(8)),
+    /argument 1 must be a int32 array/,
+  );
   assert.throws(() => mod.default(x.data, new Int32Array(7)), /got a int32 array of 7 elements/);
   assert.throws(() => mod.default(x), /expected 2 arguments, got 1/);
+  // a number argument is baked into the tape: the module runs with that number only
+  const scale = dz.jit((x: dz.NDArray, k: number) => F.mul(x, k));
+  scale(x, 3);
+  const scaled = await import(`data:text/javascript,${encodeURIComponent(await scale.export())}`);
+  assert.deepEqual(
+    Array.from(scaled.default(x, 3).data),
+    Array.from(x.data).map((v) => Math.fround(v * 3)),
+  );
+  assert.throws(() => scaled.default(x, 4), /argument 1 was traced as 3 and is baked in; got 4/);
   // typed arrays and Variables are taken as well as NDArrays
   const a = mod.default(x.data, new dz.Variable(t));
   assert.deepEqual(a.shape, []);
