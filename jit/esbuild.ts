@@ -7,8 +7,6 @@
  * @module
  */
 
-const ESBUILD = "npm:esbuild-wasm@0.28.2";
-
 type Esbuild = typeof import("npm:esbuild-wasm@0.28.2/esm/browser.js");
 
 let ready: Promise<Esbuild> | null = null;
@@ -17,7 +15,7 @@ let ready: Promise<Esbuild> | null = null;
 function esbuild(): Promise<Esbuild> {
   ready ??= (async () => {
     const mod: Esbuild = await import("npm:esbuild-wasm@0.28.2/esm/browser.js");
-    const wasm = await fetch(import.meta.resolve(`${ESBUILD}/esbuild.wasm`));
+    const wasm = await fetch(import.meta.resolve("npm:esbuild-wasm@0.28.2/esbuild.wasm"));
     const wasmModule = await WebAssembly.compile(await wasm.arrayBuffer());
     await mod.initialize({ wasmModule, worker: false });
     return mod;

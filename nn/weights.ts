@@ -4,7 +4,6 @@
  * parameter changes, written atomically through a temporary file.
  * @module
  */
-import { basename, dirname, join } from "node:path";
 import { dispatch } from "../core/dispatch.ts";
 import { importNpm } from "../core/npm.ts";
 import { arrayCtor, type DType, type TypedArray } from "../core/array/dtype.ts";
@@ -458,6 +457,7 @@ async function readAt(file: Deno.FsFile, offset: number, length: number): Promis
 
 /** Writes `bytes` to a temporary file beside `path`, syncs it, renames it over `path`. */
 async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const { basename, dirname, join } = await import("node:path"); // lazy: the browser bundle
   const tmp = join(dirname(path), `.${basename(path)}.${crypto.randomUUID()}.tmp`);
   try {
     const file = await Deno.open(tmp, { write: true, createNew: true });
