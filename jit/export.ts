@@ -177,7 +177,8 @@ function specOf(
       : refuse("reads the gradient", s.arg);
   });
   driver.constants.forEach((i) => st.constant(i));
-  const writebacks = g.writebacks.map((w) =>
+  // an argument is an array: "no gradient" is what it has; anything else cannot be set
+  const writebacks = g.writebacks.filter((w) => w.arg === undefined || w.value !== null).map((w) =>
     w.arg !== undefined ? refuse(`sets the ${w.field}`, w.arg) : {
       param: w.field === "grad" ? st.grad(w.variable) : st.param(w.variable),
       field: w.field,
