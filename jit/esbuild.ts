@@ -6,15 +6,34 @@
  * into one module. `step.export()` and `deno task bundle` use it.
  * @module
  */
+import { importNpm } from "../core/npm.ts";
 
-type Esbuild = typeof import("npm:esbuild-wasm@0.28.2/esm/browser.js");
+/** What this module uses of esbuild-wasm's browser entry. */
+interface Esbuild {
+  initialize(options: { wasmModule: WebAssembly.Module; worker: boolean }): Promise<void>;
+  build(
+    options: Record<string, unknown>,
+  ): Promise<{ outputFiles: { path: string; text: string }[] }>;
+}
+
+/** A plugin's view of resolving and loading (the part used here). */
+interface PluginBuild {
+  onResolve(
+    filter: { filter: RegExp },
+    f: (a: { path: string; importer: string; namespace: string }) => Record<string, unknown>,
+  ): void;
+  onLoad(
+    filter: { filter: RegExp; namespace: string },
+    f: (a: { path: string }) => Promise<{ contents: string; loader: string }>,
+  ): void;
+}
 
 let ready: Promise<Esbuild> | null = null;
 
-/** The initialised esbuild (loaded on first use). */
+/** The initialised esbuild (downloaded, once, and loaded on first use). */
 function esbuild(): Promise<Esbuild> {
   ready ??= (async () => {
-    const mod: Esbuild = await import("npm:esbuild-wasm@0.28.2/esm/browser.js");
+    const mod = await importNpm<Esbuild>("npm:esbuild-wasm@0.28.2/esm/browser.js");
     const wasm = await fetch(import.meta.resolve("npm:esbuild-wasm@0.28.2/esbuild.wasm"));
     const wasmModule = await WebAssembly.compile(await wasm.arrayBuffer());
     await mod.initialize({ wasmModule, worker: false });
@@ -66,7 +85,7 @@ export async function bundle(entry: string, options: BundleOptions): Promise<Bun
     logLevel: "silent",
     plugins: [{
       name: "urls",
-      setup(b) {
+      setup(b: PluginBuild) {
         b.onResolve({ filter: /^(npm|node):/ }, (a) => ({ path: a.path, external: true }));
         b.onResolve({ filter: /.*/ }, (a) => ({
           path: new URL(a.path, a.namespace === "url" ? a.importer : undefined).href,
