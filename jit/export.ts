@@ -166,6 +166,11 @@ function specOf(
   model?: NamedParams,
 ): ExportSpec {
   const { g, bp } = tape;
+  if (g.stateReads.length > 0 || g.stateWrites.length > 0) {
+    throw new Error(
+      "export: the function carries layer state from call to call (an RNN's h), which an exported module does not hold yet",
+    );
+  }
   const st = new Stored(tape, driver, model);
   const bound = driver.perCall.map((i) => {
     const s = sourceOf(g, bp, i);

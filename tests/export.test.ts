@@ -227,6 +227,11 @@ Deno.test("export() refuses what a module cannot carry, naming it", async () => 
   const eager = dz.jit((x: dz.Variable) => F.matmul(x, x)); // an int32 product: no kernel
   eager(new dz.Variable(dz.array([[1, 2], [3, 4]])));
   await assert.rejects(eager.export(), /1 op\(s\) by the eager kernel \(matmul\)/);
+  const rnn = new dz.L.RNN(4, { inSize: 3 });
+  const stateful = dz.jit((x: dz.NDArray) => rnn.apply(x));
+  stateful(dz.ones([1, 3]).astype("float32"));
+  stateful(dz.ones([1, 3]).astype("float32"));
+  await assert.rejects(stateful.export({ model: rnn }), /carries layer state from call to call/);
   const grads = dz.jit((x: dz.Variable) => {
     const y = F.sum(F.mul(x, x));
     y.backward();
