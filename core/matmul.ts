@@ -8,7 +8,7 @@
 import { allocate, sharesMemory } from "./array/alloc.ts";
 import { isFloat, promote } from "./array/dtype.ts";
 import { NDArray } from "./array/ndarray.ts";
-import { broadcastShapes, fmtShape, sameShape, sizeOf } from "./array/shape_rules.ts";
+import { broadcastShapes, checkSize, fmtShape, sameShape, sizeOf } from "./array/shape_rules.ts";
 import { backend } from "./backend/mod.ts";
 
 /** Static arguments of the matmul kernel (the dispatcher's `attrs`). */
@@ -59,6 +59,7 @@ export function matmulArrays(
   const shape = [...batch];
   if (a.ndim > 1) shape.push(m);
   if (b.ndim > 1) shape.push(n);
+  checkSize(shape, sizeOf(shape), "matmul");
   let dtype = promote(a.dtype, b.dtype);
   if (bias !== null) {
     const last = bias.shape[bias.ndim - 1] ?? 1;

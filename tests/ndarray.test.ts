@@ -157,7 +157,7 @@ Deno.test("errors name the op, axes and shapes", () => {
   assert.throws(() => a.add(dz.array([1, 2, 3])), {
     message: "add: cannot broadcast shapes [2,2] and [3]",
   });
-  assert.throws(() => dz.zeros([2, -1]), /full: invalid shape \[2,-1\]/);
+  assert.throws(() => dz.zeros([2, -1]), /zeros: invalid shape \[2,-1\]/);
 });
 
 Deno.test("random: seed(0) then rand, randn, randint, permutation equal numpy's RandomState", () => {

@@ -24,7 +24,17 @@ const small: Slab = { size: 32768, buffer: new ArrayBuffer(32768), used: 0 };
 /** A zero-filled typed array of `dtype` with `size` elements. */
 export function allocate(dtype: DType, size: number): TypedArray {
   const bytes = size * (dtype === "float64" ? 8 : 4);
-  if (bytes > 1024 || bytes === 0) return new (arrayCtor(dtype))(size);
+  if (bytes > 1024 || bytes === 0) {
+    try {
+      return new (arrayCtor(dtype))(size);
+    } catch {
+      throw new RangeError(
+        `cannot allocate an array of ${size} ${dtype} elements (${
+          (bytes / 2 ** 30).toFixed(1)
+        } GiB)`,
+      );
+    }
+  }
   const slab = bytes <= 64 ? tiny : small;
   if (slab.used + bytes > slab.size) {
     slab.buffer = new ArrayBuffer(slab.size);

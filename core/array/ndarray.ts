@@ -8,11 +8,22 @@ import { dispatch } from "../dispatch.ts";
 import { tracer } from "../hooks.ts";
 import type { ReductionOp } from "../registry.ts";
 import { allocate } from "./alloc.ts";
-import { checkDType, type DType, dtypeOf, scalarDType, type TypedArray } from "./dtype.ts";
+import {
+  checkDType,
+  type DType,
+  dtypeOf,
+  INT32_MAX,
+  INT32_MIN,
+  scalarDType,
+  type TypedArray,
+} from "./dtype.ts";
 import { formatArray, inspectAsString } from "./print.ts";
+import { checkBool, checkFinite, checkNumber, checkOptions, show } from "../validate.ts";
 import {
   checkBroadcastTo,
+  checkShape,
   fmtShape,
+  MAX_NDIM,
   normalizeAxes,
   normalizeAxis,
   resolveAxes,
@@ -54,16 +65,33 @@ export class NDArray {
   /** Element type. */
   readonly dtype: DType;
 
-  /** Wraps `data` (not copied) as an array of `shape` (default: 1-D). */
-  constructor(data: TypedArray, shape: Shape = [data.length]) {
-    if (sizeOf(shape) !== data.length) {
+  /**
+   * Wraps `data` (not copied) as an array of `shape` (default: 1-D); a
+   * `dtype`, when given, must be the data's.
+   */
+  constructor(data: TypedArray, shape?: Shape, dtype?: DType) {
+    this.dtype = dtypeOf(data, "NDArray");
+    if (dtype !== undefined && dtype !== this.dtype) {
+      throw new TypeError(
+        `NDArray: dtype ${show(dtype)} contradicts the data, a ${this.dtype} array (use astype)`,
+      );
+    }
+    if (shape === undefined) shape = [data.length];
+    // the common case checked inline (every op result passes here): plain
+    // non-negative integers, as code generators print them
+    let n = Array.isArray(shape) ? 1 : NaN;
+    for (let i = 0; i < shape.length && n === n; i++) {
+      const d = shape[i];
+      n = d >>> 0 === d ? n * d : NaN;
+    }
+    if (n !== n) checkShape(shape, "NDArray");
+    if (n !== data.length) {
       throw new RangeError(
         `NDArray: ${data.length} elements cannot have shape ${fmtShape(shape)}`,
       );
     }
     this.raw = data;
     this.shape = [...shape];
-    this.dtype = dtypeOf(data);
   }
 
   /** The elements as a typed array (row-major), shared, not copied. */
@@ -150,23 +178,23 @@ export class NDArray {
 
   /** `this + other`, broadcasting. */
   add(other: Operand): NDArray {
-    return dispatch("add", [this, toOperand(other, this.dtype)]);
+    return dispatch("add", [this, toOperand(other, this.dtype, "add")]);
   }
   /** `this - other`, broadcasting. */
   sub(other: Operand): NDArray {
-    return dispatch("sub", [this, toOperand(other, this.dtype)]);
+    return dispatch("sub", [this, toOperand(other, this.dtype, "sub")]);
   }
   /** `this * other`, broadcasting. */
   mul(other: Operand): NDArray {
-    return dispatch("mul", [this, toOperand(other, this.dtype)]);
+    return dispatch("mul", [this, toOperand(other, this.dtype, "mul")]);
   }
   /** `this / other` (true division), broadcasting. */
   div(other: Operand): NDArray {
-    return dispatch("div", [this, toOperand(other, this.dtype)]);
+    return dispatch("div", [this, toOperand(other, this.dtype, "div")]);
   }
   /** `this ** other`, broadcasting. */
   pow(other: Operand): NDArray {
-    return dispatch("pow", [this, toOperand(other, this.dtype)]);
+    return dispatch("pow", [this, toOperand(other, this.dtype, "pow")]);
   }
   /** `-this`. */
   neg(): NDArray {
@@ -174,15 +202,15 @@ export class NDArray {
   }
   /** `this += other` in place; returns this. */
   iadd(other: Operand): NDArray {
-    return dispatch("add", [this, toOperand(other, this.dtype)], {}, this);
+    return dispatch("add", [this, toOperand(other, this.dtype, "iadd")], {}, this);
   }
   /** `this -= other` in place; returns this. */
   isub(other: Operand): NDArray {
-    return dispatch("sub", [this, toOperand(other, this.dtype)], {}, this);
+    return dispatch("sub", [this, toOperand(other, this.dtype, "isub")], {}, this);
   }
   /** `this *= other` in place; returns this. */
   imul(other: Operand): NDArray {
-    return dispatch("mul", [this, toOperand(other, this.dtype)], {}, this);
+    return dispatch("mul", [this, toOperand(other, this.dtype, "imul")], {}, this);
   }
 
   /** Sum over `axis` (all when null). */
@@ -206,6 +234,9 @@ export class NDArray {
   }
   /** Matrix product (numpy's matmul). */
   matmul(other: NDArray): NDArray {
+    if (!(other instanceof NDArray)) {
+      throw new TypeError(`matmul: expected an NDArray, got ${show(other)}`);
+    }
     return dispatch("matmul", [this, other]);
   }
 }
@@ -218,16 +249,17 @@ function reduce(
   axis: number | readonly number[] | null,
   keepdims: boolean,
 ): NDArray {
-  return dispatch(op, [x], { axes: normalizeAxes(axis, x.ndim, op), keepdims });
+  const axes = normalizeAxes(axis, x.ndim, op);
+  return dispatch(op, [x], { axes, keepdims: checkBool(keepdims, op, "keepdims") });
 }
 
-/** A number as a 0-d array of the dtype it takes beside `like` (NEP 50). */
-export function toOperand(x: Operand, like: DType): NDArray {
+/** A number as a 0-d array of the dtype it takes beside `like` (NEP 50); `op` names the caller. */
+export function toOperand(x: Operand, like: DType, op: string): NDArray {
   if (x instanceof NDArray) return x;
   if (typeof x !== "number") {
-    throw new TypeError(`expected an NDArray or a number, got ${typeof x}`);
+    throw new TypeError(`${op}: expected an NDArray or a number, got ${show(x)}`);
   }
-  return scalar(x, scalarDType(x, like));
+  return scalar(x, scalarDType(x, like, op));
 }
 
 /** A 0-d array holding `value`. */
@@ -243,9 +275,17 @@ export interface ArrayOptions {
   dtype?: DType;
 }
 
+/** The checked `dtype` of constructor options (`fallback` when absent). */
+function optionDType(options: ArrayOptions | undefined, op: string, fallback?: DType) {
+  const { dtype } = checkOptions(options, op, ["dtype"]);
+  return dtype === undefined ? fallback : checkDType(dtype, op);
+}
+
 /**
  * An NDArray from nested arrays, a number, a typed array or an NDArray
  * (always copied). Integer-valued input becomes int32, otherwise float64.
+ * Numbers given for an int32 array must be finite and inside int32's range
+ * (fractions truncate), as numpy's `np.array(..., dtype=np.int32)`.
  *
  * @example
  * ```ts
@@ -257,43 +297,8 @@ export interface ArrayOptions {
  * assert.equal(dz.array([1.0], { dtype: "float32" }).dtype, "float32");
  * ```
  */
-export function array(x: ArrayLike, options: ArrayOptions = {}): NDArray {
-  if (x instanceof NDArray) {
-    return options.dtype ? x.astype(options.dtype) : x.copy();
-  }
-  if (ArrayBuffer.isView(x)) {
-    const src = x as TypedArray;
-    const dtype = options.dtype ? checkDType(options.dtype, "array") : dtypeOf(src);
-    const data = allocate(dtype, src.length);
-    data.set(src);
-    return new NDArray(data, [src.length]);
-  }
-  const shape: number[] = [];
-  for (let v: NestedArray = x; Array.isArray(v); v = v[0]) shape.push(v.length);
-  const flat: number[] = [];
-  const walk = (v: NestedArray, d: number) => {
-    if (d === shape.length) {
-      if (typeof v !== "number") {
-        throw new TypeError(
-          `array: ragged or non-numeric nested sequence (${typeof v} at depth ${d})`,
-        );
-      }
-      flat.push(v);
-      return;
-    }
-    if (!Array.isArray(v) || v.length !== shape[d]) {
-      throw new RangeError(
-        `array: ragged nested sequence (expected length ${shape[d]} at depth ${d})`,
-      );
-    }
-    for (const e of v) walk(e, d + 1);
-  };
-  walk(x, 0);
-  const isInt = flat.every((v) => Number.isInteger(v) && Math.abs(v) <= 0x7fffffff);
-  const dtype = options.dtype ? checkDType(options.dtype, "array") : isInt ? "int32" : "float64";
-  const data = allocate(dtype, flat.length);
-  data.set(flat);
-  return new NDArray(data, shape);
+export function array(x: ArrayLike, options?: ArrayOptions): NDArray {
+  return fromValues(x, optionDType(options, "array"), "array");
 }
 
 /**
@@ -308,25 +313,89 @@ export function array(x: ArrayLike, options: ArrayOptions = {}): NDArray {
  * assert.equal(String(dz.asArray([[1, 2]])), "[[1 2]]");
  * ```
  */
-export function asArray(x: ArrayLike, options: ArrayOptions = {}): NDArray {
-  if (x instanceof NDArray && (!options.dtype || options.dtype === x.dtype)) {
-    return x;
-  }
-  return array(x, options);
-}
-
-function checkShape(shape: Shape, op: string): number[] {
-  const s = typeof shape === "number" ? [shape] : [...shape];
-  for (const d of s) {
-    if (!Number.isInteger(d) || d < 0) {
-      throw new RangeError(`${op}: invalid shape ${fmtShape(s)}`);
-    }
-  }
-  return s;
+export function asArray(x: ArrayLike, options?: ArrayOptions): NDArray {
+  const dtype = optionDType(options, "asArray");
+  if (x instanceof NDArray && (dtype === undefined || dtype === x.dtype)) return x;
+  return fromValues(x, dtype, "asArray");
 }
 
 /**
- * An array of `shape` filled with `value` (float64 unless `dtype`).
+ * `x` (an NDArray, typed array, number or nested arrays) copied into a new
+ * NDArray of `dtype` (inferred when undefined); errors name `op`.
+ */
+export function fromValues(x: unknown, dtype: DType | undefined, op: string): NDArray {
+  if (x instanceof NDArray) return dtype ? x.astype(dtype) : x.copy();
+  if (ArrayBuffer.isView(x)) {
+    const kind = STORAGE.get(x.constructor);
+    if (kind === undefined) {
+      throw new TypeError(`${op}: cannot make an array from ${show(x)}`);
+    }
+    const src = x as unknown as TypedArray;
+    const own = allocate(kind, src.length);
+    own.set(src);
+    if (kind === "int32" && !(x instanceof Int32Array) && own.some((v, i) => v !== src[i])) {
+      throw new RangeError(`${op}: values of ${show(x)} are out of bounds for int32`);
+    }
+    const a = new NDArray(own, [src.length]);
+    return dtype && dtype !== kind ? a.astype(dtype) : a;
+  }
+  const shape: number[] = [];
+  for (let v: unknown = x; Array.isArray(v); v = v[0]) {
+    if (shape.length === MAX_NDIM) {
+      throw new RangeError(`${op}: nested more than ${MAX_NDIM} levels deep`);
+    }
+    shape.push(v.length);
+  }
+  const flat: number[] = [];
+  const walk = (v: unknown, d: number) => {
+    if (d === shape.length) {
+      if (typeof v !== "number") {
+        throw new TypeError(
+          `${op}: expected numbers or nested arrays of numbers, got ${show(v)}${
+            d ? ` at depth ${d}` : ""
+          }`,
+        );
+      }
+      flat.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[d]) {
+      throw new RangeError(
+        `${op}: ragged nested sequence (expected length ${shape[d]} at depth ${d}, got ${show(v)})`,
+      );
+    }
+    for (const e of v) walk(e, d + 1);
+  };
+  walk(x, 0);
+  const isInt = (v: number) => Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX;
+  const kind = dtype ?? (flat.every(isInt) ? "int32" : "float64");
+  if (kind === "int32") {
+    const bad = flat.find((v) => !isInt(Math.trunc(v)));
+    if (bad !== undefined) {
+      throw new RangeError(`${op}: ${show(bad)} cannot be stored as int32 (outside its range)`);
+    }
+  }
+  const data = allocate(kind, flat.length);
+  data.set(flat);
+  return new NDArray(data, checkShape(shape, op));
+}
+
+/** The dtype each accepted typed array converts to (integer arrays narrower than 32 bits, and Uint32 when it fits: int32). */
+const STORAGE = new Map<unknown, DType>([
+  [Float32Array, "float32"],
+  [Float64Array, "float64"],
+  [Int32Array, "int32"],
+  [Int16Array, "int32"],
+  [Int8Array, "int32"],
+  [Uint8Array, "int32"],
+  [Uint8ClampedArray, "int32"],
+  [Uint16Array, "int32"],
+  [Uint32Array, "int32"],
+]);
+
+/**
+ * An array of `shape` filled with `value` (float64 unless `dtype`; for
+ * int32, `value` converts as `astype` does).
  *
  * @example
  * ```ts
@@ -336,15 +405,8 @@ function checkShape(shape: Shape, op: string): number[] {
  * assert.equal(String(dz.full([2], 7, { dtype: "int32" })), "[7 7]");
  * ```
  */
-export function full(
-  shape: Shape | number,
-  value: number,
-  options: ArrayOptions = {},
-): NDArray {
-  const s = checkShape(shape as Shape, "full");
-  const data = allocate(checkDType(options.dtype ?? "float64", "full"), sizeOf(s));
-  data.fill(value);
-  return new NDArray(data, s);
+export function full(shape: Shape | number, value: number, options?: ArrayOptions): NDArray {
+  return filled(shape, checkNumber(value, "full", "fill value"), options, "full");
 }
 
 /**
@@ -358,8 +420,8 @@ export function full(
  * assert.equal(dz.zeros(3, { dtype: "float32" }).dtype, "float32");
  * ```
  */
-export function zeros(shape: Shape | number, options: ArrayOptions = {}): NDArray {
-  return full(shape, 0, options);
+export function zeros(shape: Shape | number, options?: ArrayOptions): NDArray {
+  return filled(shape, 0, options, "zeros");
 }
 
 /**
@@ -372,8 +434,22 @@ export function zeros(shape: Shape | number, options: ArrayOptions = {}): NDArra
  * assert.equal(String(dz.ones([3])), "[1. 1. 1.]");
  * ```
  */
-export function ones(shape: Shape | number, options: ArrayOptions = {}): NDArray {
-  return full(shape, 1, options);
+export function ones(shape: Shape | number, options?: ArrayOptions): NDArray {
+  return filled(shape, 1, options, "ones");
+}
+
+function filled(shape: unknown, value: number, options: unknown, op: string): NDArray {
+  if (typeof shape === "number" && typeof options === "number") {
+    throw new TypeError(
+      `${op}: the shape is one argument, a list: ${op}([${shape}, ${options}, ...])`,
+    );
+  }
+  const s = checkShape(shape, op, true);
+  const dtype = optionDType(options as ArrayOptions, op, "float64")!;
+  const data = allocate(dtype, sizeOf(s));
+  const v = dtype === "int32" ? scalar(value).astype("int32").raw[0] : value;
+  if (v !== 0 || Object.is(v, -0)) data.fill(v); // storage starts zeroed
+  return new NDArray(data, s);
 }
 
 /**
@@ -406,8 +482,9 @@ export function onesLike(x: NDArray): NDArray {
 }
 
 /**
- * `arange(stop)` or `arange(start, stop, step)`: evenly spaced values in
- * [start, stop); int32 when all arguments are integers.
+ * `arange(stop)` or `arange(start, stop, step, options)`: evenly spaced
+ * values in [start, stop); int32 when all arguments are integers (and the
+ * values fit int32), else float64.
  *
  * @example
  * ```ts
@@ -421,15 +498,29 @@ export function arange(
   start: number,
   stop?: number,
   step = 1,
-  options: ArrayOptions = {},
+  options?: ArrayOptions,
 ): NDArray {
+  const hint = " (options come fourth: arange(start, stop, step, { dtype }))";
+  checkFinite(start, "arange", "start");
+  if (stop !== undefined) {
+    checkFinite(stop, "arange", `stop${typeof stop === "object" ? hint : ""}`);
+  }
+  checkFinite(step, "arange", `step${typeof step === "object" ? hint : ""}`);
   if (stop === undefined) [start, stop] = [0, start];
   if (step === 0) throw new RangeError("arange: step must not be zero");
   const n = Math.max(0, Math.ceil((stop - start) / step));
+  const s = checkShape([n], "arange");
   const isInt = [start, stop, step].every(Number.isInteger);
-  const data = allocate(options.dtype ?? (isInt ? "int32" : "float64"), n);
+  const dtype = optionDType(options, "arange", isInt ? "int32" : "float64")!;
+  const last = start + (n - 1) * step;
+  if (dtype === "int32" && n > 0 && [start, last].some((v) => v < INT32_MIN || v > INT32_MAX)) {
+    throw new RangeError(
+      `arange: values from ${start} to ${last} do not fit int32 (pass { dtype: "float64" })`,
+    );
+  }
+  const data = allocate(dtype, n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
-  return new NDArray(data, [n]);
+  return new NDArray(data, s);
 }
 
 /** DeZero's `utils.sum_to` on arrays: sums `x` down to `shape`. */

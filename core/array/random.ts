@@ -5,19 +5,16 @@
  * @module
  */
 import { dispatch } from "../dispatch.ts";
-import type { DType } from "./dtype.ts";
+import { checkDType, type DType, INT32_MAX, INT32_MIN } from "./dtype.ts";
 import { NDArray } from "./ndarray.ts";
 import { nextInterval, seed } from "../backend/cpu/rng.ts";
-import { fmtShape, sizeOf } from "./shape_rules.ts";
+import { checkShape, MAX_SIZE, sizeOf } from "./shape_rules.ts";
+import { checkInt } from "../validate.ts";
 
 export { seed };
 
 function shapeOf(dims: (number | readonly number[])[], op: string): number[] {
-  const s = dims.length === 1 && Array.isArray(dims[0]) ? [...dims[0]] : dims as number[];
-  if (!s.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new RangeError(`random.${op}: invalid shape ${fmtShape(s)}`);
-  }
-  return s;
+  return checkShape(dims.length === 1 && Array.isArray(dims[0]) ? dims[0] : dims, `random.${op}`);
 }
 
 /**
@@ -75,7 +72,12 @@ export function randn(...dims: (number | readonly number[])[]): NDArray {
  * ```
  */
 export function uniform(shape: readonly number[], dtype: DType = "float64"): NDArray {
-  return dispatch("random", [], { kind: "uniform", shape: shapeOf([shape], "uniform"), dtype });
+  const s = checkShape(shape, "random.uniform");
+  return dispatch("random", [], {
+    kind: "uniform",
+    shape: s,
+    dtype: checkDType(dtype, "random.uniform"),
+  });
 }
 
 /**
@@ -95,10 +97,12 @@ export function randint(
   high: number,
   shape: number | readonly number[] = [],
 ): NDArray {
-  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
-    throw new RangeError(`random.randint: need integers low < high, got ${low}, ${high}`);
+  checkInt(low, "random.randint", "low", INT32_MIN, INT32_MAX);
+  checkInt(high, "random.randint", "high", INT32_MIN, INT32_MAX + 1);
+  if (high <= low) {
+    throw new RangeError(`random.randint: need low < high, got ${low}, ${high}`);
   }
-  const s = shapeOf([typeof shape === "number" ? [shape] : shape], "randint");
+  const s = checkShape(shape, "random.randint", true);
   const out = new Int32Array(sizeOf(s));
   for (let i = 0; i < out.length; i++) out[i] = low + nextInterval(high - low - 1);
   return new NDArray(out, s);
@@ -117,7 +121,7 @@ export function randint(
  * ```
  */
 export function permutation(n: number): NDArray {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`random.permutation: invalid n ${n}`);
+  checkInt(n, "random.permutation", "n", 0, MAX_SIZE);
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) out[i] = i;
   for (let i = n - 1; i > 0; i--) {

@@ -1,11 +1,61 @@
 /**
- * Shape arithmetic shared by every op: sizes, strides, broadcasting, axes.
- * Each rule and its error message lives here once.
+ * Shape arithmetic shared by every op: sizes, strides, broadcasting, axes,
+ * and the checks of shapes and axes users pass. Each rule and its error
+ * message lives here once. A shape that passes `checkShape` holds only
+ * plain integers, so it may be printed into generated code.
  * @module
  */
+import { show } from "../validate.ts";
 
 /** A shape: one non-negative integer per axis. */
 export type Shape = readonly number[];
+
+/** Most elements an array may have (typed arrays index by 32-bit lengths). */
+export const MAX_SIZE = 2 ** 31 - 1;
+
+/** Most axes an array may have (numpy's limit). */
+export const MAX_NDIM = 64;
+
+/**
+ * `shape` (a list of non-negative integers, or one integer when
+ * `allowNumber`) as a fresh array; throws naming `op` for anything else
+ * (strings, objects, NaN, fractions, negatives) and for more than
+ * `MAX_SIZE` elements or `MAX_NDIM` axes.
+ */
+export function checkShape(shape: unknown, op: string, allowNumber = false): number[] {
+  const s = allowNumber && typeof shape === "number" ? [shape] : shape;
+  if (!Array.isArray(s)) {
+    throw new TypeError(`${op}: shape must be a list of integers, got ${show(shape)}`);
+  }
+  if (s.length > MAX_NDIM) {
+    throw new RangeError(`${op}: ${s.length} axes are more than the ${MAX_NDIM} allowed`);
+  }
+  const out = new Array<number>(s.length);
+  let size = 1;
+  for (let i = 0; i < s.length; i++) {
+    const d = s[i];
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 0) {
+      throw new (typeof d === "number" ? RangeError : TypeError)(
+        `${op}: invalid shape ${show(s)}: axis ${i} must be a non-negative integer, got ${show(d)}`,
+      );
+    }
+    out[i] = d;
+    size *= d;
+  }
+  checkSize(out, size, op);
+  return out;
+}
+
+/** Throws naming `op` and `shape` when `size` (its element count) exceeds `MAX_SIZE`. */
+export function checkSize(shape: Shape, size: number, op: string): void {
+  if (size > MAX_SIZE) {
+    throw new RangeError(
+      `${op}: shape ${
+        fmtShape(shape)
+      } has ${size} elements, more than the ${MAX_SIZE} an array can hold`,
+    );
+  }
+}
 
 /** Number of elements of `shape` (1 for a scalar). */
 export function sizeOf(shape: Shape): number {
@@ -51,6 +101,7 @@ export function broadcastShapes(a: Shape, b: Shape, op = "broadcast"): number[] 
     }
     out[i] = da === 1 ? db : da;
   }
+  checkSize(out, sizeOf(out), op);
   return out;
 }
 
@@ -84,7 +135,10 @@ export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
 
 /** Normalizes a possibly negative axis; throws naming `op` when out of range. */
 export function normalizeAxis(axis: number, ndim: number, op: string): number {
-  if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
+  if (typeof axis !== "number" || !Number.isInteger(axis)) {
+    throw new TypeError(`${op}: axis must be an integer, got ${show(axis)}`);
+  }
+  if (axis < -ndim || axis >= ndim) {
     throw new RangeError(
       `${op}: axis ${axis} is out of bounds for an array of dimension ${ndim}`,
     );
@@ -105,6 +159,11 @@ export function normalizeAxes(
     return Array.from({ length: ndim }, (_, i) => i);
   }
   const list = typeof axis === "number" ? [axis] : axis;
+  if (!Array.isArray(list)) {
+    throw new TypeError(
+      `${op}: axis must be null, an integer or a list of integers, got ${show(axis)}`,
+    );
+  }
   const out = list.map((a) => normalizeAxis(a, ndim, op));
   if (new Set(out).size !== out.length) {
     throw new RangeError(`${op}: repeated axis in [${list.join(",")}]`);
@@ -136,14 +195,19 @@ export function resolveShape(
   op: string,
 ): number[] {
   const size = sizeOf(from);
+  if (!Array.isArray(target)) {
+    throw new TypeError(`${op}: shape must be a list of integers, got ${show(target)}`);
+  }
   const shape = [...target];
   const unknown = shape.indexOf(-1);
   if (unknown !== shape.lastIndexOf(-1)) {
     throw new RangeError(`${op}: can only specify one unknown dimension`);
   }
   for (const d of shape) {
-    if (d !== -1 && (!Number.isInteger(d) || d < 0)) {
-      throw new RangeError(`${op}: invalid dimension ${d} in ${fmtShape(target)}`);
+    if (typeof d !== "number" || (d !== -1 && (!Number.isInteger(d) || d < 0))) {
+      throw new (typeof d === "number" ? RangeError : TypeError)(
+        `${op}: invalid dimension ${show(d)} in ${show(target)}`,
+      );
     }
   }
   if (unknown >= 0) {
@@ -173,12 +237,15 @@ export function resolveAxes(
   ndim: number,
   op: string,
 ): number[] {
-  if (axes === null || axes === undefined || axes.length === 0) {
+  if (axes === null || axes === undefined || (Array.isArray(axes) && axes.length === 0)) {
     return Array.from({ length: ndim }, (_, i) => ndim - 1 - i);
+  }
+  if (!Array.isArray(axes)) {
+    throw new TypeError(`${op}: axes must be a list of integers, got ${show(axes)}`);
   }
   if (axes.length !== ndim) {
     throw new RangeError(
-      `${op}: axes [${axes.join(",")}] don't match an array of dimension ${ndim}`,
+      `${op}: axes ${show(axes)} don't match an array of dimension ${ndim}`,
     );
   }
   const out = axes.map((a) => normalizeAxis(a, ndim, op));

@@ -4,6 +4,7 @@
  * `np.random.seed(0); np.random.rand(...)` gives, on every machine.
  * @module
  */
+import { checkInt } from "../../validate.ts";
 import type { TypedArray } from "../../array/dtype.ts";
 
 const N = 624;
@@ -15,9 +16,7 @@ let gauss = 0;
 
 /** Reseeds the generator as `np.random.seed(s)` does (init_genrand). */
 export function seed(s: number): void {
-  if (!Number.isInteger(s) || s < 0 || s > 0xffffffff) {
-    throw new RangeError(`random.seed: seed must be an integer in [0, 2**32 - 1], got ${s}`);
-  }
+  checkInt(s, "random.seed", "seed", 0, 0xffffffff);
   mt[0] = s >>> 0;
   for (mti = 1; mti < N; mti++) {
     const prev = mt[mti - 1] ^ (mt[mti - 1] >>> 30);
