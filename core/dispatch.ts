@@ -112,7 +112,8 @@ function reduction(spec: ReductionSpec): ArrayKernel {
     const keepdims = !!attrs.keepdims;
     const shape = reducedShape(x.shape, axes, keepdims);
     const size = sizeOf(shape);
-    if (spec.emptyError && x.size === 0) {
+    // numpy: an error when an output element would reduce nothing
+    if (spec.emptyError && axes.some((a) => x.shape[a] === 0)) {
       throw new RangeError(
         `${spec.name}: zero-size array of shape ${fmtShape(x.shape)} has no ${spec.name}`,
       );
@@ -184,7 +185,11 @@ export const ARRAY_KERNELS: Readonly<Record<OpName, ArrayKernel>> = Object.freez
     const shape = x.shape.filter((_, d) => d !== axis);
     const len = x.shape[axis];
     if (len === 0) {
-      throw new RangeError(`argmax: axis ${axis} of shape ${fmtShape(x.shape)} is empty`);
+      throw new RangeError(
+        `argmax: attempt to get argmax of an empty sequence (axis ${axis} of shape ${
+          fmtShape(x.shape)
+        })`,
+      );
     }
     const inner = sizeOf(x.shape.slice(axis + 1));
     const outer = sizeOf(x.shape.slice(0, axis));

@@ -31,6 +31,14 @@ export interface ElementwiseSpec {
    */
   readonly expr32?: string;
   /**
+   * Expression for an int32 output where JS arithmetic on doubles differs
+   * from numpy's int32, which wraps: a product by `Math.imul`, a power by
+   * `ipow` (core/backend/simd/fastmath.ts); a float converted to int32
+   * (`copy`) is numpy's INT_MIN when NaN or out of range. Other int32
+   * results wrap when stored (or rounded by `| 0`).
+   */
+  readonly int?: string;
+  /**
    * The vector function of core/backend/simd/vecmath.ts computing `expr32` over an array
    * bit for bit (e.g. `vexp`), for unary ops that have one.
    */
@@ -59,7 +67,10 @@ export interface ReductionSpec {
   readonly identity: string;
   /** Expression of the new accumulator from `acc` and element `a`. */
   readonly combine: string;
-  /** Whether reducing zero elements is an error (max/min) or the identity. */
+  /**
+   * Whether reducing zero elements (a reduced axis of length 0) is an
+   * error (max/min) or gives the identity.
+   */
   readonly emptyError: boolean;
 }
 
@@ -136,16 +147,18 @@ const ew = (
   expr: string,
   dtype: DTypeRule = "promote",
   params = 0,
-  fast: Pick<ElementwiseSpec, "expr32" | "vec32" | "simd"> = {},
+  fast: Pick<ElementwiseSpec, "expr32" | "vec32" | "simd" | "int"> = {},
 ): ElementwiseSpec => ({ name, arity, expr, dtype, params, ...fast, exact: EXACT.has(name) });
 
 /** Elementwise primitives by name. */
 export const ELEMENTWISE: Readonly<Record<ElementwiseOp, ElementwiseSpec>> = {
-  copy: ew("copy", 1, "a"),
-  neg: ew("neg", 1, "-a", "promote", 0, { simd: "neg" }),
-  abs: ew("abs", 1, "Math.abs(a)", "promote", 0, { simd: "abs" }),
+  copy: ew("copy", 1, "a", "promote", 0, {
+    int: "(a > -2147483649 && a < 2147483648 ? a : -2147483648)",
+  }),
+  neg: ew("neg", 1, "-a", "promote", 0, { simd: "neg", int: "(-a | 0)" }),
+  abs: ew("abs", 1, "Math.abs(a)", "promote", 0, { simd: "abs", int: "(Math.abs(a) | 0)" }),
   sign: ew("sign", 1, "(a > 0 ? 1 : a < 0 ? -1 : a)"),
-  square: ew("square", 1, "a * a", "promote", 0, { simd: "mul" }),
+  square: ew("square", 1, "a * a", "promote", 0, { simd: "mul", int: "Math.imul(a, a)" }),
   exp: ew("exp", 1, "Math.exp(a)", "float", 0, { expr32: "exp32(a)", vec32: "vexp" }),
   log: ew("log", 1, "Math.log(a)", "float", 0, { expr32: "log32(a)", vec32: "vlog" }),
   sin: ew("sin", 1, "Math.sin(a)", "float", 0, { expr32: "sin32(a)", vec32: "vsin" }),
@@ -158,12 +171,13 @@ export const ELEMENTWISE: Readonly<Record<ElementwiseOp, ElementwiseSpec>> = {
   }),
   relu: ew("relu", 1, "(a < 0 ? 0 : a)"),
   leakyRelu: ew("leakyRelu", 1, "(a > 0 ? a : a * p0)", "promote", 1),
-  clip: ew("clip", 1, "(a < p0 ? p0 : a > p1 ? p1 : a)", "promote", 2),
+  // numpy's min(max(a, p0), p1): p1 wins when p0 > p1
+  clip: ew("clip", 1, "(a < p0 ? (p0 > p1 ? p1 : p0) : a > p1 ? p1 : a)", "promote", 2),
   add: ew("add", 2, "a + b", "promote", 0, { simd: "add" }),
   sub: ew("sub", 2, "a - b", "promote", 0, { simd: "sub" }),
-  mul: ew("mul", 2, "a * b", "promote", 0, { simd: "mul" }),
+  mul: ew("mul", 2, "a * b", "promote", 0, { simd: "mul", int: "Math.imul(a, b)" }),
   div: ew("div", 2, "a / b", "float", 0, { simd: "div" }),
-  pow: ew("pow", 2, "a ** b"),
+  pow: ew("pow", 2, "a ** b", "promote", 0, { int: "ipow(a, b)" }),
   maximum: ew("maximum", 2, "(a >= b || a !== a ? a : b)"),
   minimum: ew("minimum", 2, "(a <= b || a !== a ? a : b)"),
   gt: ew("gt", 2, "(a > b ? 1 : 0)"),
@@ -207,6 +221,13 @@ export function isElementwise(op: string): op is ElementwiseOp {
 /** Whether `op` names a reduction primitive. */
 export function isReduction(op: string): op is ReductionOp {
   return Object.hasOwn(REDUCTIONS, op);
+}
+
+/** The expression that computes `spec` into an output of `dtype`. */
+export function exprFor(spec: ElementwiseSpec, dtype: DType): string {
+  if (dtype === "float32") return spec.expr32 ?? spec.expr;
+  if (dtype === "int32") return spec.int ?? spec.expr;
+  return spec.expr;
 }
 
 /** Output dtype of an elementwise op applied to operands of dtype `a` (and `b`). */

@@ -371,7 +371,7 @@ Deno.test("jit() bakes constant scalars and retraces when one is changed in plac
   const x = new Variable(dz.array([1, 2]));
   step(x);
   assertAllClose(step(x).data.toArray(), [2, 4]);
-  assert.match(step.source(), /\* 2\b/);
+  assert.match(step.source(), /Math\.imul\(\w+, 2\)/); // int32 products wrap as numpy's
   c.iadd(dz.array(1));
   assertAllClose(step(x).data.toArray(), [3, 6]);
   assert.equal(step.stats().traces, 2);

@@ -13,6 +13,7 @@ import {
   ELEMENTWISE,
   type ElementwiseOp,
   type ElementwiseSpec,
+  exprFor,
   isElementwise,
   isReduction,
   REDUCTIONS,
@@ -78,9 +79,11 @@ function simplify(
 /** The JS expression of an elementwise-like node over operand names. */
 function nodeExpr(n: Node, a: string, b: string, dtype: DType, same: boolean): string {
   const f = simplify(n, a, b, same);
-  if (f.op === "copy") return f.exact ? f.args[0] : round(f.args[0], dtype);
   const spec = ELEMENTWISE[f.op];
-  const expr = dtype === "float32" && spec.expr32 ? spec.expr32 : spec.expr;
+  if (f.op === "copy" && (f.exact || dtype !== "int32")) {
+    return f.exact ? f.args[0] : round(f.args[0], dtype);
+  }
+  const expr = exprFor(spec, dtype);
   const names: Record<string, string> = { a: f.args[0], b: f.args[1] };
   for (const p of ["p0", "p1"] as const) {
     if (spec.params > (p === "p0" ? 0 : 1)) names[p] = lit(n.attrs[p] ?? 0);

@@ -12,7 +12,7 @@
  */
 import type { DType, TypedArray } from "../../array/dtype.ts";
 import { MATH_SCOPE, VEC_BASE, VECTORIZED } from "../simd/vecmath.ts";
-import type { ElementwiseSpec, ReductionSpec } from "../../registry.ts";
+import { type ElementwiseSpec, exprFor, type ReductionSpec } from "../../registry.ts";
 import type { Shape } from "../../array/shape_rules.ts";
 
 /** Compiled elementwise loop: `(O, A, B, p0, p1, n, shape, sa, sb)`. */
@@ -144,7 +144,7 @@ export function runElementwise(
   const n = out.length;
   const binary = spec.arity === 2 && b !== null;
   const types = dtypesCode(outDtype, a, b);
-  const expr = outDtype === "float32" && spec.expr32 ? spec.expr32 : spec.expr;
+  const expr = exprFor(spec, outDtype);
   // contiguous / hoisted-scalar fast paths
   const aFull = a.length === n && (aStrides === null || isPlain(aStrides, outShape));
   const bFull = binary && b!.length === n && (bStrides === null || isPlain(bStrides, outShape));

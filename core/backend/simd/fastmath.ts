@@ -251,6 +251,22 @@ export const FASTMATH: Readonly<Record<string, (x: number) => number>> = Object.
   sigmoid32,
 });
 
+/**
+ * `a ** b` in numpy's int32 arithmetic: products wrap (squaring with
+ * `Math.imul`), `0 ** 0` is 1, and a negative exponent is an error, as
+ * numpy's "Integers to negative integer powers are not allowed". The
+ * registry's int32 `pow` (`ElementwiseSpec.int`) calls it.
+ */
+export function ipow(a: number, b: number): number {
+  if (b < 0) throw new RangeError("pow: integers to negative integer powers are not allowed");
+  let r = 1;
+  for (; b > 0; b >>>= 1) {
+    if (b & 1) r = Math.imul(r, a);
+    a = Math.imul(a, a);
+  }
+  return r;
+}
+
 // Type feedback for the rare branches (sin/cos beyond SINCOS_LIMIT, log of
 // 0/negative/subnormal/Infinity, tanh near 0): V8 compiles a branch that has
 // never run into a deoptimization exit, which slows the whole loop that

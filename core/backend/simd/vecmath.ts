@@ -19,6 +19,7 @@ import {
   exp32,
   FASTMATH,
   FASTMATH_CONSTANTS,
+  ipow,
   lastCos32,
   log32,
   sigmoid32,
@@ -264,11 +265,12 @@ export const VECTORIZED: boolean = K !== null;
 
 /**
  * The names generated loops call: the scalar fast-math functions, the
- * vector ones and `VEC`. A code generator binds them as closure constants,
+ * int32 power, the vector ones and `VEC`. A code generator binds them as closure constants,
  * e.g. `new Function(...Object.keys(MATH_SCOPE), "return function ...")`.
  */
 export const MATH_SCOPE: Readonly<Record<string, unknown>> = Object.freeze({
   ...FASTMATH,
+  ipow,
   VEC,
   vexp,
   vlog,
