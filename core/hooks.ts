@@ -99,12 +99,15 @@ function unpack<O extends object, R>(
  * A 0-d array holding the value of `source`, which the host computes per
  * call (an optimizer's learning rate): a replaying JIT re-reads it instead
  * of baking the traced value in. A `HostRule` source can also be exported.
+ * `check`, when given, runs before each read (it throws for bad inputs).
  */
 export function hostScalar<O extends object>(
   source: (() => number) | HostRule<O, number>,
   dtype: DType = "float64",
+  check?: () => void,
 ): NDArray {
-  const [fn, rule] = unpack(source);
+  const [value, rule] = unpack(source);
+  const fn = check === undefined ? value : () => (check(), value());
   const out = new NDArray(allocate(dtype, 1), []);
   out.raw[0] = fn();
   if (tracer !== null) tracer.scalar(fn, out, rule);

@@ -13,6 +13,7 @@ import type { ArgSpec } from "./standalone.ts";
 import { compileTape, type Tape } from "./tape.ts";
 import { trace, type TraceResult, Untraceable } from "./trace.ts";
 import { planGraph } from "./vjp.ts";
+import { checkFunction, checkInt, checkOptions } from "../core/validate.ts";
 
 /** Options of `jit`. */
 export interface JitOptions {
@@ -169,9 +170,11 @@ const MAX_DRAWING = 3;
  */
 export function jit<A extends unknown[], R>(
   fn: (...args: A) => R,
-  options: JitOptions = {},
+  options?: JitOptions,
 ): Jitted<A, R> {
-  const maxCache = options.maxCache ?? 8;
+  checkFunction(fn, "jit", "fn");
+  const { maxCache = 8 } = checkOptions(options, "jit", ["maxCache"]);
+  checkInt(maxCache, "jit", "maxCache", 1);
   const cache = new Map<string, Entry>();
   const drawn = new WeakSet<Parameter>(); // parameters a trace initialised
   let drawing = 0; // traces in a row that initialised new ones

@@ -8,6 +8,7 @@ import { arange, NDArray } from "../core/array/ndarray.ts";
 import { inspectAsString } from "../core/array/print.ts";
 import { permutation } from "../core/array/random.ts";
 import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
+import { checkBool, checkInt, show } from "../core/validate.ts";
 import type { Dataset } from "./datasets.ts";
 
 /**
@@ -43,9 +44,14 @@ export class DataLoader implements Iterable<[NDArray, NDArray]> {
    * @param shuffle reshuffle every epoch (default true)
    */
   constructor(readonly dataset: Dataset, readonly batchSize: number, readonly shuffle = true) {
-    if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+    const d = dataset as Partial<Dataset> | null;
+    if (typeof d?.get !== "function" || !Number.isInteger(d.length) || d.length! < 0) {
+      throw new TypeError(
+        `DataLoader: dataset must be a Dataset (a length and get(i)), got ${show(dataset)}`,
+      );
     }
+    checkInt(batchSize, "DataLoader", "batchSize", 1);
+    checkBool(shuffle, "DataLoader", "shuffle");
     this.maxIter = Math.ceil(dataset.length / batchSize);
     this.index = this.#order();
   }
@@ -76,7 +82,10 @@ export class DataLoader implements Iterable<[NDArray, NDArray]> {
   /** The remaining batches of this epoch; then `reset()`. */
   *[Symbol.iterator](): Generator<[NDArray, NDArray]> {
     while (this.iteration < this.maxIter) {
-      const examples = Array.from(this.batchIndex(this.iteration++), (k) => this.dataset.get(k));
+      const examples = Array.from(
+        this.batchIndex(this.iteration++),
+        (k) => example(this.dataset, k),
+      );
       yield [stack(examples.map((e) => e[0])), stack(examples.map((e) => e[1]))];
     }
     this.reset();
@@ -125,6 +134,17 @@ export class SeqDataLoader extends DataLoader {
 }
 
 inspectAsString(DataLoader);
+
+/** Example `k` of `dataset`, checked to be a pair of NDArrays. */
+function example(dataset: Dataset, k: number): [NDArray, NDArray] {
+  const e = dataset.get(k);
+  if (!Array.isArray(e) || e.length !== 2 || !e.every((x) => x instanceof NDArray)) {
+    throw new TypeError(
+      `DataLoader: dataset.get(${k}) must return [x, t], two NDArrays, got ${show(e)}`,
+    );
+  }
+  return e as [NDArray, NDArray];
+}
 
 /** Arrays of one shape and dtype stacked along a new first axis. */
 function stack(xs: NDArray[]): NDArray {

@@ -10,6 +10,7 @@ import { arange, NDArray } from "../core/array/ndarray.ts";
 import { permutation, rand, randn, seed } from "../core/array/random.ts";
 import { inspectAsString } from "../core/array/print.ts";
 import { fmtShape, sizeOf } from "../core/array/shape_rules.ts";
+import { checkBool, checkFunction, checkOptions, checkString, show } from "../core/validate.ts";
 
 /** A function applied to each example (or label) as it is read. */
 export type Transform = (x: NDArray) => NDArray;
@@ -25,6 +26,9 @@ export interface DatasetOptions {
 }
 
 const identity: Transform = (x) => x;
+
+/** The option names every dataset takes. */
+const DATASET_OPTIONS = ["train", "transform", "targetTransform"];
 
 /**
  * A dataset held as two arrays, `data` and `label`, whose first axes index
@@ -58,7 +62,14 @@ export class Dataset {
   readonly label: NDArray;
 
   /** A dataset of the examples `data` with labels `label` (same length). */
-  constructor(data: NDArray, label: NDArray, options: DatasetOptions = {}) {
+  constructor(data: NDArray, label: NDArray, options?: DatasetOptions) {
+    const op = this.constructor.name;
+    for (const [what, x] of [["data", data], ["label", label]] as const) {
+      if (!(x instanceof NDArray)) {
+        throw new TypeError(`${op}: ${what} must be an NDArray, got ${show(x)}`);
+      }
+    }
+    const { train, transform, targetTransform } = checkOptions(options, op, DATASET_OPTIONS);
     if (data.ndim === 0 || label.ndim === 0 || data.shape[0] !== label.shape[0]) {
       throw new RangeError(
         `${this.constructor.name}: data ${fmtShape(data.shape)} and labels ${
@@ -66,9 +77,9 @@ export class Dataset {
         } need the same first axis`,
       );
     }
-    this.train = options.train ?? true;
-    this.transform = options.transform ?? identity;
-    this.targetTransform = options.targetTransform ?? identity;
+    this.train = checkBool(train ?? true, op, "train");
+    this.transform = checkFunction(transform ?? identity, op, "transform");
+    this.targetTransform = checkFunction(targetTransform ?? identity, op, "targetTransform");
     this.data = data;
     this.label = label;
   }
@@ -100,10 +111,23 @@ export class Dataset {
   get(i: number): [NDArray, NDArray] {
     if (!Number.isInteger(i) || i < 0 || i >= this.length) {
       throw new RangeError(
-        `${this.constructor.name}.get: index ${i} out of range [0, ${this.length})`,
+        `${this.constructor.name}.get: index ${show(i)} out of range [0, ${this.length})`,
       );
     }
-    return [this.transform(row(this.data, i)), this.targetTransform(row(this.label, i))];
+    return [
+      this.#transformed(this.transform, row(this.data, i), "transform"),
+      this.#transformed(this.targetTransform, row(this.label, i), "targetTransform"),
+    ];
+  }
+
+  #transformed(f: Transform, x: NDArray, what: string): NDArray {
+    const y = f(x);
+    if (!(y instanceof NDArray)) {
+      throw new TypeError(
+        `${this.constructor.name}.get: ${what} must return an NDArray, got ${show(y)}`,
+      );
+    }
+    return y;
   }
 
   /** Every example in order (DeZero's `for x, t in dataset`). */
@@ -180,8 +204,9 @@ export function getSpiral(train = true): [NDArray, NDArray] {
  */
 export class Spiral extends Dataset {
   /** The train (seed 1984) or test (seed 2020) spiral. */
-  constructor(options: DatasetOptions = {}) {
-    const [x, t] = getSpiral(options.train ?? true);
+  constructor(options?: DatasetOptions) {
+    const { train = true } = checkOptions(options, "Spiral", DATASET_OPTIONS);
+    const [x, t] = getSpiral(checkBool(train, "Spiral", "train"));
     super(x, t, options);
   }
 }
@@ -205,11 +230,12 @@ export class Spiral extends Dataset {
  */
 export class SinCurve extends Dataset {
   /** The noisy sine (train) or the cosine (test). */
-  constructor(options: DatasetOptions = {}) {
+  constructor(options?: DatasetOptions) {
+    const { train = true } = checkOptions(options, "SinCurve", DATASET_OPTIONS);
     const num = 1000;
     const x = arange(num).mul(2 * Math.PI / (num - 1)); // numpy's linspace...
     x.raw[num - 1] = 2 * Math.PI; // ...with its exact endpoint
-    const y = (options.train ?? true)
+    const y = checkBool(train, "SinCurve", "train")
       ? dispatch("sin", [x]).add(rand(num).mul(0.1).add(-0.05))
       : dispatch("cos", [x]);
     super(
@@ -258,23 +284,27 @@ const mnistTransform: Transform = (x) => x.reshape(-1).astype("float32").div(255
  */
 export class MNIST extends Dataset {
   /** Reads the train or test split (see the class doc for the sources). */
-  static async load(options: MNISTOptions = {}): Promise<MNIST> {
-    const train = options.train ?? true;
-    const [images, labels] = options.dir === undefined
+  static async load(options?: MNISTOptions): Promise<MNIST> {
+    const { dir, ...rest } = checkOptions(options, "MNIST", [...DATASET_OPTIONS, "dir"]);
+    const train = checkBool(rest.train ?? true, "MNIST", "train");
+    const [images, labels] = dir === undefined
       ? (await packagedDigits())[train ? 0 : 1]
-      : await readIdxPair(options.dir, train ? "train" : "t10k");
-    return new MNIST(images, labels, options);
+      : await readIdxPair(checkString(dir, "MNIST", "dir"), train ? "train" : "t10k");
+    return new MNIST(images, labels, rest);
   }
 
   /** Wraps decoded images [N, 1, 28, 28] and labels [N]; prefer `MNIST.load`. */
-  constructor(images: NDArray, labels: NDArray, options: DatasetOptions = {}) {
+  constructor(images: NDArray, labels: NDArray, options?: DatasetOptions) {
     if (!(images instanceof NDArray) || !(labels instanceof NDArray)) {
       throw new TypeError(
         "MNIST: reading the digits is asynchronous: use `await datasets.MNIST.load({ train: true })` " +
           "(new MNIST(images, labels) wraps arrays already decoded)",
       );
     }
-    super(images, labels, { transform: mnistTransform, ...options });
+    super(images, labels, {
+      transform: mnistTransform,
+      ...checkOptions(options, "MNIST", DATASET_OPTIONS),
+    });
   }
 }
 

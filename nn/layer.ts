@@ -5,7 +5,9 @@
  * BatchNorm keeps running statistics beside its parameters.
  * @module
  */
-import type { DType } from "../core/array/dtype.ts";
+import { checkDType, type DType } from "../core/array/dtype.ts";
+import { MAX_SIZE } from "../core/array/shape_rules.ts";
+import { checkBool, checkInt, checkOptions, checkString } from "../core/validate.ts";
 import { scoped, tracer } from "../core/hooks.ts";
 import { full, type NDArray, zeros } from "../core/array/ndarray.ts";
 import { randn } from "../core/array/random.ts";
@@ -58,7 +60,7 @@ export abstract class Layer {
 
   /** Calls the layer (DeZero's `__call__`): inputs become Variables, then `forward`. */
   apply(...inputs: VariableLike[]): Variable {
-    const xs = inputs.map((x) => asVariable(x));
+    const xs = inputs.map((x) => asVariable(x, this.constructor.name));
     const y = tracer === null
       ? this.forward(...xs)
       : scoped(this.constructor.name, this, () => this.forward(...xs));
@@ -104,12 +106,12 @@ export abstract class Layer {
 
   /** Writes the parameters to `path` (safetensors, or DeZero's `.npz` by extension). */
   saveWeights(path: string): Promise<void> {
-    return saveWeights(this.namedParams(), path);
+    return saveWeights(this.namedParams(), checkString(path, "saveWeights", "path"));
   }
 
   /** Reads parameters saved by `saveWeights` (names, shapes, dtypes must match). */
   loadWeights(path: string): Promise<void> {
-    return loadWeights(this.namedParams(), path);
+    return loadWeights(this.namedParams(), checkString(path, "loadWeights", "path"));
   }
 
   /**
@@ -193,12 +195,18 @@ export class Linear extends Layer {
   #placeholder: NDArray;
 
   /** A layer with `outSize` outputs. */
-  constructor(outSize: number, { inSize, nobias = false, dtype = "float32" }: LinearOptions = {}) {
+  constructor(outSize: number, options?: LinearOptions) {
     super();
-    for (const [name, n] of [["outSize", outSize], ["inSize", inSize ?? 0]] as const) {
-      if (!Number.isInteger(n) || n < 0) {
-        throw new RangeError(`Linear: ${name} must be a non-negative integer, got ${n}`);
-      }
+    const { inSize, nobias = false, dtype = "float32" } = checkOptions(options, "Linear", [
+      "inSize",
+      "nobias",
+      "dtype",
+    ]);
+    checkInt(outSize, "Linear", "outSize", 0, MAX_SIZE);
+    if (inSize !== undefined) checkInt(inSize, "Linear", "inSize", 0, MAX_SIZE);
+    checkBool(nobias, "Linear", "nobias");
+    if (checkDType(dtype, "Linear") === "int32") {
+      throw new TypeError("Linear: dtype must be float32 or float64 (int32 cannot be trained)");
     }
     this.outSize = outSize;
     this.dtype = dtype;

@@ -5,6 +5,7 @@
  */
 import type { Variable } from "../core/autograd/variable.ts";
 import { sigmoid } from "../ops/elementwise.ts";
+import { checkFunction, checkInt, checkOptions, show } from "../core/validate.ts";
 import { Layer, Linear } from "./layer.ts";
 
 /**
@@ -49,6 +50,11 @@ export class Sequential extends Model {
   /** A model applying `layers` in order. */
   constructor(...layers: Layer[]) {
     super();
+    layers.forEach((layer, i) => {
+      if (!(layer instanceof Layer)) {
+        throw new TypeError(`Sequential: argument ${i} must be a Layer, got ${show(layer)}`);
+      }
+    });
     this.#layers = layers;
     layers.forEach((layer, i) => Object.assign(this, { [`l${i}`]: layer }));
   }
@@ -90,9 +96,15 @@ export class MLP extends Sequential {
   readonly activation: (x: Variable) => Variable;
 
   /** An MLP with the given layer output sizes. */
-  constructor(fcOutputSizes: readonly number[], { activation = sigmoid }: MLPOptions = {}) {
-    super(...fcOutputSizes.map((size) => new Linear(size)));
-    this.activation = activation;
+  constructor(fcOutputSizes: readonly number[], options?: MLPOptions) {
+    if (!Array.isArray(fcOutputSizes)) {
+      throw new TypeError(
+        `MLP: fcOutputSizes must be a list of layer sizes, got ${show(fcOutputSizes)}`,
+      );
+    }
+    const { activation = sigmoid } = checkOptions(options, "MLP", ["activation"]);
+    super(...fcOutputSizes.map((size) => new Linear(checkInt(size, "MLP", "a layer size", 1))));
+    this.activation = checkFunction(activation, "MLP", "activation");
   }
 
   /** The activation's name, shown by `toString()`. */

@@ -14,7 +14,8 @@ import { dispatch } from "../core/dispatch.ts";
 import { hostEffect, type HostRule, hostScalar, scoped, tracer } from "../core/hooks.ts";
 import { type NDArray, scalar, zerosLike } from "../core/array/ndarray.ts";
 import { inspectAsString } from "../core/array/print.ts";
-import type { Parameter } from "../core/autograd/variable.ts";
+import { Parameter } from "../core/autograd/variable.ts";
+import { checkFinite, show } from "../core/validate.ts";
 
 /** Anything with parameters: a Layer or Model. */
 export interface Target {
@@ -33,10 +34,25 @@ export type HookLike = Hook | ((params: Parameter[]) => void);
 
 /**
  * The value of `rule` as a 0-d array of the dtype a number takes beside
- * `like` (so `lr * grad` computes as numpy does), re-read on each JIT replay.
+ * `like` (so `lr * grad` computes as numpy does), re-read on each JIT
+ * replay, where the owner's `fields` it reads (hyperparameters users may
+ * change between steps) are checked first, each a finite number.
  */
-function hyper<O extends object>(rule: HostRule<O, number>, like: NDArray): NDArray {
-  return hostScalar(rule, like.dtype === "int32" ? "float64" : like.dtype);
+function hyper<O extends object>(
+  rule: HostRule<O, number>,
+  like: NDArray,
+  fields: (keyof O & string)[],
+): NDArray {
+  const op = rule.owner.constructor.name;
+  const check = () => {
+    for (const f of fields) checkFinite(rule.owner[f], op, f);
+  };
+  return hostScalar(rule, like.dtype === "int32" ? "float64" : like.dtype, check);
+}
+
+/** Checks constructor hyperparameters: each a finite number. */
+function checkHypers(op: string, values: Record<string, unknown>): void {
+  for (const [name, v] of Object.entries(values)) checkFinite(v, op, name);
 }
 
 /** An optimizer's `lr` (a HostRule's `run`: self-contained). */
@@ -98,6 +114,13 @@ export abstract class Optimizer {
 
   /** Sets the model to optimize; returns this. */
   setup(target: Target): this {
+    if (typeof (target as Partial<Target> | null)?.params !== "function") {
+      throw new TypeError(
+        `${this.constructor.name}.setup: expected a Layer or Model (with params()), got ${
+          show(target)
+        }`,
+      );
+    }
     this.target = target;
     return this;
   }
@@ -133,6 +156,13 @@ export abstract class Optimizer {
 
   /** Adds a hook run before each update. */
   addHook(hook: HookLike): void {
+    if (typeof hook !== "function" && typeof (hook as Partial<Hook> | null)?.run !== "function") {
+      throw new TypeError(
+        `${this.constructor.name}.addHook: expected a function or an object with run(params), got ${
+          show(hook)
+        }`,
+      );
+    }
     this.hooks.push(hook);
   }
 
@@ -185,11 +215,12 @@ export class SGD extends Optimizer {
    */
   constructor(public lr = 0.01) {
     super();
+    checkHypers("SGD", { lr });
   }
   /** `param -= lr * grad`. */
   updateOne(param: Parameter): void {
     const g = gradOf(param);
-    param.data.isub(g.mul(hyper({ owner: this, run: lrOf }, g)));
+    param.data.isub(g.mul(hyper({ owner: this, run: lrOf }, g, ["lr"])));
   }
 }
 
@@ -221,13 +252,14 @@ export class MomentumSGD extends Optimizer {
    */
   constructor(public lr = 0.01, readonly momentum = 0.9) {
     super();
+    checkHypers("MomentumSGD", { lr, momentum });
   }
   /** `v *= momentum; v -= lr * grad; param += v`. */
   updateOne(param: Parameter): void {
     const v = this.#vs.of(param);
     v.imul(this.momentum);
     const g = gradOf(param);
-    v.isub(g.mul(hyper({ owner: this, run: lrOf }, g)));
+    v.isub(g.mul(hyper({ owner: this, run: lrOf }, g, ["lr"])));
     param.data.iadd(v);
   }
 }
@@ -256,13 +288,16 @@ export class AdaGrad extends Optimizer {
    */
   constructor(public lr = 0.001, readonly eps = 1e-8) {
     super();
+    checkHypers("AdaGrad", { lr, eps });
   }
   /** `h += grad * grad; param -= lr * grad / (sqrt(h) + eps)`. */
   updateOne(param: Parameter): void {
     const h = this.#hs.of(param);
     const g = gradOf(param);
     h.iadd(g.mul(g));
-    param.data.isub(g.mul(hyper({ owner: this, run: lrOf }, g)).div(sqrt(h).add(this.eps)));
+    param.data.isub(
+      g.mul(hyper({ owner: this, run: lrOf }, g, ["lr"])).div(sqrt(h).add(this.eps)),
+    );
   }
 }
 
@@ -292,6 +327,7 @@ export class AdaDelta extends Optimizer {
    */
   constructor(readonly rho = 0.95, readonly eps = 1e-6) {
     super();
+    checkHypers("AdaDelta", { rho, eps });
   }
   /** DeZero's AdaDelta step. */
   updateOne(param: Parameter): void {
@@ -343,6 +379,7 @@ export class Adam extends Optimizer {
     readonly eps = 1e-8,
   ) {
     super();
+    checkHypers("Adam", { alpha, beta1, beta2, eps });
   }
 
   /** The bias-corrected learning rate of step `t`. */
@@ -362,7 +399,8 @@ export class Adam extends Optimizer {
     const g = gradOf(param);
     m.iadd(g.sub(m).mul(1 - this.beta1));
     v.iadd(g.mul(g).sub(v).mul(1 - this.beta2));
-    param.data.isub(m.mul(hyper({ owner: this, run: adamRate }, m)).div(sqrt(v).add(this.eps)));
+    const lr = hyper({ owner: this, run: adamRate }, m, ["alpha", "beta1", "beta2", "t"]);
+    param.data.isub(m.mul(lr).div(sqrt(v).add(this.eps)));
   }
 }
 
@@ -399,11 +437,13 @@ export class WeightDecay implements Hook {
    * A weight decay hook.
    * @param rate decay rate (may be changed between steps)
    */
-  constructor(public rate: number) {}
+  constructor(public rate: number) {
+    checkHypers("WeightDecay", { rate });
+  }
   /** `grad += rate * param` for each parameter. */
   run(params: Parameter[]): void {
     const rule = { owner: this, run: (o: WeightDecay) => o.rate };
-    for (const p of params) gradOf(p).iadd(p.data.mul(hyper(rule, p.data)));
+    for (const p of params) gradOf(p).iadd(p.data.mul(hyper(rule, p.data, ["rate"])));
   }
 }
 
@@ -430,7 +470,9 @@ export class ClipGrad implements Hook {
    * A gradient clipping hook.
    * @param maxNorm the largest allowed gradient norm (may be changed between steps)
    */
-  constructor(public maxNorm: number) {}
+  constructor(public maxNorm: number) {
+    checkHypers("ClipGrad", { maxNorm });
+  }
   /** Scales the gradients in place when their norm exceeds `maxNorm`. */
   run(params: Parameter[]): void {
     if (params.length === 0) return;
@@ -438,7 +480,7 @@ export class ClipGrad implements Hook {
       .map((p) => gradOf(p).mul(gradOf(p)).sum())
       .reduce((a, b) => a.add(b))
       .astype("float64");
-    const maxNorm = hostScalar({ owner: this, run: (o) => o.maxNorm });
+    const maxNorm = hyper({ owner: this, run: (o: ClipGrad) => o.maxNorm }, total, ["maxNorm"]);
     const rate = maxNorm.div(sqrt(total).add(1e-6));
     const scale = dispatch("minimum", [rate, scalar(1)]);
     for (const p of params) gradOf(p).imul(scale.astype(gradOf(p).dtype));
@@ -472,6 +514,15 @@ export class FreezeParam implements Hook {
    * @param targets layers (all their parameters) or single parameters
    */
   constructor(...targets: (Target | Parameter)[]) {
+    targets.forEach((t, i) => {
+      if (
+        !(t instanceof Parameter) && typeof (t as Partial<Target> | null)?.params !== "function"
+      ) {
+        throw new TypeError(
+          `FreezeParam: argument ${i} must be a Layer or a Parameter, got ${show(t)}`,
+        );
+      }
+    });
     this.frozen = new Set(
       targets.flatMap((t) => ("params" in t ? [...t.params()] : [t as Parameter])),
     );

@@ -44,7 +44,7 @@ export class Softmax extends Function {
  * ```
  */
 export function softmax(x: VariableLike, axis = 1): Variable {
-  const v = asVariable(x);
+  const v = asVariable(x, "softmax");
   return new Softmax(normalizeAxis(axis, v.ndim, "softmax")).apply(v);
 }
 
@@ -80,6 +80,6 @@ export class LogSoftmax extends Function {
  * ```
  */
 export function logSoftmax(x: VariableLike, axis = 1): Variable {
-  const v = asVariable(x);
+  const v = asVariable(x, "logSoftmax");
   return new LogSoftmax(normalizeAxis(axis, v.ndim, "logSoftmax")).apply(v);
 }

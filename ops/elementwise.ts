@@ -13,6 +13,7 @@ import { sameShape } from "../core/array/shape_rules.ts";
 import type { ElementwiseOp } from "../core/registry.ts";
 import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { mask, operands } from "./helpers.ts";
+import { checkFinite, checkNumber } from "../core/validate.ts";
 import { sumTo } from "./shape.ts";
 
 /** Gradient rule of a unary function: `(x, y, gy) => gx`. */
@@ -93,10 +94,10 @@ export class Binary extends Function {
 const named = <T extends (...args: never[]) => Variable>(op: string, fn: T): T =>
   Object.defineProperty(fn, "name", { value: op });
 const unary = (op: ElementwiseOp, grad: UnaryGrad) =>
-  named(op, (x: VariableLike): Variable => new Unary(op, grad).apply(x));
+  named(op, (x: VariableLike): Variable => new Unary(op, grad).apply(asVariable(x, op)));
 const binary = (op: ElementwiseOp, grad: BinaryGrad) =>
   named(op, (a: VariableLike, b: VariableLike): Variable => {
-    const [x, y] = operands(a, b);
+    const [x, y] = operands(a, b, op);
     return new Binary(op, grad, (typeof a === "number" ? 1 : 0) | (typeof b === "number" ? 2 : 0))
       .apply(x, y);
   });
@@ -191,7 +192,7 @@ export class Pow extends Function {
   }
   /** Runs the primitive with `c` as a scalar of the dtype it takes beside `x`. */
   forward(x: NDArray): NDArray {
-    return dispatch("pow", [x, scalar(this.c, scalarDType(this.c, x.dtype))]);
+    return dispatch("pow", [x, scalar(this.c, scalarDType(this.c, x.dtype, "pow"))]);
   }
   /** `gy * c * x^(c-1)`. */
   backward(gy: Variable): Variable {
@@ -216,11 +217,11 @@ export class Pow extends Function {
  * ```
  */
 export function pow(x: VariableLike, c: VariableLike): Variable {
-  if (typeof c === "number") return new Pow(c).apply(x);
+  if (typeof c === "number") return new Pow(c).apply(asVariable(x, "pow"));
   return new Binary("pow", [
     (a, b, _y, gy) => mul(gy, mul(b, pow(a, sub(b, 1)))),
     (a, _b, y, gy) => mul(gy, mul(y, log(a))),
-  ]).apply(...operands(x, c));
+  ]).apply(...operands(x, c, "pow"));
 }
 
 /**
@@ -392,14 +393,17 @@ export const relu: (x: VariableLike) => Variable = unary(
  * ```
  */
 export function leakyRelu(x: VariableLike, slope = 0.2): Variable {
+  const xv = asVariable(x, "leakyRelu");
+  checkFinite(slope, "leakyRelu", "slope");
   return new Unary("leakyRelu", (x, _y, gy) => {
     const m = mask("gt", x, 0);
     return mul(gy, add(mul(m, 1 - slope), slope));
-  }, { p0: slope, dtype: paramDType(x, slope) }).apply(x);
+  }, { p0: slope, dtype: paramDType(xv, "leakyRelu", slope) }).apply(xv);
 }
 
 /**
- * `x` clipped to `[xMin, xMax]`; gradient passes only inside the range.
+ * `x` clipped to `[xMin, xMax]` (numpy's `minimum(maximum(x, xMin), xMax)`:
+ * all `xMax` when `xMin > xMax`); the gradient passes only inside the range.
  *
  * @example
  * ```ts
@@ -409,12 +413,15 @@ export function leakyRelu(x: VariableLike, slope = 0.2): Variable {
  * ```
  */
 export function clip(x: VariableLike, xMin: number, xMax: number): Variable {
+  const xv = asVariable(x, "clip");
+  checkNumber(xMin, "clip", "xMin");
+  checkNumber(xMax, "clip", "xMax");
   return new Unary("clip", (x, _y, gy) => {
     return mul(gy, mul(mask("ge", x, xMin), mask("le", x, xMax)));
-  }, { p0: xMin, p1: xMax, dtype: paramDType(x, xMin, xMax) }).apply(x);
+  }, { p0: xMin, p1: xMax, dtype: paramDType(xv, "clip", xMin, xMax) }).apply(xv);
 }
 
 /** The dtype `x` computes in beside numeric parameters: an int32 `x` with a fractional one gives float64. */
-function paramDType(x: VariableLike, ...params: number[]): DType {
-  return params.reduce((d, p) => scalarDType(p, d), asVariable(x).dtype);
+function paramDType(x: Variable, op: string, ...params: number[]): DType {
+  return params.reduce((d, p) => scalarDType(p, d, op), x.dtype);
 }

@@ -14,15 +14,15 @@ import { asVariable, Variable, type VariableLike } from "../core/autograd/variab
  * Two operands as Variables; a plain number takes the dtype it would have
  * beside the other operand (numpy's weak scalars: `x32 * 2` stays float32).
  */
-export function operands(a: VariableLike, b: VariableLike): [Variable, Variable] {
+export function operands(a: VariableLike, b: VariableLike, op: string): [Variable, Variable] {
   if (typeof a === "number") {
     const db = dtypeOfOperand(b);
-    if (db) a = constant(a, db);
+    if (db) a = constant(a, db, op);
   } else if (typeof b === "number") {
     const da = dtypeOfOperand(a);
-    if (da) b = constant(b, da);
+    if (da) b = constant(b, da, op);
   }
-  return [asVariable(a), asVariable(b)];
+  return [asVariable(a, op), asVariable(b, op)];
 }
 
 function dtypeOfOperand(v: VariableLike): DType | null {
@@ -30,8 +30,8 @@ function dtypeOfOperand(v: VariableLike): DType | null {
 }
 
 /** A number as a Variable of the dtype it takes beside `like`. */
-function constant(c: number, like: DType): Variable {
-  return new Variable(scalar(c, scalarDType(c, like)));
+function constant(c: number, like: DType, op: string): Variable {
+  return new Variable(scalar(c, scalarDType(c, like, op)));
 }
 
 /** A constant 0/1 Variable `x <op> value`, in x's dtype (float64 for int32 beside a fraction). */

@@ -7,7 +7,7 @@
 import { allocate } from "../core/array/alloc.ts";
 import { dispatch } from "../core/dispatch.ts";
 import { Function } from "../core/autograd/function.ts";
-import { array, NDArray, type NestedArray, scalar } from "../core/array/ndarray.ts";
+import { fromValues, NDArray, type NestedArray, scalar } from "../core/array/ndarray.ts";
 import { broadcastShapes, stridesOf } from "../core/array/shape_rules.ts";
 import {
   asVariable,
@@ -17,6 +17,7 @@ import {
   Variable,
   type VariableLike,
 } from "../core/autograd/variable.ts";
+import { show } from "../core/validate.ts";
 
 export type { Index, IndexComponent, Slice };
 
@@ -125,18 +126,18 @@ export function embedId(x: NDArray | Variable | number | NestedArray[], W: Varia
     ? x.data
     : typeof x === "number" || x instanceof NDArray
     ? x
-    : array(x);
+    : fromValues(x, undefined, "embedId");
   if (typeof ids !== "number" && ids.dtype !== "int32") {
     throw new TypeError(`embedId: ids must be int32, got ${ids.dtype}`);
   }
-  const w = asVariable(W);
+  const w = asVariable(W, "embedId");
   if (w.ndim === 0) throw new RangeError("embedId: W must have at least one axis, got a 0-d array");
   return gather(w, [ids], "embedId");
 }
 
 /** `x[index]` as a GetItem; errors name `op`. */
 function gather(x: VariableLike, index: Index, op: string): Variable {
-  const v = asVariable(x);
+  const v = asVariable(x, op);
   const { offsets, shape } = indexOffsets(v.shape, index, op);
   return new GetItem(offsets, shape).apply(v);
 }
@@ -199,13 +200,13 @@ function indexOffsets(
     } else if (isArrayIndex(c)) {
       fancy.push({ idx: indexArray(c, xShape[d], d, op), size: xShape[d], stride: strides[d] });
       d++;
-    } else if (typeof c === "object") {
+    } else if (isSlice(c)) {
       const [start, step, len] = sliceRange(c, xShape[d], op);
       basic.push({ len, first: start * strides[d], step: step * strides[d] });
       d++;
     } else {
       throw new TypeError(
-        `${op}: indices must be integers, slices, '...', null or integer arrays, got ${String(c)}`,
+        `${op}: indices must be integers, slices, '...', null or integer arrays, got ${show(c)}`,
       );
     }
   });
@@ -242,10 +243,16 @@ function isArrayIndex(c: unknown): c is NDArray | Variable | NestedArray[] {
   return Array.isArray(c) || c instanceof NDArray || c instanceof Variable;
 }
 
+/** Whether `c` is a slice: an object with no keys but `start`, `stop` and `step` (as `slice()` makes). */
+function isSlice(c: unknown): c is Partial<Slice> {
+  return typeof c === "object" && c !== null && Object.getPrototypeOf(c) === Object.prototype &&
+    Object.keys(c).every((k) => k === "start" || k === "stop" || k === "step");
+}
+
 /** Validates an integer index along `axis` of `size`; returns it wrapped to [0, size). */
 function checkIndex(i: number, size: number, axis: number, op: string): number {
   if (!Number.isInteger(i)) {
-    throw new TypeError(`${op}: indices must be integers, got ${i} for axis ${axis}`);
+    throw new TypeError(`${op}: indices must be integers, got ${show(i)} for axis ${axis}`);
   }
   if (i < -size || i >= size) {
     throw new RangeError(`${op}: index ${i} is out of bounds for axis ${axis} with size ${size}`);
@@ -260,7 +267,11 @@ function indexArray(
   axis: number,
   op: string,
 ): NDArray {
-  const a = c instanceof Variable ? c.data : c instanceof NDArray ? c : array(c);
+  const a = c instanceof Variable
+    ? c.data
+    : c instanceof NDArray
+    ? c
+    : fromValues(c, undefined, op);
   if (a.dtype !== "int32") {
     throw new TypeError(
       `${op}: arrays used as indices must be of integer type, got ${a.dtype} for axis ${axis}`,
@@ -282,7 +293,7 @@ function sliceRange(s: Partial<Slice>, len: number, op: string): [number, number
   const step = s.step ?? 1;
   for (const v of [s.start, s.stop, s.step]) {
     if (v !== null && v !== undefined && !Number.isInteger(v)) {
-      throw new TypeError(`${op}: slice indices must be integers or null, got ${v}`);
+      throw new TypeError(`${op}: slice indices must be integers or null, got ${show(v)}`);
     }
   }
   if (step === 0) throw new RangeError(`${op}: slice step cannot be zero`);

@@ -6,11 +6,12 @@
 import { Config } from "../core/autograd/config.ts";
 import { dispatch } from "../core/dispatch.ts";
 import { Function } from "../core/autograd/function.ts";
-import { asArray, type NDArray, scalar } from "../core/array/ndarray.ts";
+import { fromValues, NDArray, scalar } from "../core/array/ndarray.ts";
 import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
 import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { add, clip, div, log, mul, neg, sigmoid, sub } from "./elementwise.ts";
 import { logSoftmaxArray, operands, pickOffsets, softmaxArray } from "./helpers.ts";
+import { checkNumber } from "../core/validate.ts";
 import { sum } from "./reduction.ts";
 import { reshape, sumTo } from "./shape.ts";
 
@@ -48,12 +49,16 @@ export class MeanSquaredError extends Function {
  * ```
  */
 export function meanSquaredError(x0: VariableLike, x1: VariableLike): Variable {
-  return new MeanSquaredError().apply(...operands(x0, x1));
+  return new MeanSquaredError().apply(...operands(x0, x1, "meanSquaredError"));
 }
 
 /** Validates integer class labels `t` for scores of shape [N, C]. */
 function labels(t: VariableLike, x: Variable, op: string): NDArray {
-  const ta = t instanceof Variable ? t.data : asArray(t as NDArray);
+  const ta = t instanceof Variable
+    ? t.data
+    : t instanceof NDArray
+    ? t
+    : fromValues(t, undefined, op);
   if (ta.dtype !== "int32") {
     throw new TypeError(`${op}: labels must be an int32 array, got ${ta.dtype}`);
   }
@@ -113,7 +118,7 @@ export class SoftmaxCrossEntropy extends Function {
  * ```
  */
 export function softmaxCrossEntropy(x: VariableLike, t: VariableLike): Variable {
-  const xv = asVariable(x);
+  const xv = asVariable(x, "softmaxCrossEntropy");
   return new SoftmaxCrossEntropy(labels(t, xv, "softmaxCrossEntropy")).apply(xv);
 }
 
@@ -146,8 +151,8 @@ function bernoulliCrossEntropy(op: string, p: Variable, t: Variable, hi: number)
  * ```
  */
 export function sigmoidCrossEntropy(x: VariableLike, t: VariableLike): Variable {
-  const p = sigmoid(x);
-  return bernoulliCrossEntropy("sigmoidCrossEntropy", p, asVariable(t), 1.0);
+  const p = sigmoid(asVariable(x, "sigmoidCrossEntropy"));
+  return bernoulliCrossEntropy("sigmoidCrossEntropy", p, asVariable(t, "sigmoidCrossEntropy"), 1.0);
 }
 
 /**
@@ -164,7 +169,12 @@ export function sigmoidCrossEntropy(x: VariableLike, t: VariableLike): Variable 
  * ```
  */
 export function binaryCrossEntropy(p: VariableLike, t: VariableLike): Variable {
-  return bernoulliCrossEntropy("binaryCrossEntropy", asVariable(p), asVariable(t), 0.999);
+  return bernoulliCrossEntropy(
+    "binaryCrossEntropy",
+    asVariable(p, "binaryCrossEntropy"),
+    asVariable(t, "binaryCrossEntropy"),
+    0.999,
+  );
 }
 
 /**
@@ -179,7 +189,7 @@ export function binaryCrossEntropy(p: VariableLike, t: VariableLike): Variable {
  * ```
  */
 export function accuracy(y: VariableLike, t: VariableLike): Variable {
-  const yv = asVariable(y);
+  const yv = asVariable(y, "accuracy");
   const ta = labels(t, yv, "accuracy");
   const pred = dispatch("argmax", [yv.data], { axis: 1 });
   const hits = dispatch("eq", [pred, ta]);
@@ -202,8 +212,8 @@ export function accuracy(y: VariableLike, t: VariableLike): Variable {
  * ```
  */
 export function dropout(x: VariableLike, ratio = 0.5): Variable {
-  const xv = asVariable(x);
-  if (!(ratio >= 0 && ratio < 1)) {
+  const xv = asVariable(x, "dropout");
+  if (!(checkNumber(ratio, "dropout", "ratio") >= 0 && ratio < 1)) {
     throw new RangeError(`dropout: ratio must be in [0, 1), got ${ratio}`);
   }
   if (!Config.train) return xv;

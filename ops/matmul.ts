@@ -47,7 +47,7 @@ export class MatMul extends Function {
  * ```
  */
 export function matmul(a: VariableLike, b: VariableLike): Variable {
-  const av = asVariable(a), bv = asVariable(b);
+  const av = asVariable(a, "matmul"), bv = asVariable(b, "matmul");
   if (av.ndim === 0 || bv.ndim === 0) {
     throw new RangeError(
       `matmul: operands must be at least 1-D, got ${fmtShape(av.shape)} and ${fmtShape(bv.shape)}`,
@@ -77,5 +77,5 @@ export function matmul(a: VariableLike, b: VariableLike): Variable {
  */
 export function linear(x: VariableLike, W: VariableLike, b: VariableLike | null = null): Variable {
   const y = matmul(x, W);
-  return b === null ? y : add(y, b);
+  return b === null ? y : add(y, asVariable(b, "linear"));
 }

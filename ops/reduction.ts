@@ -10,6 +10,7 @@ import { normalizeAxes, reducedShape, sizeOf } from "../core/array/shape_rules.t
 import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { add, div, exp, log, mul, sub } from "./elementwise.ts";
 import { mask } from "./helpers.ts";
+import { checkBool } from "../core/validate.ts";
 import { broadcastTo, reshape } from "./shape.ts";
 
 /** Axis argument of reductions: one axis, several, or null for all. */
@@ -59,8 +60,9 @@ function reduce(
   axis: Axis,
   keepdims: boolean,
 ): Variable {
-  const v = asVariable(x);
-  return new Reduce(op, normalizeAxes(axis, v.ndim, op), keepdims).apply(v);
+  const v = asVariable(x, op);
+  const axes = normalizeAxes(axis, v.ndim, op);
+  return new Reduce(op, axes, checkBool(keepdims, op, "keepdims")).apply(v);
 }
 
 /**
@@ -128,7 +130,7 @@ export function min(x: VariableLike, axis: Axis = null, keepdims = false): Varia
  * ```
  */
 export function mean(x: VariableLike, axis: Axis = null, keepdims = false): Variable {
-  const v = asVariable(x);
+  const v = asVariable(x, "mean");
   const axes = normalizeAxes(axis, v.ndim, "mean");
   const count = sizeOf(axes.map((a) => v.shape[a]));
   return div(sum(v, axes, keepdims), count);
@@ -166,8 +168,9 @@ export function average(x: VariableLike, axis: Axis = null, keepdims = false): V
  * ```
  */
 export function logsumexp(x: VariableLike, axis: Axis = null, keepdims = false): Variable {
-  const v = asVariable(x);
+  const v = asVariable(x, "logsumexp");
   const axes = normalizeAxes(axis, v.ndim, "logsumexp");
+  checkBool(keepdims, "logsumexp", "keepdims");
   const m = new Variable(dispatch("max", [v.data], { axes, keepdims: true }));
   const s = log(sum(exp(sub(v, m)), axes, true));
   const y = add(s, m);

@@ -9,6 +9,7 @@ import { Function } from "../core/autograd/function.ts";
 import { type NDArray, sumToArray } from "../core/array/ndarray.ts";
 import {
   checkBroadcastTo,
+  checkShape,
   fmtShape,
   normalizeAxis,
   resolveAxes,
@@ -50,7 +51,7 @@ export class Reshape extends Function {
  * ```
  */
 export function reshape(x: VariableLike, shape: Shape): Variable {
-  const v = asVariable(x);
+  const v = asVariable(x, "reshape");
   const target = resolveShape(v.shape, shape, "reshape");
   if (sameShape(v.shape, target)) return v;
   return new Reshape(target).apply(v);
@@ -91,7 +92,7 @@ export class Transpose extends Function {
  * ```
  */
 export function transpose(x: VariableLike, axes: readonly number[] | null = null): Variable {
-  const v = asVariable(x);
+  const v = asVariable(x, "transpose");
   return new Transpose(resolveAxes(axes, v.ndim, "transpose")).apply(v);
 }
 
@@ -130,10 +131,11 @@ export class BroadcastTo extends Function {
  * ```
  */
 export function broadcastTo(x: VariableLike, shape: Shape): Variable {
-  const v = asVariable(x);
-  if (sameShape(v.shape, shape)) return v;
-  checkBroadcastTo(v.shape, shape, "broadcastTo");
-  return new BroadcastTo([...shape]).apply(v);
+  const v = asVariable(x, "broadcastTo");
+  const target = checkShape(shape, "broadcastTo");
+  if (sameShape(v.shape, target)) return v;
+  checkBroadcastTo(v.shape, target, "broadcastTo");
+  return new BroadcastTo(target).apply(v);
 }
 
 /** Sum over the axes that broadcasting to the input's shape added. */
@@ -168,16 +170,17 @@ export class SumTo extends Function {
  * ```
  */
 export function sumTo(x: VariableLike, shape: Shape): Variable {
-  const v = asVariable(x);
-  if (sameShape(v.shape, shape)) return v;
+  const v = asVariable(x, "sumTo");
+  const target = checkShape(shape, "sumTo");
+  if (sameShape(v.shape, target)) return v;
   try {
-    checkBroadcastTo(shape, v.shape, "sumTo");
+    checkBroadcastTo(target, v.shape, "sumTo");
   } catch {
     throw new RangeError(
-      `sumTo: cannot sum shape ${fmtShape(v.shape)} to ${fmtShape(shape)}`,
+      `sumTo: cannot sum shape ${fmtShape(v.shape)} to ${fmtShape(target)}`,
     );
   }
-  return new SumTo([...shape]).apply(v);
+  return new SumTo(target).apply(v);
 }
 
 /**
@@ -193,7 +196,7 @@ export function sumTo(x: VariableLike, shape: Shape): Variable {
  * ```
  */
 export function expandDims(x: VariableLike, axis: number): Variable {
-  const v = asVariable(x);
+  const v = asVariable(x, "expandDims");
   const a = normalizeAxis(axis, v.ndim + 1, "expandDims");
   const shape = [...v.shape];
   shape.splice(a, 0, 1);
@@ -212,7 +215,7 @@ export function expandDims(x: VariableLike, axis: number): Variable {
  * ```
  */
 export function flatten(x: VariableLike): Variable {
-  const v = asVariable(x);
+  const v = asVariable(x, "flatten");
   if (v.ndim === 0) throw new RangeError("flatten: needs at least one axis, got shape []");
   return reshape(v, [v.shape[0], -1]);
 }

@@ -452,7 +452,7 @@ Deno.test("getItem() rejects non-integer index arrays and indices", () => {
   assert.throws(() => F.getItem(x3, s(0.5)), /getItem: slice indices must be integers/);
   assert.throws(
     () => F.getItem(x3, "x" as unknown as Index),
-    /getItem: indices must be integers, slices, '...', null or integer arrays, got x/,
+    /getItem: indices must be integers, slices, '...', null or integer arrays, got 'x'/,
   );
 });
 

@@ -3,6 +3,7 @@
  * that change it: `usingConfig`, `noGrad`, `testMode`.
  * @module
  */
+import { checkBool, checkFunction, show } from "../validate.ts";
 
 /** Switches read by functions and layers. */
 export const Config: { enableBackprop: boolean; train: boolean } = {
@@ -29,9 +30,13 @@ export function usingConfig<T>(
   value: boolean,
   fn: () => T,
 ): T {
-  if (!(name in Config)) {
-    throw new RangeError(`usingConfig: unknown setting '${name}'`);
+  if (typeof name !== "string" || !Object.hasOwn(Config, name)) {
+    throw new RangeError(
+      `usingConfig: unknown setting ${show(name)} (use ${Object.keys(Config).join(", ")})`,
+    );
   }
+  checkBool(value, "usingConfig", "value");
+  checkFunction(fn, "usingConfig", "fn");
   const old = Config[name];
   Config[name] = value;
   try {

@@ -5,7 +5,8 @@
  */
 import type { Shape } from "../array/shape_rules.ts";
 import type { Function } from "./function.ts";
-import type { Variable } from "./variable.ts";
+import { Variable } from "./variable.ts";
+import { checkBool, checkOptions, checkString, show } from "../validate.ts";
 
 /** Options of `getDotGraph` and `plotDotGraph`. */
 export interface DotOptions {
@@ -63,7 +64,12 @@ function dotFunc(f: Function): string {
  * assert.match(dot, /label="Square", color=lightblue, style=filled, shape=box/);
  * ```
  */
-export function getDotGraph(y: Variable, { verbose = true }: DotOptions = {}): string {
+export function getDotGraph(y: Variable, options?: DotOptions): string {
+  const { verbose = true } = checkOptions(options, "getDotGraph", ["verbose"]);
+  if (!(y instanceof Variable)) {
+    throw new TypeError(`getDotGraph: expected a Variable, got ${show(y)}`);
+  }
+  checkBool(verbose, "getDotGraph", "verbose");
   let txt = dotVar(y, verbose);
   const funcs: Function[] = [];
   const seen = new Set<object>([y]);
@@ -114,11 +120,13 @@ export function getDotGraph(y: Variable, { verbose = true }: DotOptions = {}): s
 export async function plotDotGraph(
   y: Variable,
   toFile = "graph.png",
-  { verbose = true }: DotOptions = {},
+  options?: DotOptions,
 ): Promise<string> {
+  const dot = getDotGraph(y, options);
+  checkString(toFile, "plotDotGraph", "toFile");
   const ext = /\.([^./\\]+)$/.exec(toFile)?.[1] ?? "";
   const dotPath = ext ? toFile.slice(0, -ext.length) + "dot" : toFile + ".dot";
-  await Deno.writeTextFile(dotPath, getDotGraph(y, { verbose }));
+  await Deno.writeTextFile(dotPath, dot);
   if (ext === "dot") return dotPath;
   let result: Deno.CommandOutput;
   try {

@@ -7,7 +7,8 @@
  */
 import { Config } from "./config.ts";
 import { scoped, tracer } from "../hooks.ts";
-import type { NDArray } from "../array/ndarray.ts";
+import { NDArray } from "../array/ndarray.ts";
+import { show } from "../validate.ts";
 import { asVariable, Variable, type VariableLike } from "./variable.ts";
 
 /**
@@ -83,7 +84,7 @@ export abstract class Function {
   private call(inputs: VariableLike[]): Variable[] {
     const xs: Variable[] = [], arrays: NDArray[] = [];
     for (const input of inputs) {
-      const x = asVariable(input);
+      const x = asVariable(input, this.name);
       xs.push(x);
       arrays.push(x.data);
     }
@@ -93,7 +94,7 @@ export abstract class Function {
       tracer.apply(this, xs);
       ys = scoped(this.name, null, () => this.run(arrays));
     }
-    const outputs = Array.isArray(ys) ? ys.map((y) => new Variable(y)) : [new Variable(ys)];
+    const outputs = Array.isArray(ys) ? ys.map((y) => this.output(y)) : [this.output(ys)];
     if (Config.enableBackprop) {
       let gen = 0;
       for (const x of xs) if (x.generation > gen) gen = x.generation;
@@ -116,5 +117,14 @@ export abstract class Function {
       : n === 2
       ? this.forward(arrays[0], arrays[1])
       : this.forward(...arrays);
+  }
+
+  /** An output of `forward` as a Variable (a number as a float64 scalar, as DeZero's `as_array`). */
+  private output(y: unknown): Variable {
+    if (y instanceof NDArray) return new Variable(y);
+    if (typeof y === "number") return new Variable(y);
+    throw new TypeError(
+      `${this.name}.forward: must return an NDArray or a list of them, got ${show(y)}`,
+    );
   }
 }

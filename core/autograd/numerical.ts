@@ -6,6 +6,7 @@
 import { dispatch } from "../dispatch.ts";
 import { NDArray, zerosLike } from "../array/ndarray.ts";
 import { Variable } from "./variable.ts";
+import { checkFinite, checkFunction, checkOptions, show } from "../validate.ts";
 
 /**
  * The gradient of `sum(f(x))` with respect to `x` by central differences,
@@ -31,7 +32,9 @@ export function numericalGrad(
   x: Variable | NDArray,
   eps = 1e-4,
 ): NDArray {
-  const point = (x instanceof Variable ? x.data : x).astype("float64");
+  checkFunction(f, "numericalGrad", "f");
+  checkFinite(eps, "numericalGrad", "eps");
+  const point = pointOf(x, "numericalGrad");
   const values = point.raw;
   const grad = new Float64Array(values.length);
   // a float64 copy: f may return a view of the point it is given
@@ -73,9 +76,13 @@ export interface GradientCheckOptions {
 export function gradientCheck(
   f: (x: Variable) => Variable,
   x: Variable | NDArray,
-  { rtol = 1e-4, atol = 1e-5 }: GradientCheckOptions = {},
+  options?: GradientCheckOptions,
 ): boolean {
-  const xv = new Variable((x instanceof Variable ? x.data : x).astype("float64"));
+  const { rtol = 1e-4, atol = 1e-5 } = checkOptions(options, "gradientCheck", ["rtol", "atol"]);
+  checkFunction(f, "gradientCheck", "f");
+  checkFinite(rtol, "gradientCheck", "rtol");
+  checkFinite(atol, "gradientCheck", "atol");
+  const xv = new Variable(pointOf(x, "gradientCheck"));
   const num = numericalGrad(f, xv);
   f(xv).backward();
   const bp = xv.grad === null ? zerosLike(num) : xv.grad.data;
@@ -89,4 +96,12 @@ export function gradientCheck(
     );
   }
   return close;
+}
+
+/** `x`'s values as a float64 copy; throws naming `op` unless `x` is a Variable or NDArray. */
+function pointOf(x: Variable | NDArray, op: string): NDArray {
+  if (!(x instanceof Variable) && !(x instanceof NDArray)) {
+    throw new TypeError(`${op}: x must be a Variable or an NDArray, got ${show(x)}`);
+  }
+  return (x instanceof Variable ? x.data : x).astype("float64");
 }

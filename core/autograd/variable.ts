@@ -7,9 +7,16 @@ import { Config } from "./config.ts";
 import { scoped, tracer } from "../hooks.ts";
 import type { Function } from "./function.ts";
 import { FLOAT_HINT, isFloat } from "../array/dtype.ts";
-import { type ArrayLike, asArray, NDArray, type NestedArray, onesLike } from "../array/ndarray.ts";
+import {
+  type ArrayLike,
+  fromValues,
+  NDArray,
+  type NestedArray,
+  onesLike,
+} from "../array/ndarray.ts";
 import { formatArray, inspectAsString } from "../array/print.ts";
 import { fmtShape, sameShape } from "../array/shape_rules.ts";
+import { checkBool, checkOptions, show } from "../validate.ts";
 
 /** What the Variable methods and F functions accept as an operand. */
 export type VariableLike = Variable | ArrayLike;
@@ -105,7 +112,12 @@ export class Variable {
    * `Variable(np.array(2.0))`).
    */
   constructor(data: ArrayLike, name: string | null = null) {
-    this.#data = typeof data === "number" ? asArray(data, { dtype: "float64" }) : asArray(data);
+    this.#data = dataOf(data, this.constructor.name);
+    if (name !== null && typeof name !== "string") {
+      throw new TypeError(
+        `${this.constructor.name}: name must be a string or null, got ${show(name)}`,
+      );
+    }
     this.name = name;
   }
 
@@ -179,9 +191,15 @@ export class Variable {
    * Backpropagates from this variable (seed gradient: ones, as DeZero) in
    * generation order, accumulating into each input's `grad`.
    */
-  backward(options: BackwardOptions = {}): void {
+  backward(options?: BackwardOptions): void {
+    const { retainGrad = false, createGraph = false } = checkOptions(options, "backward", [
+      "retainGrad",
+      "createGraph",
+    ]);
+    checkBool(retainGrad, "backward", "retainGrad");
+    checkBool(createGraph, "backward", "createGraph");
     if (this.grad === null) this.grad = new Variable(onesLike(this.data));
-    backprop(this, FIELDS, options);
+    backprop(this, FIELDS, { retainGrad, createGraph });
   }
 
   /** DeZero's repr: `variable([[1 2]\n          [3 4]])`. */
@@ -327,9 +345,21 @@ export function backprop(root: Variable, store: GradStore, options: BackwardOpti
         r = scoped(`${f.name} backward`, null, () => backwardOf(f, store));
       }
       const gxs = Array.isArray(r) ? r : [r];
+      if (gxs.length !== f.inputs.length) {
+        throw new TypeError(
+          `backward of ${f.name}: returned ${gxs.length} gradients for ${f.inputs.length} inputs`,
+        );
+      }
       for (let i = 0; i < f.inputs.length; i++) {
         const x = f.inputs[i], gx = gxs[i];
         if (gx === null || gx === undefined) continue;
+        if (!(gx instanceof Variable)) {
+          throw new TypeError(
+            `backward of ${f.name}: the gradient of input ${i} must be a Variable or null, got ${
+              show(gx)
+            } (wrap an array: new Variable(a))`,
+          );
+        }
         if (!sameShape(gx.shape, x.shape)) {
           throw new Error(
             `backward of ${f.name}: gradient shape ${
@@ -386,8 +416,14 @@ export class Parameter extends Variable {
   }
 }
 
+/** The NDArray a Variable made by `op` holds for `data` (a number is a float64 scalar, as DeZero's `np.array(2.0)`). */
+function dataOf(data: unknown, op: string): NDArray {
+  if (data instanceof NDArray) return data;
+  return fromValues(data, typeof data === "number" ? "float64" : undefined, op);
+}
+
 /**
- * `x` as a Variable (numbers and arrays are wrapped).
+ * `x` as a Variable (numbers and arrays are wrapped); errors name `op`.
  *
  * @example
  * ```ts
@@ -398,6 +434,6 @@ export class Parameter extends Variable {
  * assert.equal(String(dz.asVariable([1, 2])), "variable([1 2])");
  * ```
  */
-export function asVariable(x: VariableLike): Variable {
-  return x instanceof Variable ? x : new Variable(x);
+export function asVariable(x: VariableLike, op = "Variable"): Variable {
+  return x instanceof Variable ? x : new Variable(dataOf(x, op));
 }
