@@ -6,6 +6,7 @@
 import type { Variable } from "../core/autograd/variable.ts";
 import { sigmoid } from "../ops/elementwise.ts";
 import { checkFunction, checkInt, checkOptions, show } from "../core/validate.ts";
+import { MAX_SIZE } from "../core/array/shape_rules.ts";
 import { Layer, Linear } from "./layer.ts";
 
 /**
@@ -103,7 +104,11 @@ export class MLP extends Sequential {
       );
     }
     const { activation = sigmoid } = checkOptions(options, "MLP", ["activation"]);
-    super(...fcOutputSizes.map((size) => new Linear(checkInt(size, "MLP", "a layer size", 1))));
+    super(
+      ...fcOutputSizes.map((size) =>
+        new Linear(checkInt(size, "MLP", "a layer size", 1, MAX_SIZE))
+      ),
+    );
     this.activation = checkFunction(activation, "MLP", "activation");
   }
 

@@ -80,9 +80,9 @@ export class NDArray {
     // the common case checked inline (every op result passes here): plain
     // non-negative integers, as code generators print them
     let n = Array.isArray(shape) ? 1 : NaN;
-    for (let i = 0; i < shape.length && n === n; i++) {
+    for (let i = 0; n === n && i < shape.length; i++) {
       const d = shape[i];
-      n = d >>> 0 === d ? n * d : NaN;
+      n = typeof d === "number" && d >>> 0 === d ? n * d : NaN;
     }
     if (n !== n) checkShape(shape, "NDArray");
     if (n !== data.length) {

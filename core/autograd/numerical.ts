@@ -38,7 +38,7 @@ export function numericalGrad(
   const values = point.raw;
   const grad = new Float64Array(values.length);
   // a float64 copy: f may return a view of the point it is given
-  const run = (): NDArray => f(new Variable(point)).data.astype("float64");
+  const run = (): NDArray => result(f(new Variable(point)), "numericalGrad").astype("float64");
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     values[i] = v + eps;
@@ -83,8 +83,10 @@ export function gradientCheck(
   checkFinite(rtol, "gradientCheck", "rtol");
   checkFinite(atol, "gradientCheck", "atol");
   const xv = new Variable(pointOf(x, "gradientCheck"));
+  const y = f(xv);
+  result(y, "gradientCheck");
   const num = numericalGrad(f, xv);
-  f(xv).backward();
+  y.backward();
   const bp = xv.grad === null ? zerosLike(num) : xv.grad.data;
   const diff = dispatch("abs", [num.sub(bp)]);
   const tol = dispatch("abs", [bp]).mul(rtol).add(atol);
@@ -104,4 +106,12 @@ function pointOf(x: Variable | NDArray, op: string): NDArray {
     throw new TypeError(`${op}: x must be a Variable or an NDArray, got ${show(x)}`);
   }
   return (x instanceof Variable ? x.data : x).astype("float64");
+}
+
+/** The data of what `f` returned; throws naming `op` unless it is a Variable. */
+function result(y: unknown, op: string): NDArray {
+  if (!(y instanceof Variable)) {
+    throw new TypeError(`${op}: f must return a Variable, got ${show(y)}`);
+  }
+  return y.data;
 }
