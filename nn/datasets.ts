@@ -9,8 +9,9 @@ import { importNpm } from "../core/npm.ts";
 import { arange, NDArray } from "../core/array/ndarray.ts";
 import { permutation, rand, randn, seed } from "../core/array/random.ts";
 import { inspectAsString } from "../core/array/print.ts";
-import { fmtShape, sizeOf } from "../core/array/shape_rules.ts";
+import { checkShape, fmtShape, sizeOf } from "../core/array/shape_rules.ts";
 import { checkBool, checkFunction, checkOptions, checkString, show } from "../core/validate.ts";
+import { crc32, inflate } from "./zip.ts";
 
 /** A function applied to each example (or label) as it is read. */
 export type Transform = (x: NDArray) => NDArray;
@@ -325,7 +326,9 @@ async function readIdxPair(dir: string, prefix: string): Promise<[NDArray, NDArr
 /**
  * Reads an IDX file of unsigned bytes (the MNIST format: 0, 0, type 0x08,
  * rank, big-endian uint32 dims, data) as an int32 array. `path` may be
- * gzipped, and may be given without its `.gz` suffix.
+ * gzipped, and may be given without its `.gz` suffix. A gzipped file is
+ * inflated no further than its header declares (then checked against the
+ * gzip CRC-32), so a small crafted file cannot expand into a huge buffer.
  *
  * @example
  * ```ts
@@ -339,11 +342,21 @@ async function readIdxPair(dir: string, prefix: string): Promise<[NDArray, NDArr
  * ```
  */
 export async function readIdx(path: string): Promise<NDArray> {
-  let bytes = await readEither(path, `${path}.gz`);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = await gunzip(bytes);
+  checkString(path, "readIdx", "path");
   const fail = (msg: string): never => {
     throw new RangeError(`readIdx: ${path}: ${msg}`);
   };
+  const file = await readEither(path, `${path}.gz`);
+  const gzip = file[0] === 0x1f && file[1] === 0x8b;
+  let bytes: Uint8Array = file;
+  const unzip = async (limit: number) => {
+    try {
+      return await inflate(file, limit, true);
+    } catch (e) {
+      return fail(`corrupt gzip data (${(e as Error).message})`);
+    }
+  };
+  if (gzip) bytes = (await unzip(4 + 4 * 255)).bytes;
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) fail("not an IDX file");
   if (bytes[2] !== 0x08) {
     fail(`element type 0x${bytes[2].toString(16)} is not unsigned byte (0x08)`);
@@ -352,8 +365,23 @@ export async function readIdx(path: string): Promise<NDArray> {
   const start = 4 + 4 * rank;
   if (bytes.length < start) fail(`truncated header (rank ${rank})`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const shape = Array.from({ length: rank }, (_, d) => view.getUint32(4 + 4 * d));
+  const shape = checkShape(
+    Array.from({ length: rank }, (_, d) => view.getUint32(4 + 4 * d)),
+    `readIdx: ${path}`,
+  );
   const size = sizeOf(shape);
+  if (gzip) {
+    const all = await unzip(start + size);
+    if (all.more) fail(`holds more data than its shape ${fmtShape(shape)} needs (${size} bytes)`);
+    // the gzip trailer: CRC-32 of the data, then its size
+    const crc = file.length >= 18
+      ? new DataView(file.buffer, file.byteOffset + file.length - 8, 4).getUint32(0, true)
+      : -1;
+    if (all.bytes.length === start + size && crc !== crc32(all.bytes)) {
+      fail("gzip CRC-32 mismatch (the file is corrupt)");
+    }
+    bytes = all.bytes;
+  }
   if (bytes.length - start !== size) {
     fail(`shape ${fmtShape(shape)} needs ${size} data bytes, found ${bytes.length - start}`);
   }
@@ -370,11 +398,6 @@ async function readEither(...paths: string[]): Promise<Uint8Array<ArrayBuffer>> 
     }
   }
   throw new Deno.errors.NotFound(`readIdx: none of ${paths.join(", ")} exists`);
-}
-
-async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 type Split = [NDArray, NDArray];

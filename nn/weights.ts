@@ -10,6 +10,8 @@ import { arrayCtor, type DType, type TypedArray } from "../core/array/dtype.ts";
 import { NDArray } from "../core/array/ndarray.ts";
 import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
 import type { Variable } from "../core/autograd/variable.ts";
+import { show } from "../core/validate.ts";
+import { inflate, readEntry, zipEntries } from "./zip.ts";
 
 /** The largest safetensors header accepted (the reference implementation's limit). */
 const MAX_HEADER = 100_000_000;
@@ -64,8 +66,33 @@ export async function saveWeights(
   params: ReadonlyMap<string, Variable>,
   path: string,
 ): Promise<void> {
-  const bytes = isNpz(path, "saveWeights") ? await encodeNpz(params) : encodeSafetensors(params);
+  const npz = isNpz(path, "saveWeights");
+  checkNames(params, npz, path);
+  const bytes = npz ? await encodeNpz(params) : encodeSafetensors(params);
   await writeAtomic(path, bytes);
+}
+
+/**
+ * Refuses, before anything is written, parameter names the format cannot
+ * give back: safetensors reserves `__metadata__`; an `.npz` entry name is
+ * the parameter name with `.` as `/`, so a name holding `/` would load as
+ * another name (and could collide with one).
+ */
+function checkNames(params: ReadonlyMap<string, Variable>, npz: boolean, path: string): void {
+  for (const name of params.keys()) {
+    const bad = name === ""
+      ? "is empty"
+      : !npz && name === "__metadata__"
+      ? "is reserved by safetensors"
+      : npz && name.includes("/")
+      ? "holds '/', which .npz entry names use for '.'"
+      : new TextEncoder().encode(name).length > 60000
+      ? "is too long"
+      : null;
+    if (bad !== null) {
+      throw new Error(`saveWeights: ${path}: parameter name ${show(name)} ${bad}; rename it`);
+    }
+  }
 }
 
 /**
@@ -152,7 +179,9 @@ async function readSafetensors(
   const fail = (msg: string): never => {
     throw new Error(`loadWeights: ${path}: ${msg}`);
   };
-  const file = await Deno.open(path, { read: true });
+  const file = await Deno.open(path, { read: true }).catch((e) => {
+    throw fileError(e, `loadWeights: cannot read ${path}`);
+  });
   try {
     const size = (await file.stat()).size;
     if (size < 8) fail(`${size}-byte file is shorter than the 8-byte header length`);
@@ -239,13 +268,9 @@ function parseSafetensorsHeader(
 
 // ---- DeZero's .npz -----------------------------------------------------
 
-/** The part of `npm:fflate` (zip) this module calls. */
+/** The part of `npm:fflate` (zip writing) this module calls. */
 interface Fflate {
   zipSync(files: Record<string, Uint8Array>, options: { level: number }): Uint8Array;
-  unzipSync(
-    data: Uint8Array,
-    options: { filter(file: { name: string; size: number; originalSize: number }): boolean },
-  ): Record<string, Uint8Array>;
 }
 
 /** fflate, downloaded (once) when a `.npz` file is first read or written. */
@@ -272,6 +297,18 @@ function encodeNpy(x: NDArray): Uint8Array {
   return out;
 }
 
+/** The longest `.npy` header read (numpy's `max_header_size` default). */
+const NPY_HEADER_MAX = 10000;
+
+/**
+ * The most bytes a parameter whose size the model does not fix yet (a lazy
+ * layer's placeholder) takes from one `.npz` entry: 16 MiB, or 64 times the
+ * entry's compressed size (weights compress little; a zip bomb a lot).
+ */
+function lazyLimit(compressed: number): number {
+  return Math.max(16 * 2 ** 20, 64 * compressed);
+}
+
 async function readNpz(
   params: ReadonlyMap<string, Variable>,
   path: string,
@@ -279,35 +316,49 @@ async function readNpz(
   const fail = (msg: string): never => {
     throw new Error(`loadWeights: ${path}: ${msg}`);
   };
-  const zip = await Deno.readFile(path);
-  const { unzipSync } = await fflate();
-  const sizes: [string, number][] = [];
-  let files: Record<string, Uint8Array> = {};
-  try {
-    files = unzipSync(zip, {
-      filter: (f) => {
-        sizes.push([f.name, f.originalSize]);
-        const p = params.get(npzKey(f.name));
-        // Inflate only entries the model can take (at most int64 data and a
-        // 64 kB header; a lazy placeholder: what deflate can expand the entry
-        // to): no zip bomb, no huge buffer from a lying size field.
-        const max = p?.data.size ? 8 * p.data.size : 1032 * f.size;
-        return p !== undefined && f.originalSize <= max + 65546;
-      },
-    });
-  } catch (e) {
-    fail(`not a valid .npz (zip) file (${(e as Error).message})`);
-  }
+  const zip = await readFile(path, "loadWeights");
+  const entries = zipEntries(zip, (msg) => fail(`not a valid .npz (zip) file (${msg})`));
   const stored = new Map<string, Stored | null>();
-  for (const [entry, size] of sizes) {
+  for (const e of entries) {
+    const entry = e.name;
     if (!entry.endsWith(".npy")) fail(`entry '${entry}' is not an .npy file`);
     const name = npzKey(entry);
     if (stored.has(name)) fail(`entry '${entry}' appears twice`);
-    const bytes = files[entry];
-    if (params.has(name) && bytes === undefined) {
-      fail(`entry '${entry}' claims ${size} bytes, more than parameter '${name}' can hold`);
+    const p = params.get(name);
+    stored.set(name, null); // not read unless the model has it
+    if (p === undefined) continue;
+    const bad = (msg: string): never => fail(`entry '${entry}': ${msg}`);
+    // Inflate only what the model can take: the header, then at most the
+    // data it declares, which must fit the parameter (int64 data narrows)
+    const most = p.data.size ? 8 * p.data.size : lazyLimit(e.compressedSize);
+    if (e.size > 12 + NPY_HEADER_MAX + most) {
+      fail(`entry '${entry}' claims ${e.size} bytes, more than parameter '${name}' can hold`);
     }
-    stored.set(name, bytes ? parseNpy(bytes, (msg) => fail(`entry '${entry}': ${msg}`)) : null);
+    const head = e.method === 0
+      ? zip.subarray(e.dataStart, e.dataStart + Math.min(e.size, 12 + NPY_HEADER_MAX))
+      : (await inflate(
+        zip.subarray(e.dataStart, e.dataStart + e.compressedSize),
+        12 + NPY_HEADER_MAX,
+        false,
+      ).catch((err) => bad(`corrupt compressed data (${err.message})`))).bytes;
+    const s = parseNpyHeader(head, bad);
+    const nbytes = byteSize(s.shape, s.codec.itemsize, bad);
+    stored.set(name, s);
+    if (!fits(s.shape, p) || s.codec.dtype !== p.data.dtype) continue; // reported below
+    if (p.data.size === 0 && nbytes > most) {
+      bad(
+        `shape ${fmtShape(s.shape)} (${nbytes} bytes) is more than the ${most} bytes a parameter ` +
+          "the model has not sized yet may take from an entry this small (call the model once first)",
+      );
+    }
+    if (e.size !== s.dataStart + nbytes) {
+      bad(
+        `shape ${fmtShape(s.shape)} of ${s.descr} needs ${nbytes} data bytes, found ${
+          e.size - s.dataStart
+        }`,
+      );
+    }
+    s.bytes = (await readEntry(zip, e, fail)).subarray(s.dataStart);
   }
   return checkAgainstModel(params, stored, path);
 }
@@ -317,10 +368,15 @@ function npzKey(entry: string): string {
   return entry.replace(/\.npy$/, "").replaceAll("/", ".");
 }
 
-const NPY_FIELD = /\s*(['"])(\w+)\1\s*:\s*('[^']*'|"[^"]*"|True|False|\([^)]*\))\s*(?:,|(?=\s*$))/y;
-
-/** Parses an `.npy` file (format 1.0, 2.0 or 3.0) and checks its length. */
-function parseNpy(bytes: Uint8Array, fail: (msg: string) => never): Stored {
+/**
+ * Parses the header of an `.npy` file (format 1.0, 2.0 or 3.0): a Python
+ * dict literal with exactly `descr`, `fortran_order` and `shape`, read in
+ * one pass (linear in its length, at most `NPY_HEADER_MAX` bytes).
+ */
+function parseNpyHeader(
+  bytes: Uint8Array,
+  fail: (msg: string) => never,
+): Stored & { descr: string; dataStart: number } {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
   if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) fail("not an .npy file");
   const major = bytes[6];
@@ -330,42 +386,95 @@ function parseNpy(bytes: Uint8Array, fail: (msg: string) => never): Stored {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const start = major === 1 ? 10 : 12;
   if (bytes.length < start) fail("truncated .npy header");
-  const end = start + (major === 1 ? view.getUint16(8, true) : view.getUint32(8, true));
-  if (end > bytes.length) fail("header runs past the end of the entry");
-  const text = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(bytes.subarray(start, end))
-    .trim();
-  if (!text.startsWith("{") || !text.endsWith("}")) fail(`header is not a dict: ${text}`);
-  const body = text.slice(1, -1);
-  const fields = new Map<string, string>();
-  NPY_FIELD.lastIndex = 0;
-  while (body.slice(NPY_FIELD.lastIndex).trim() !== "") {
-    const m = NPY_FIELD.exec(body) ?? fail(`cannot parse header ${text}`);
-    fields.set(m[2], m[3]);
-  }
-  const descr = fields.get("descr")?.slice(1, -1);
-  const order = fields.get("fortran_order");
-  const dims = fields.get("shape")?.slice(1, -1).split(",").map((d) => d.trim());
+  const len = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (len > NPY_HEADER_MAX) fail(`header of ${len} bytes is longer than ${NPY_HEADER_MAX}`);
+  if (start + len > bytes.length) fail("header runs past the end of the entry");
+  const text = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(
+    bytes.subarray(start, start + len),
+  );
+  const fields = pyDict(text, (msg) => fail(`${msg} in header ${text.slice(0, 200)}`));
+  const descr = fields.get("descr"), order = fields.get("fortran_order");
+  const shape = fields.get("shape");
   if (
-    fields.size !== 3 || descr === undefined || dims === undefined ||
-    !/^(True|False)$/.test(order ?? "")
+    fields.size !== 3 || typeof descr !== "string" || typeof order !== "boolean" ||
+    !Array.isArray(shape)
   ) {
-    fail(`header must hold exactly descr, fortran_order and shape: ${text}`);
+    fail(`header must hold exactly descr, fortran_order and shape: ${text.slice(0, 200)}`);
   }
-  if (dims!.at(-1) === "") dims!.pop();
-  if (!dims!.every((d) => /^\d+L?$/.test(d))) fail(`bad shape in header ${text}`);
-  const shape = dims!.map((d) => parseInt(d, 10));
-  const codec = Object.hasOwn(NPY_CODECS, descr!)
-    ? NPY_CODECS[descr!]
+  const codec = Object.hasOwn(NPY_CODECS, descr as string)
+    ? NPY_CODECS[descr as string]
     : fail(`dtype '${descr}' is not supported (${Object.keys(NPY_CODECS).join(", ")})`);
-  const nbytes = byteSize(shape, codec.itemsize, fail);
-  if (bytes.length - end !== nbytes) {
-    fail(
-      `shape ${fmtShape(shape)} of ${descr} needs ${nbytes} data bytes, found ${
-        bytes.length - end
-      }`,
-    );
+  return {
+    codec,
+    shape: shape as number[],
+    fortran: order as boolean,
+    descr: descr as string,
+    dataStart: start + len,
+  };
+}
+
+/**
+ * The dict literal numpy writes as an `.npy` header, e.g. `{'descr': '<f4',
+ * 'fortran_order': False, 'shape': (2, 3), }`: string keys; values a
+ * string, True/False, or a tuple of non-negative integers.
+ */
+function pyDict(
+  text: string,
+  fail: (msg: string) => never,
+): Map<string, string | boolean | number[]> {
+  let i = 0;
+  const space = () => {
+    while (i < text.length && " \t\n\r".includes(text[i])) i++;
+  };
+  const expect = (c: string) => {
+    space();
+    if (text[i] !== c) fail(`expected '${c}' at ${i}`);
+    i++;
+  };
+  const str = (): string => {
+    space();
+    const q = text[i];
+    if (q !== "'" && q !== '"') fail(`expected a string at ${i}`);
+    const end = text.indexOf(q, i + 1);
+    if (end < 0) fail("unterminated string");
+    const s = text.slice(i + 1, end);
+    i = end + 1;
+    return s;
+  };
+  const value = (): string | boolean | number[] => {
+    space();
+    if (text.startsWith("True", i)) return (i += 4, true);
+    if (text.startsWith("False", i)) return (i += 5, false);
+    if (text[i] !== "(") return str();
+    i++;
+    const dims: number[] = [];
+    for (space(); text[i] !== ")"; space()) {
+      const m = /^\d{1,16}L?/.exec(text.slice(i, i + 17));
+      if (m === null) fail(`bad shape at ${i}`);
+      dims.push(parseInt(m![0], 10));
+      i += m![0].length;
+      space();
+      if (text[i] === ",") i++;
+      else if (text[i] !== ")") fail(`bad shape at ${i}`);
+    }
+    i++;
+    return dims;
+  };
+  const out = new Map<string, string | boolean | number[]>();
+  expect("{");
+  for (space(); text[i] !== "}"; space()) {
+    const key = str();
+    if (out.has(key)) fail(`key '${key}' repeated`);
+    expect(":");
+    out.set(key, value());
+    space();
+    if (text[i] === ",") i++;
+    else if (text[i] !== "}") fail(`expected ',' or '}' at ${i}`);
   }
-  return { codec, shape, fortran: order === "True", bytes: bytes.subarray(end) };
+  i++;
+  space();
+  if (i !== text.length) fail(`text after the dict at ${i}`);
+  return out;
 }
 
 // ---- shared ------------------------------------------------------------
@@ -455,10 +564,44 @@ async function readAt(file: Deno.FsFile, offset: number, length: number): Promis
   return buf;
 }
 
-/** Writes `bytes` to a temporary file beside `path`, syncs it, renames it over `path`. */
+/** The contents of `path`; an error names `op` and the path. */
+async function readFile(path: string, op: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    throw fileError(e, `${op}: cannot read ${path}`);
+  }
+}
+
+/** `e` (a file system error) with `context` in front, of the same class (`Deno.errors.NotFound` stays one). */
+function fileError(e: unknown, context: string, replace?: [string, string]): Error {
+  if (!(e instanceof Error)) return new Error(`${context}: ${e}`);
+  const msg = replace ? e.message.replaceAll(replace[0], replace[1]) : e.message;
+  const Ctor = e.constructor as new (message: string, options?: ErrorOptions) => Error;
+  return new Ctor(`${context}: ${msg}`, { cause: e });
+}
+
+/**
+ * Writes `bytes` to `path` atomically: to a temporary file beside the file
+ * `path` names (a symlink's target: the link stays), synced, given the
+ * existing file's permissions, then renamed over it. On any error the
+ * temporary file is removed and the error names `path`, not the temporary.
+ */
 async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const { basename, dirname, join } = await import("node:path"); // lazy: the browser bundle
-  const tmp = join(dirname(path), `.${basename(path)}.${crypto.randomUUID()}.tmp`);
+  let target = path, mode: number | null = null;
+  try {
+    const info = await Deno.lstat(path);
+    if (info.isSymlink) {
+      target = await Deno.realPath(path).catch(() => {
+        throw new Error(`saveWeights: ${path} is a symbolic link to a missing file`);
+      });
+    }
+    mode = (await Deno.stat(target)).mode;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const tmp = join(dirname(target), `.${basename(target)}.${crypto.randomUUID()}.tmp`);
   try {
     const file = await Deno.open(tmp, { write: true, createNew: true });
     try {
@@ -467,9 +610,10 @@ async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
     } finally {
       file.close();
     }
-    await Deno.rename(tmp, path);
+    if (mode !== null && Deno.build.os !== "windows") await Deno.chmod(tmp, mode & 0o7777);
+    await Deno.rename(tmp, target);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
-    throw e;
+    throw fileError(e, `saveWeights: cannot write ${path}`, [tmp, target]);
   }
 }

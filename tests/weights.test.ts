@@ -5,12 +5,18 @@ import { fileURLToPath } from "node:url";
 import * as dz from "../mod.ts";
 import { Variable } from "../mod.ts";
 import { loadWeights, saveWeights } from "../nn/weights.ts";
-
-type Params = Map<string, Variable>;
+import {
+  ascii,
+  assertRefused,
+  bytes,
+  npy,
+  type Params,
+  snapshot,
+  withDir,
+} from "./weights_files.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const fflate = () => import("npm:fflate@0.8.3");
-const ascii = (s: string) => new TextEncoder().encode(s);
 const f32 = (...v: number[]) => Array.from(Float32Array.from(v));
 
 /** A model of each dtype: float32 matrix and vector, float64 column, int32 vector. */
@@ -36,15 +42,6 @@ const EXPECTED: Record<string, number[]> = {
   "l1.n": [-2147483648, 2147483647],
 };
 
-function snapshot(params: Params) {
-  return [...params].map(([name, p]) => ({
-    name,
-    dtype: p.data.dtype,
-    shape: p.data.shape,
-    values: Array.from(p.data.data),
-  }));
-}
-
 /** A safetensors file built by hand from the specification. */
 function safetensors(header: unknown, data: Uint8Array, length?: bigint): Uint8Array {
   const text = typeof header === "string" ? header : JSON.stringify(header);
@@ -54,37 +51,6 @@ function safetensors(header: unknown, data: Uint8Array, length?: bigint): Uint8A
   out.set(json, 8);
   out.set(data, 8 + json.length);
   return out;
-}
-
-/** An .npy (format 1.0) file built by hand from the numpy format specification. */
-function npy(descr: string, shape: string, data: Uint8Array, fortran = false): Uint8Array {
-  const dict = `{'descr': '${descr}', 'fortran_order': ${
-    fortran ? "True" : "False"
-  }, 'shape': ${shape}, }`;
-  const len = Math.ceil((10 + dict.length + 1) / 64) * 64 - 10;
-  const out = new Uint8Array(10 + len + data.length);
-  out.set([0x93, ...ascii("NUMPY"), 1, 0, len & 0xff, len >> 8]);
-  out.set(ascii(dict.padEnd(len - 1, " ") + "\n"), 10);
-  out.set(data, 10 + len);
-  return out;
-}
-
-const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "dezero-weights-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** Loading `path` into `params` fails with `message` and changes nothing. */
-async function assertRefused(params: Params, path: string, message: RegExp): Promise<void> {
-  const before = snapshot(params);
-  await assert.rejects(loadWeights(params, path), message);
-  assert.deepEqual(snapshot(params), before);
 }
 
 for (const ext of ["safetensors", "npz"]) {
