@@ -6,7 +6,7 @@
  */
 import { allocate } from "./array/alloc.ts";
 import { checkDType, type DType, FLOAT_HINT, isFloat } from "./array/dtype.ts";
-import { NDArray } from "./array/ndarray.ts";
+import { NDArray, RAW } from "./array/ndarray.ts";
 import { backend } from "./backend/mod.ts";
 import { type Attrs, tracer } from "./hooks.ts";
 import { matmulArrays, type MatmulAttrs } from "./matmul.ts";
@@ -92,12 +92,12 @@ function elementwise(spec: ElementwiseSpec): ArrayKernel {
       broadcastStrides(a.shape, shape);
     backend.elementwise(
       spec,
-      o.raw,
+      o[RAW],
       shape,
       o.dtype,
-      a.raw,
+      a[RAW],
       aStrides,
-      b ? b.raw : null,
+      b ? b[RAW] : null,
       b && !plain ? broadcastStrides(b.shape, shape) : null,
       bare ? 0 : (attrs.p0 as number) ?? 0,
       bare ? 0 : (attrs.p1 as number) ?? 0,
@@ -126,7 +126,7 @@ function reduction(spec: ReductionSpec): ArrayKernel {
       s,
       d,
     ) => (axes.includes(d) ? 0 : s));
-    backend.reduce(spec, acc, x.raw, x.shape, stridesOf(x.shape), outStrides);
+    backend.reduce(spec, acc, x[RAW], x.shape, stridesOf(x.shape), outStrides);
     if (acc !== o) o.set(acc);
     return new NDArray(o, shape);
   };
@@ -137,13 +137,13 @@ export const ARRAY_KERNELS: Readonly<Record<OpName, ArrayKernel>> = Object.freez
   ...mapValues(ELEMENTWISE, elementwise),
   ...mapValues(REDUCTIONS, reduction),
   /** Same data, new shape (a view: no copy). */
-  reshape: ([x], attrs) => new NDArray(x.raw, attrs.shape as number[]),
+  reshape: ([x], attrs) => new NDArray(x[RAW], attrs.shape as number[]),
   /** Contiguous copy of `x` with its axes permuted. */
   transpose: ([x], attrs) => {
     const axes = attrs.axes as number[];
     const shape = axes.map((a) => x.shape[a]);
     const strides = stridesOf(x.shape);
-    return ARRAY_KERNELS.copy([new NDArray(x.raw, shape)], {
+    return ARRAY_KERNELS.copy([new NDArray(x[RAW], shape)], {
       strides: axes.map((a) => (x.shape[a] === 1 ? 0 : strides[a])),
     });
   },
@@ -165,7 +165,7 @@ export const ARRAY_KERNELS: Readonly<Record<OpName, ArrayKernel>> = Object.freez
     const shape = attrs.shape as number[];
     const batch = indexBatch("gather", attrs, x.size, offsets, sizeOf(shape));
     const o = allocate(x.dtype, sizeOf(shape));
-    backend.gather(o, x.raw, offsets.raw, batch);
+    backend.gather(o, x[RAW], offsets[RAW], batch);
     return new NDArray(o, shape);
   },
   /**
@@ -176,7 +176,7 @@ export const ARRAY_KERNELS: Readonly<Record<OpName, ArrayKernel>> = Object.freez
     const shape = attrs.shape as number[];
     const batch = indexBatch("scatterAdd", attrs, sizeOf(shape), offsets, g.size);
     const o = allocate(g.dtype, sizeOf(shape));
-    backend.scatterAdd(o, g.raw, offsets.raw, batch);
+    backend.scatterAdd(o, g[RAW], offsets[RAW], batch);
     return new NDArray(o, shape);
   },
   /** Index of the maximum along `axis` (int32), first one on ties. */
@@ -194,7 +194,7 @@ export const ARRAY_KERNELS: Readonly<Record<OpName, ArrayKernel>> = Object.freez
     const inner = sizeOf(x.shape.slice(axis + 1));
     const outer = sizeOf(x.shape.slice(0, axis));
     const o = new Int32Array(outer * inner);
-    backend.argmax(o, x.raw, outer, len, inner);
+    backend.argmax(o, x[RAW], outer, len, inner);
     return new NDArray(o, shape);
   },
   /** A fresh random draw (`kind`: uniform in [0,1) or normal) of `shape`. */

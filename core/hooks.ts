@@ -10,7 +10,7 @@
  */
 import { allocate } from "./array/alloc.ts";
 import type { DType } from "./array/dtype.ts";
-import { NDArray } from "./array/ndarray.ts";
+import { NDArray, RAW } from "./array/ndarray.ts";
 import type { OpName } from "./registry.ts";
 
 /** Static arguments of a kernel call (axes, shapes, scalar parameters...). */
@@ -109,7 +109,7 @@ export function hostScalar<O extends object>(
   const [value, rule] = unpack(source);
   const fn = check === undefined ? value : () => (check(), value());
   const out = new NDArray(allocate(dtype, 1), []);
-  out.raw[0] = fn();
+  out[RAW][0] = fn();
   if (tracer !== null) tracer.scalar(fn, out, rule);
   return out;
 }

@@ -7,7 +7,7 @@
  */
 import { allocate, sharesMemory } from "./array/alloc.ts";
 import { isFloat, promote } from "./array/dtype.ts";
-import { NDArray } from "./array/ndarray.ts";
+import { NDArray, RAW } from "./array/ndarray.ts";
 import { broadcastShapes, checkSize, fmtShape, sameShape, sizeOf } from "./array/shape_rules.ts";
 import { backend } from "./backend/mod.ts";
 
@@ -83,11 +83,11 @@ export function matmulArrays(
         } into a ${out.dtype} out of shape ${fmtShape(out.shape)}`,
       );
     }
-    if ([a, b, bias].some((x) => x !== null && sharesMemory(x.raw, out.raw))) {
+    if ([a, b, bias].some((x) => x !== null && sharesMemory(x[RAW], out[RAW]))) {
       throw new RangeError("matmul: out must not share storage with an operand");
     }
   }
-  const C = out?.raw ?? allocate(dtype, sizeOf(shape));
+  const C = out?.[RAW] ?? allocate(dtype, sizeOf(shape));
   const aShape = as.slice(0, -2), bShape = bs.slice(0, -2);
   for (let t = 0, nb = sizeOf(batch); t < nb; t++) {
     const aOff = batchOffset(t, batch, aShape) * m * k;
@@ -96,15 +96,15 @@ export function matmulArrays(
       m,
       n,
       k,
-      a.raw,
+      a[RAW],
       aOff,
       transA,
-      b.raw,
+      b[RAW],
       bOff,
       transB,
       C,
       t * m * n,
-      bias?.raw ?? null,
+      bias?.[RAW] ?? null,
       !!act,
     );
   }

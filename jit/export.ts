@@ -13,6 +13,7 @@
 import type { Variable } from "../core/autograd/variable.ts";
 import { rngState, RUNTIME_MODULES } from "../core/backend/mod.ts";
 import { fmtShape } from "../core/array/shape_rules.ts";
+import { RAW } from "../core/array/ndarray.ts";
 import type { HostRule } from "../core/hooks.ts";
 import { type Driver, driverText } from "./codegen/driver.ts";
 import { num, word } from "./codegen/source.ts";
@@ -111,7 +112,7 @@ class Stored {
         }: pass { model } (the Layer or Model that holds it)`,
       );
     }
-    this.params[n] ??= store(v.data.raw, v.data.shape);
+    this.params[n] ??= store(v.data[RAW], v.data.shape);
     return n;
   }
 
@@ -119,7 +120,7 @@ class Stored {
   grad(v: Variable): string {
     const n = this.param(v);
     if (!(n in this.grads)) {
-      this.grads[n] = v.grad === null ? null : store(v.grad.data.raw, v.shape);
+      this.grads[n] = v.grad === null ? null : store(v.grad.data[RAW], v.shape);
     }
     return n;
   }
@@ -129,7 +130,7 @@ class Stored {
     const { g, bp } = this.tape;
     const s = sourceOf(g, bp, i), name = bp.slots[i].name;
     if (s.kind !== "const") throw new Error(`export: slot ${name} is no constant`);
-    this.constants[name] ??= store(s.array.raw, s.array.shape);
+    this.constants[name] ??= store(s.array[RAW], s.array.shape);
     return name;
   }
 

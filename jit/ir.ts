@@ -7,7 +7,7 @@
 import type { Attrs, HostRule } from "../core/hooks.ts";
 import type { OpName } from "../core/registry.ts";
 import type { DType } from "../core/array/dtype.ts";
-import type { NDArray } from "../core/array/ndarray.ts";
+import { type NDArray, RAW } from "../core/array/ndarray.ts";
 import type { Variable } from "../core/autograd/variable.ts";
 
 /** Where a value that no traced kernel produced is read from at replay. */
@@ -176,7 +176,7 @@ export function constantScalar(g: Graph, v: number): number | undefined {
   const x = g.values[v];
   if (x.source?.kind !== "const" || x.source.array.size !== 1) return undefined;
   if (index.targeted.has(v)) return undefined;
-  return x.source.array.raw[0];
+  return x.source.array[RAW][0];
 }
 
 /** What `constantScalar` looks up: each reshape's input, and the values written in place. */

@@ -7,7 +7,7 @@
  */
 import { allocate } from "../core/array/alloc.ts";
 import { dtypeOf, type TypedArray } from "../core/array/dtype.ts";
-import { NDArray } from "../core/array/ndarray.ts";
+import { NDArray, RAW } from "../core/array/ndarray.ts";
 import { sameShape, sizeOf } from "../core/array/shape_rules.ts";
 import { Variable } from "../core/autograd/variable.ts";
 import { backend } from "../core/backend/mod.ts";
@@ -94,7 +94,7 @@ export function compileTape(traced: Graph, linker: Linker | null = null): Tape {
 function hostBindings(g: Graph, bp: BufferPlan, d: Driver): Record<string, unknown> {
   const host: Record<string, unknown> = {};
   for (const i of d.constants) {
-    host[bp.slots[i].name] = (sourceOf(g, bp, i) as ConstSource).array.raw;
+    host[bp.slots[i].name] = (sourceOf(g, bp, i) as ConstSource).array[RAW];
   }
   for (const h of d.hostSteps) host[h.name] = hostStep(g, h);
   return host;
@@ -125,10 +125,10 @@ function hostStep(g: Graph, { node: n }: HostStep): unknown {
   const inPlace = g.values[n.out].target !== undefined;
   const { attrs } = n;
   return (...buffers: TypedArray[]) => {
-    for (let k = 0; k < xs.length; k++) xs[k].raw = buffers[k];
-    out.raw = buffers[xs.length];
+    for (let k = 0; k < xs.length; k++) xs[k][RAW] = buffers[k];
+    out[RAW] = buffers[xs.length];
     const r = kernel(xs, attrs, inPlace ? out : undefined);
-    if (r.raw !== out.raw) out.raw.set(r.raw);
+    if (r[RAW] !== out[RAW]) out[RAW].set(r[RAW]);
   };
 }
 
@@ -178,7 +178,7 @@ class Replayer implements Tape {
   }
 
   stale(args: unknown[]): boolean {
-    if (this.#baked.some((b) => !Object.is(b.array.raw[0], b.c))) return true;
+    if (this.#baked.some((b) => !Object.is(b.array[RAW][0], b.c))) return true;
     for (const guard of this.g.guards) {
       if ((target(guard, args).grad !== null) !== guard.present) return true;
     }
@@ -199,7 +199,7 @@ class Replayer implements Tape {
     const states = this.g.stateReads.length === 0 ? NONE : this.g.stateReads.map(stateOf);
     const bound = this.#bound;
     for (let k = 0; k < bound.length; k++) {
-      let raw = sourceArray(this.#sources[k], args)!.raw;
+      let raw = sourceArray(this.#sources[k], args)![RAW];
       if (this.#owned.has(raw)) {
         this.#scratch[k].set(raw);
         raw = this.#scratch[k];
@@ -234,7 +234,7 @@ class Replayer implements Tape {
     if (k >= 0) return this.#bound[k];
     const slot = this.bp.slots[i];
     return this.instance.buffers[slot.name] ??
-      (sourceOf(this.g, this.bp, i) as ConstSource).array.raw;
+      (sourceOf(this.g, this.bp, i) as ConstSource).array[RAW];
   }
 
   /** A view of value `v`'s buffer (one per value for owned buffers). */

@@ -4,7 +4,7 @@
  * @module
  */
 import { allocate } from "../core/array/alloc.ts";
-import { arange, NDArray } from "../core/array/ndarray.ts";
+import { arange, NDArray, RAW } from "../core/array/ndarray.ts";
 import { inspectAsString } from "../core/array/print.ts";
 import { permutation } from "../core/array/random.ts";
 import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
@@ -93,7 +93,7 @@ export class DataLoader implements Iterable<[NDArray, NDArray]> {
 
   /** The dataset indices of batch `i` of the epoch. */
   protected batchIndex(i: number): ArrayLike<number> {
-    return this.index.raw.subarray(i * this.batchSize, (i + 1) * this.batchSize);
+    return this.index[RAW].subarray(i * this.batchSize, (i + 1) * this.batchSize);
   }
 }
 
@@ -158,7 +158,7 @@ function stack(xs: NDArray[]): NDArray {
         } ${x.dtype}`,
       );
     }
-    out.set(x.raw, k * first.size);
+    out.set(x[RAW], k * first.size);
   });
   return new NDArray(out, [xs.length, ...first.shape]);
 }

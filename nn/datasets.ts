@@ -6,7 +6,7 @@
  */
 import { dispatch } from "../core/dispatch.ts";
 import { importNpm } from "../core/npm.ts";
-import { arange, NDArray } from "../core/array/ndarray.ts";
+import { arange, NDArray, RAW } from "../core/array/ndarray.ts";
 import { permutation, rand, randn, seed } from "../core/array/random.ts";
 import { inspectAsString } from "../core/array/print.ts";
 import { checkShape, fmtShape, sizeOf } from "../core/array/shape_rules.ts";
@@ -143,7 +143,7 @@ inspectAsString(Dataset);
 function row(a: NDArray, i: number): NDArray {
   const shape = a.shape.slice(1);
   const n = sizeOf(shape);
-  return new NDArray(a.raw.subarray(i * n, (i + 1) * n), shape);
+  return new NDArray(a[RAW].subarray(i * n, (i + 1) * n), shape);
 }
 
 /** `a[index]` along the first axis (numpy's `a[index]` for an int array), a copy. */
@@ -171,7 +171,7 @@ function takeRows(a: NDArray, index: NDArray): NDArray {
 export function getSpiral(train = true): [NDArray, NDArray] {
   seed(train ? 1984 : 2020);
   const numData = 100, numClass = 3, size = numClass * numData;
-  const noise = randn(size).raw; // one draw per point, in DeZero's order
+  const noise = randn(size)[RAW]; // one draw per point, in DeZero's order
   const x = new Float32Array(size * 2);
   const t = new Int32Array(size);
   // a plain loop, as DeZero's, so each value follows its float64 arithmetic
@@ -235,13 +235,13 @@ export class SinCurve extends Dataset {
     const { train = true } = checkOptions(options, "SinCurve", DATASET_OPTIONS);
     const num = 1000;
     const x = arange(num).mul(2 * Math.PI / (num - 1)); // numpy's linspace...
-    x.raw[num - 1] = 2 * Math.PI; // ...with its exact endpoint
+    x[RAW][num - 1] = 2 * Math.PI; // ...with its exact endpoint
     const y = checkBool(train, "SinCurve", "train")
       ? dispatch("sin", [x]).add(rand(num).mul(0.1).add(-0.05))
       : dispatch("cos", [x]);
     super(
-      new NDArray(y.raw.slice(0, num - 1), [num - 1, 1]),
-      new NDArray(y.raw.slice(1), [num - 1, 1]),
+      new NDArray(y[RAW].slice(0, num - 1), [num - 1, 1]),
+      new NDArray(y[RAW].slice(1), [num - 1, 1]),
       options,
     );
   }

@@ -7,7 +7,7 @@
 import { dispatch } from "../core/dispatch.ts";
 import { importNpm } from "../core/npm.ts";
 import { arrayCtor, type DType, type TypedArray } from "../core/array/dtype.ts";
-import { NDArray } from "../core/array/ndarray.ts";
+import { NDArray, RAW } from "../core/array/ndarray.ts";
 import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
 import type { Variable } from "../core/autograd/variable.ts";
 import { show } from "../core/validate.ts";
@@ -150,7 +150,7 @@ function encodeSafetensors(params: ReadonlyMap<string, Variable>): Uint8Array {
   const header: Record<string, unknown> = {};
   let offset = 0;
   for (const [name, p] of entries) {
-    const end = offset + p.data.raw.byteLength;
+    const end = offset + p.data[RAW].byteLength;
     header[name] = {
       dtype: ST_NAMES[p.data.dtype],
       shape: p.data.shape,
@@ -166,8 +166,8 @@ function encodeSafetensors(params: ReadonlyMap<string, Variable>): Uint8Array {
   out.set(text, 8);
   let at = 8 + text.length;
   for (const [, p] of entries) {
-    out.set(bytesOf(p.data.raw), at);
-    at += p.data.raw.byteLength;
+    out.set(bytesOf(p.data[RAW]), at);
+    at += p.data[RAW].byteLength;
   }
   return out;
 }
@@ -290,10 +290,10 @@ function encodeNpy(x: NDArray): Uint8Array {
   // numpy leaves room to grow the first axis in place, then aligns to 64 bytes.
   if (x.ndim > 0) dict += " ".repeat(21 - String(x.shape[0]).length);
   const headerLen = dict.length + 1 + 64 - (10 + dict.length + 1) % 64;
-  const out = new Uint8Array(10 + headerLen + x.raw.byteLength);
+  const out = new Uint8Array(10 + headerLen + x[RAW].byteLength);
   out.set([0x93, ...new TextEncoder().encode("NUMPY"), 1, 0, headerLen & 0xff, headerLen >> 8]);
   out.set(new TextEncoder().encode(dict.padEnd(headerLen - 1, " ") + "\n"), 10);
-  out.set(bytesOf(x.raw), 10 + headerLen);
+  out.set(bytesOf(x[RAW]), 10 + headerLen);
   return out;
 }
 

@@ -7,7 +7,7 @@
 import { allocate } from "../core/array/alloc.ts";
 import { dispatch } from "../core/dispatch.ts";
 import { Function } from "../core/autograd/function.ts";
-import { fromValues, NDArray, type NestedArray, scalar } from "../core/array/ndarray.ts";
+import { fromValues, NDArray, type NestedArray, RAW, scalar } from "../core/array/ndarray.ts";
 import { broadcastShapes, stridesOf } from "../core/array/shape_rules.ts";
 import {
   asVariable,
@@ -277,7 +277,7 @@ function indexArray(
       `${op}: arrays used as indices must be of integer type, got ${a.dtype} for axis ${axis}`,
     );
   }
-  const raw = a.raw;
+  const raw = a[RAW];
   for (let i = 0; i < raw.length; i++) {
     if (raw[i] < -size || raw[i] >= size) {
       throw new RangeError(

@@ -6,7 +6,7 @@
 import { Config } from "../core/autograd/config.ts";
 import { dispatch } from "../core/dispatch.ts";
 import { Function } from "../core/autograd/function.ts";
-import { fromValues, NDArray, scalar } from "../core/array/ndarray.ts";
+import { fromValues, NDArray, RAW, scalar } from "../core/array/ndarray.ts";
 import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
 import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { add, clip, div, log, mul, neg, sigmoid, sub } from "./elementwise.ts";
@@ -68,7 +68,7 @@ function labels(t: VariableLike, x: Variable, op: string): NDArray {
     );
   }
   const C = x.shape[1];
-  for (const v of ta.raw) {
+  for (const v of ta[RAW]) {
     if (v < 0 || v >= C) throw new RangeError(`${op}: label ${v} out of range [0, ${C})`);
   }
   return dispatch("reshape", [ta], { shape: [ta.size] });

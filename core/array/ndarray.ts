@@ -33,6 +33,12 @@ import {
   stridesOf,
 } from "./shape_rules.ts";
 
+/**
+ * The key of an NDArray's storage for the library's kernels (reads through
+ * it are not value reads a jitted function makes on the JS side).
+ */
+export const RAW: unique symbol = Symbol("NDArray storage");
+
 /** A number or arbitrarily nested arrays of numbers (a numpy "array_like"). */
 export type NestedArray = number | NestedArray[];
 
@@ -58,8 +64,11 @@ export type Operand = NDArray | number;
  * ```
  */
 export class NDArray {
-  /** The storage, read without the JIT's read guard (library internals). */
-  raw: TypedArray;
+  /**
+   * The storage, for the library's own kernels: read without the JIT's read
+   * guard, so user code reads `data` (or `raw`) instead.
+   */
+  [RAW]: TypedArray;
   /** Length of each axis. */
   readonly shape: number[];
   /** Element type. */
@@ -90,19 +99,25 @@ export class NDArray {
         `NDArray: ${data.length} elements cannot have shape ${fmtShape(shape)}`,
       );
     }
-    this.raw = data;
+    this[RAW] = data;
     this.shape = [...shape];
   }
 
   /** The elements as a typed array (row-major), shared, not copied. */
   get data(): TypedArray {
     if (tracer !== null) tracer.valueRead(this);
-    return this.raw;
+    return this[RAW];
+  }
+
+  /** The same as `data` (the storage, shared): a read the JIT notices as `data`'s. */
+  get raw(): TypedArray {
+    if (tracer !== null) tracer.valueRead(this);
+    return this[RAW];
   }
 
   /** Number of elements. */
   get size(): number {
-    return this.raw.length;
+    return this[RAW].length;
   }
 
   /** Number of axes. */
@@ -447,7 +462,7 @@ function filled(shape: unknown, value: number, options: unknown, op: string): ND
   const s = checkShape(shape, op, true);
   const dtype = optionDType(options as ArrayOptions, op, "float64")!;
   const data = allocate(dtype, sizeOf(s));
-  const v = dtype === "int32" ? scalar(value).astype("int32").raw[0] : value;
+  const v = dtype === "int32" ? scalar(value).astype("int32")[RAW][0] : value;
   if (v !== 0 || Object.is(v, -0)) data.fill(v); // storage starts zeroed
   return new NDArray(data, s);
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { dispatch } from "../dispatch.ts";
-import { NDArray, zerosLike } from "../array/ndarray.ts";
+import { NDArray, RAW, zerosLike } from "../array/ndarray.ts";
 import { Variable } from "./variable.ts";
 import { checkFinite, checkFunction, checkOptions, show } from "../validate.ts";
 
@@ -35,7 +35,7 @@ export function numericalGrad(
   checkFunction(f, "numericalGrad", "f");
   checkFinite(eps, "numericalGrad", "eps");
   const point = pointOf(x, "numericalGrad");
-  const values = point.raw;
+  const values = point[RAW];
   const grad = new Float64Array(values.length);
   // a float64 copy: f may return a view of the point it is given
   const run = (): NDArray => result(f(new Variable(point)), "numericalGrad").astype("float64");
