@@ -154,6 +154,14 @@ function describe(layer: Layer, open: Set<Layer>): string {
   return `${head}(\n${[...own, ...subs].map((line) => `  ${line}\n`).join("")})`;
 }
 
+/** `dtype` checked to be a float dtype, for a layer's parameters (named `op` in errors). */
+function floatDType(dtype: unknown, op: string): DType {
+  if (checkDType(dtype, op) === "int32") {
+    throw new TypeError(`${op}: dtype must be float32 or float64 (int32 cannot be trained)`);
+  }
+  return dtype as DType;
+}
+
 /** Options of `Linear`. */
 export interface LinearOptions {
   /** Input size; when omitted, taken from the last axis of the first input. */
@@ -205,9 +213,7 @@ export class Linear extends Layer {
     checkInt(outSize, "Linear", "outSize", 0, MAX_SIZE);
     if (inSize !== undefined) checkInt(inSize, "Linear", "inSize", 0, MAX_SIZE);
     checkBool(nobias, "Linear", "nobias");
-    if (checkDType(dtype, "Linear") === "int32") {
-      throw new TypeError("Linear: dtype must be float32 or float64 (int32 cannot be trained)");
-    }
+    floatDType(dtype, "Linear");
     this.outSize = outSize;
     this.dtype = dtype;
     this.#placeholder = zeros([0, outSize], { dtype });
@@ -280,14 +286,18 @@ export abstract class ConvLayer extends Layer {
     readonly inAxis: 0 | 1,
     outChannels: number,
     kernelSize: Pair,
-    { stride = 1, pad = 0, nobias = false, dtype = "float32", inChannels }: ConvOptions,
+    options: ConvOptions | undefined,
   ) {
     super();
-    for (const [name, n] of [["outChannels", outChannels], ["inChannels", inChannels ?? 1]]) {
-      if (!Number.isInteger(n) || (n as number) < 1) {
-        throw new RangeError(`${op}: ${name} must be a positive integer, got ${n}`);
-      }
-    }
+    const { stride = 1, pad = 0, nobias = false, dtype = "float32", inChannels } = checkOptions(
+      options,
+      op,
+      ["stride", "pad", "nobias", "dtype", "inChannels"],
+    );
+    checkInt(outChannels, op, "outChannels", 1, MAX_SIZE);
+    if (inChannels !== undefined) checkInt(inChannels, op, "inChannels", 1, MAX_SIZE);
+    checkBool(nobias, op, "nobias");
+    floatDType(dtype, op);
     this.outChannels = outChannels;
     this.kernelSize = intPair(op, "kernelSize", kernelSize, 1);
     intPair(op, "stride", stride, 1);
@@ -346,7 +356,7 @@ export abstract class ConvLayer extends Layer {
  */
 export class Conv2d extends ConvLayer {
   /** A layer with `outChannels` kernels of `kernelSize`. */
-  constructor(outChannels: number, kernelSize: Pair, options: ConvOptions = {}) {
+  constructor(outChannels: number, kernelSize: Pair, options?: ConvOptions) {
     super("Conv2d", 1, outChannels, kernelSize, options);
   }
 
@@ -373,7 +383,7 @@ export class Conv2d extends ConvLayer {
  */
 export class Deconv2d extends ConvLayer {
   /** A layer with `outChannels` output channels and kernels of `kernelSize`. */
-  constructor(outChannels: number, kernelSize: Pair, options: ConvOptions = {}) {
+  constructor(outChannels: number, kernelSize: Pair, options?: ConvOptions) {
     super("Deconv2d", 0, outChannels, kernelSize, options);
   }
 

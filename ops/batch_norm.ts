@@ -5,6 +5,7 @@
  * steps of a JIT replay) and the running averages in test mode.
  * @module
  */
+import { checkFinite } from "../core/validate.ts";
 import { Config } from "../core/autograd/config.ts";
 import { dispatch, NO_ATTRS } from "../core/dispatch.ts";
 import { Function } from "../core/autograd/function.ts";
@@ -137,8 +138,8 @@ export function batchNorm(
   decay = 0.9,
   eps = 2e-5,
 ): Variable {
-  const xv = asVariable(x);
-  const args = [gamma, beta, mean, variance].map((v) => asVariable(v));
+  const xv = asVariable(x, "batchNorm");
+  const args = [gamma, beta, mean, variance].map((v) => asVariable(v, "batchNorm"));
   if (xv.ndim !== 2 && xv.ndim !== 4) {
     throw new RangeError(
       `batchNorm: x must be [N, C] or [N, C, H, W], got shape ${fmtShape(xv.shape)}`,
@@ -156,10 +157,7 @@ export function batchNorm(
       );
     }
   });
-  for (const [name, v] of [["decay", decay], ["eps", eps]] as const) {
-    if (!Number.isFinite(v)) {
-      throw new RangeError(`batchNorm: ${name} must be a finite number, got ${v}`);
-    }
-  }
+  checkFinite(decay, "batchNorm", "decay");
+  checkFinite(eps, "batchNorm", "eps");
   return new BatchNorm(decay, eps).apply(xv, ...args);
 }

@@ -94,7 +94,8 @@ export function conv2d(
   stride: Pair = 1,
   pad: Pair = 0,
 ): Variable {
-  const xv = asVariable(x), Wv = asVariable(W), bv = b === null ? null : asVariable(b);
+  const [xv, Wv] = [x, W].map((v) => asVariable(v, "conv2d"));
+  const bv = b === null ? null : asVariable(b, "conv2d");
   convPatches("conv2d", xv, Wv, bv, stride, pad);
   const f = new Conv2d(stride, pad);
   return bv === null ? f.apply(xv, Wv) : f.apply(xv, Wv, bv);
@@ -157,7 +158,8 @@ export function deconv2d(
   pad: Pair = 0,
   outsize: Pair | null = null,
 ): Variable {
-  const xv = asVariable(x), Wv = asVariable(W), bv = b === null ? null : asVariable(b);
+  const [xv, Wv] = [x, W].map((v) => asVariable(v, "deconv2d"));
+  const bv = b === null ? null : asVariable(b, "deconv2d");
   checkKernel("deconv2d", Wv, bv, 1);
   if (xv.ndim !== 4) {
     throw new RangeError(

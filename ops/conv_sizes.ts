@@ -3,6 +3,7 @@
  * `get_conv_outsize` and `get_deconv_outsize` (the `utils` namespace).
  * @module
  */
+import { checkInt, show } from "../core/validate.ts";
 
 /** A kernel size, stride or pad: one number for both axes, or `[h, w]`. */
 export type Pair = number | readonly [number, number];
@@ -22,7 +23,7 @@ export type Pair = number | readonly [number, number];
 export function pair(x: Pair): [number, number] {
   if (typeof x === "number") return [x, x];
   if (Array.isArray(x) && x.length === 2) return [x[0], x[1]];
-  throw new TypeError(`pair: expected a number or an [h, w] pair, got ${JSON.stringify(x)}`);
+  throw new TypeError(`pair: expected a number or an [h, w] pair, got ${show(x)}`);
 }
 
 /**
@@ -43,6 +44,7 @@ export function getConvOutsize(
   stride: number,
   pad: number,
 ): number {
+  checkSizes("getConvOutsize", inputSize, kernelSize, stride, pad);
   return Math.floor((inputSize + pad * 2 - kernelSize) / stride) + 1;
 }
 
@@ -64,5 +66,14 @@ export function getDeconvOutsize(
   stride: number,
   pad: number,
 ): number {
+  checkSizes("getDeconvOutsize", size, kernelSize, stride, pad);
   return stride * (size - 1) + kernelSize - 2 * pad;
+}
+
+/** Throws naming `op` unless the size and pad are integers >= 0 and the kernel and stride >= 1. */
+function checkSizes(op: string, size: number, kernelSize: number, stride: number, pad: number) {
+  checkInt(size, op, "the input size", 0);
+  checkInt(kernelSize, op, "kernelSize", 1);
+  checkInt(stride, op, "stride", 1);
+  checkInt(pad, op, "pad", 0);
 }

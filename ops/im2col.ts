@@ -4,6 +4,7 @@
  * geometry and the array loops are in patches.ts).
  * @module
  */
+import { checkBool } from "../core/validate.ts";
 import { Function } from "../core/autograd/function.ts";
 import type { NDArray } from "../core/array/ndarray.ts";
 import { fmtShape, sameShape, type Shape } from "../core/array/shape_rules.ts";
@@ -64,8 +65,9 @@ export function im2col(
   pad: Pair = 0,
   toMatrix = true,
 ): Variable {
-  const v = asVariable(x);
+  const v = asVariable(x, "im2col");
   patches("im2col", v.shape, kernelSize, stride, pad);
+  checkBool(toMatrix, "im2col", "toMatrix");
   return new Im2col(kernelSize, stride, pad, toMatrix).apply(v);
 }
 
@@ -120,8 +122,9 @@ export function col2im(
   pad: Pair = 0,
   toMatrix = true,
 ): Variable {
-  const v = asVariable(x);
+  const v = asVariable(x, "col2im");
   const p = patches("col2im", inputShape, kernelSize, stride, pad);
+  checkBool(toMatrix, "col2im", "toMatrix");
   const want = colShape(p, toMatrix);
   if (!sameShape(v.shape, want)) {
     throw new RangeError(

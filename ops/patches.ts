@@ -8,24 +8,28 @@
  */
 import { dispatch } from "../core/dispatch.ts";
 import { NDArray } from "../core/array/ndarray.ts";
-import { fmtShape, type Shape } from "../core/array/shape_rules.ts";
+import { checkSize, fmtShape, MAX_SIZE, type Shape, sizeOf } from "../core/array/shape_rules.ts";
+import { show } from "../core/validate.ts";
 import { PAD } from "../core/backend/mod.ts";
 import { asVariable, type Variable, type VariableLike } from "../core/autograd/variable.ts";
-import { getConvOutsize, type Pair, pair } from "./conv_sizes.ts";
+import { getConvOutsize, type Pair } from "./conv_sizes.ts";
 
 /** `value` as a checked pair of integers >= `min`, for the message of `op`. */
 export function intPair(op: string, name: string, value: Pair, min: number): [number, number] {
-  let p: [number, number];
-  try {
-    p = pair(value);
-  } catch {
-    throw new TypeError(`${op}: ${name} must be a number or an [h, w] pair, got ${String(value)}`);
+  const p = typeof value === "number"
+    ? [value, value]
+    : Array.isArray(value) && value.length === 2
+    ? value
+    : null;
+  if (p === null) {
+    throw new TypeError(`${op}: ${name} must be a number or an [h, w] pair, got ${show(value)}`);
   }
-  if (!p.every((v) => Number.isInteger(v) && v >= min)) {
-    const shown = typeof value === "number" ? value : `[${value}]`;
-    throw new RangeError(`${op}: ${name} must be integers >= ${min}, got ${shown}`);
+  if (!p.every((v) => typeof v === "number" && Number.isInteger(v) && v >= min && v <= MAX_SIZE)) {
+    throw new (p.every((v) => typeof v === "number") ? RangeError : TypeError)(
+      `${op}: ${name} must be integers >= ${min}, got ${show(value)}`,
+    );
   }
-  return p;
+  return [p[0], p[1]];
 }
 
 /**
@@ -57,9 +61,7 @@ export function patches(op: string, shape: Shape, kernel: Pair, stride: Pair, pa
     !Array.isArray(shape) || shape.length !== 4 ||
     !shape.every((d) => Number.isInteger(d) && d >= 0)
   ) {
-    throw new RangeError(
-      `${op}: input must be 4-D [N, C, H, W], got shape ${JSON.stringify(shape)}`,
-    );
+    throw new RangeError(`${op}: input must be 4-D [N, C, H, W], got shape ${show(shape)}`);
   }
   const [N, C, H, W] = shape;
   const [KH, KW] = intPair(op, "kernelSize", kernel, 1);
@@ -73,7 +75,10 @@ export function patches(op: string, shape: Shape, kernel: Pair, stride: Pair, pa
     );
   }
   const OH = getConvOutsize(H, KH, SH, PH), OW = getConvOutsize(W, KW, SW, PW);
-  return { N, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW };
+  const p = { N, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW };
+  checkSize(shape, sizeOf(shape), op);
+  checkSize(colShape(p, false), sizeOf(colShape(p, false)), op);
+  return p;
 }
 
 /** The shape of im2col's result: `[N*OH*OW, C*KH*KW]`, or `[N, C, KH, KW, OH, OW]`. */

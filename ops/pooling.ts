@@ -26,7 +26,7 @@ function channelPatches(
   stride: Pair,
   pad: Pair,
 ): { p: Patches; col: Variable } {
-  const v = asVariable(x);
+  const v = asVariable(x, op);
   const p = patches(op, v.shape, kernelSize, stride, pad);
   const one = reshape(v, [p.N * p.C, 1, p.H, p.W]);
   const col = im2col(one, [p.KH, p.KW], [p.SH, p.SW], [p.PH, p.PW], true);

@@ -38,7 +38,7 @@ export function conv2dSimple(
   stride: Pair = 1,
   pad: Pair = 0,
 ): Variable {
-  const xv = asVariable(x), Wv = asVariable(W);
+  const xv = asVariable(x, "conv2dSimple"), Wv = asVariable(W, "conv2dSimple");
   const { N, OH, OW, KH, KW } = convPatches("conv2dSimple", xv, Wv, b, stride, pad);
   const OC = Wv.shape[0];
   const col = im2col(xv, [KH, KW], stride, pad, true);
@@ -64,7 +64,7 @@ export function poolingSimple(
   stride: Pair = 1,
   pad: Pair = 0,
 ): Variable {
-  const v = asVariable(x);
+  const v = asVariable(x, "poolingSimple");
   const { N, C, OH, OW, KH, KW } = patches("poolingSimple", v.shape, kernelSize, stride, pad);
   const col = reshape(im2col(v, kernelSize, stride, pad, true), [-1, KH * KW]);
   const y = max(col, 1);
@@ -86,8 +86,8 @@ export function linearSimple(
   W: VariableLike,
   b: VariableLike | null = null,
 ): Variable {
-  const t = matmul(x, W);
-  return b === null ? t : add(t, b);
+  const t = matmul(asVariable(x, "linearSimple"), asVariable(W, "linearSimple"));
+  return b === null ? t : add(t, asVariable(b, "linearSimple"));
 }
 
 /**
@@ -102,7 +102,7 @@ export function linearSimple(
  * ```
  */
 export function sigmoidSimple(x: VariableLike): Variable {
-  return div(1, add(1, exp(neg(x))));
+  return div(1, add(1, exp(neg(asVariable(x, "sigmoidSimple")))));
 }
 
 /**
@@ -117,7 +117,7 @@ export function sigmoidSimple(x: VariableLike): Variable {
  * ```
  */
 export function softmaxSimple(x: VariableLike, axis = 1): Variable {
-  const y = exp(x);
+  const y = exp(asVariable(x, "softmaxSimple"));
   return div(y, sum(y, axis, true));
 }
 
@@ -135,7 +135,8 @@ export function softmaxSimple(x: VariableLike, axis = 1): Variable {
  * ```
  */
 export function softmaxCrossEntropySimple(x: VariableLike, t: VariableLike): Variable {
-  const xv = asVariable(x), tv = asVariable(t);
+  const xv = asVariable(x, "softmaxCrossEntropySimple");
+  const tv = asVariable(t, "softmaxCrossEntropySimple");
   if (xv.ndim !== 2) {
     throw new RangeError(
       `softmaxCrossEntropySimple: scores must be [N, C], got shape ${fmtShape(xv.shape)}`,
@@ -159,6 +160,9 @@ export function softmaxCrossEntropySimple(x: VariableLike, t: VariableLike): Var
  * ```
  */
 export function meanSquaredErrorSimple(x0: VariableLike, x1: VariableLike): Variable {
-  const diff = sub(x0, x1);
+  const diff = sub(
+    asVariable(x0, "meanSquaredErrorSimple"),
+    asVariable(x1, "meanSquaredErrorSimple"),
+  );
   return div(sum(pow(diff, 2)), diff.ndim ? diff.shape[0] : 1);
 }

@@ -4,8 +4,9 @@
  * the convolution sizes (`pair`, `getConvOutsize`, `getDeconvOutsize`).
  * @module
  */
-import { type NDArray, sumToArray } from "../core/array/ndarray.ts";
-import type { Shape } from "../core/array/shape_rules.ts";
+import { NDArray, sumToArray } from "../core/array/ndarray.ts";
+import { checkShape, type Shape } from "../core/array/shape_rules.ts";
+import { show } from "../core/validate.ts";
 
 // `export *` so that `deno doc` lists them in the namespace (it does not follow named re-exports)
 export * from "../core/autograd/dot.ts";
@@ -24,5 +25,6 @@ export * from "./conv_sizes.ts";
  * ```
  */
 export function sumTo(x: NDArray, shape: Shape): NDArray {
-  return sumToArray(x, shape);
+  if (!(x instanceof NDArray)) throw new TypeError(`sumTo: expected an NDArray, got ${show(x)}`);
+  return sumToArray(x, checkShape(shape, "sumTo"));
 }
