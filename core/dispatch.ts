@@ -197,6 +197,22 @@ export const ARRAY_KERNELS: Readonly<Record<OpName, ArrayKernel>> = Object.freez
     backend.argmax(o, x[RAW], outer, len, inner);
     return new NDArray(o, shape);
   },
+  /**
+   * A copy of the int32 indices `x` (class labels...), each checked to lie
+   * in `[0, attrs.size)`: a value check that holds on JIT replays too, where
+   * the tape runs this kernel. Throws naming `attrs.op` and `attrs.what`.
+   */
+  checkIndex: ([x], attrs) => {
+    const size = attrs.size as number, raw = x[RAW];
+    for (let i = 0; i < raw.length; i++) {
+      if (!(raw[i] >= 0 && raw[i] < size)) {
+        throw new RangeError(
+          `${attrs.op}: ${attrs.what} ${raw[i]} out of range [0, ${size})`,
+        );
+      }
+    }
+    return ARRAY_KERNELS.copy([x], NO_ATTRS);
+  },
   /** A fresh random draw (`kind`: uniform in [0,1) or normal) of `shape`. */
   random: (_, attrs) => {
     const shape = attrs.shape as number[];

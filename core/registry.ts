@@ -120,7 +120,8 @@ export type StructuralOp =
   | "gather"
   | "scatterAdd"
   | "argmax"
-  | "random";
+  | "random"
+  | "checkIndex";
 
 /** Every primitive the dispatcher runs: each per-op table is typed by it. */
 export type OpName = ElementwiseOp | ReductionOp | StructuralOp;

@@ -6,7 +6,7 @@
 import { Config } from "../core/autograd/config.ts";
 import { dispatch } from "../core/dispatch.ts";
 import { Function } from "../core/autograd/function.ts";
-import { fromValues, NDArray, RAW, scalar } from "../core/array/ndarray.ts";
+import { fromValues, NDArray, scalar } from "../core/array/ndarray.ts";
 import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
 import { asVariable, Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { add, clip, div, log, mul, neg, sigmoid, sub } from "./elementwise.ts";
@@ -67,11 +67,8 @@ function labels(t: VariableLike, x: Variable, op: string): NDArray {
       `${op}: scores ${fmtShape(x.shape)} need one label per row, got labels ${fmtShape(ta.shape)}`,
     );
   }
-  const C = x.shape[1];
-  for (const v of ta[RAW]) {
-    if (v < 0 || v >= C) throw new RangeError(`${op}: label ${v} out of range [0, ${C})`);
-  }
-  return dispatch("reshape", [ta], { shape: [ta.size] });
+  const flat = dispatch("reshape", [ta], { shape: [ta.size] });
+  return dispatch("checkIndex", [flat], { size: x.shape[1], op, what: "label" });
 }
 
 /** Softmax followed by cross entropy with integer labels, averaged over the batch. */

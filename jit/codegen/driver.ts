@@ -161,6 +161,9 @@ export function driverText(
             name(n.out)
           });`,
         );
+      } else if (n.op === "checkIndex") {
+        const args = [...n.inputs, n.out].map(name).join(", ");
+        calls.push(`${host(n, "check")}(${args}); // the eager op's value check`);
       } else {
         stats.fallbacks++;
         stats.fallbackOps.push(n.op);
