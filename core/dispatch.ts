@@ -203,15 +203,16 @@ export const ARRAY_KERNELS: Readonly<Record<OpName, ArrayKernel>> = Object.freez
    * the tape runs this kernel. Throws naming `attrs.op` and `attrs.what`.
    */
   checkIndex: ([x], attrs) => {
-    const size = attrs.size as number, raw = x[RAW];
-    for (let i = 0; i < raw.length; i++) {
-      if (!(raw[i] >= 0 && raw[i] < size)) {
-        throw new RangeError(
-          `${attrs.op}: ${attrs.what} ${raw[i]} out of range [0, ${size})`,
-        );
-      }
-    }
-    return ARRAY_KERNELS.copy([x], NO_ATTRS);
+    if (x.dtype !== "int32") throw new TypeError(`${attrs.op}: ${attrs.what}s must be int32`);
+    const o = new Int32Array(x.size);
+    backend.checkIndex(
+      o,
+      x[RAW] as Int32Array,
+      attrs.size as number,
+      `${attrs.op}`,
+      `${attrs.what}`,
+    );
+    return new NDArray(o, x.shape);
   },
   /** A fresh random draw (`kind`: uniform in [0,1) or normal) of `shape`. */
   random: (_, attrs) => {

@@ -21,7 +21,16 @@ export type Source =
   /** The data of the Variable a layer holds as state, `owner[key]`, at the call. */
   | { kind: "state"; owner: object; key: string }
   /** An array bound by reference (constants, optimizer state). */
-  | { kind: "const"; array: NDArray }
+  | {
+    kind: "const";
+    array: NDArray;
+    /**
+     * A scalar holding the value of one of the call's number arguments: read
+     * from `array` at replay, never baked into the code, so calls with other
+     * numbers compile to the same text (V8 keeps every distinct text).
+     */
+    number?: true;
+  }
   /** A host scalar: the 0-d `array`, refreshed from `fn` at replay (`rule`: its exportable form). */
   | { kind: "scalar"; array: NDArray; fn: () => number; rule: HostRule<object, number> | null };
 
@@ -124,10 +133,28 @@ export interface StateWrite extends StateSlot {
  */
 export type Leaf = { arg: number } | StateSlot;
 
+/**
+ * A field of a layer the trace ran that held a parameter or a sub-layer
+ * (`owner[key]`, or `owner[key][index]` for a list): a replay is only
+ * valid while it holds the same object (replacing `lin.W` retraces).
+ */
+export interface FieldGuard {
+  /** The layer. */
+  owner: object;
+  /** The field. */
+  key: string;
+  /** The position in the field's list, for a list. */
+  index?: number;
+  /** What it held. */
+  value: object;
+}
+
 /** A traced program. */
 export interface Graph {
   /** Gradient states the program depends on. */
   guards: GradGuard[];
+  /** Layer fields the program depends on. */
+  fields: FieldGuard[];
   /** Layer state read (before any write) and its presence at the trace. */
   stateReads: StateRead[];
   /** Layer state written, and what it holds after the call. */
@@ -174,7 +201,7 @@ export function constantScalar(g: Graph, v: number): number | undefined {
   const base = index.reshapeOf.get(v);
   if (base !== undefined) return constantScalar(g, base);
   const x = g.values[v];
-  if (x.source?.kind !== "const" || x.source.array.size !== 1) return undefined;
+  if (x.source?.kind !== "const" || x.source.array.size !== 1 || x.source.number) return undefined;
   if (index.targeted.has(v)) return undefined;
   return x.source.array[RAW][0];
 }

@@ -4,15 +4,15 @@
  * replays it on later calls; a bounded LRU cache holds the tapes.
  * @module
  */
-import { Config } from "../core/autograd/config.ts";
-import { NDArray } from "../core/array/ndarray.ts";
-import { type Parameter, Variable } from "../core/autograd/variable.ts";
+import { tracer } from "../core/hooks.ts";
+import type { Parameter } from "../core/autograd/variable.ts";
 import type { DType } from "../core/array/dtype.ts";
 import { type ExportOptions, exportTape } from "./export.ts";
 import type { ArgSpec } from "./standalone.ts";
 import { compileTape, type Tape } from "./tape.ts";
 import { trace, type TraceResult, Untraceable } from "./trace.ts";
 import { planGraph } from "./vjp.ts";
+import { type ArgSignature, matches, type Signature, signatureOf } from "./signature.ts";
 import { checkFunction, checkInt, checkOptions } from "../core/validate.ts";
 
 /** Options of `jit`. */
@@ -76,54 +76,12 @@ export interface Jitted<A extends unknown[], R> {
   export(options?: ExportOptions): Promise<string>;
 }
 
-/** One argument's part of a signature: an array's kind, dtype and shape, or a primitive. */
-type ArgSignature = { kind: "V" | "A"; dtype: string; shape: number[] } | { value: unknown };
-
-/** What a tape is specialised for: the arguments and the autograd/train modes. */
-interface Signature {
-  args: ArgSignature[];
-  backprop: boolean;
-  train: boolean;
-  /** The cache key. */
-  key: string;
-}
-
-function signatureOf(args: unknown[]): Signature {
-  const parts = args.map((a): ArgSignature => {
-    if (a instanceof Variable || a instanceof NDArray) {
-      return { kind: a instanceof Variable ? "V" : "A", dtype: a.dtype, shape: [...a.shape] };
-    }
-    if (typeof a === "number" || a === undefined || a === null) return { value: a };
-    throw new TypeError(`jit: unsupported argument of type ${typeof a}`);
-  });
-  const text = parts.map((p) => "value" in p ? `n${p.value}` : `${p.kind}${p.dtype}[${p.shape}]`);
-  const backprop = Config.enableBackprop, train = Config.train;
-  return { args: parts, backprop, train, key: `${text.join("|")}|bp${+backprop}|tr${+train}` };
-}
-
-/** Whether `args` have signature `s` (allocates nothing: the check on every call). */
-function matches(s: Signature, args: unknown[]): boolean {
-  if (
-    args.length !== s.args.length || s.backprop !== Config.enableBackprop ||
-    s.train !== Config.train
-  ) return false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i], want = s.args[i];
-    if ("value" in want) {
-      if (!Object.is(a, want.value)) return false;
-      continue;
-    }
-    const kind = a instanceof Variable ? "V" : a instanceof NDArray ? "A" : null;
-    if (kind !== want.kind) return false;
-    const x = a as Variable | NDArray;
-    if (x.dtype !== want.dtype || x.shape.length !== want.shape.length) return false;
-    for (let d = 0; d < want.shape.length; d++) if (x.shape[d] !== want.shape[d]) return false;
-  }
-  return true;
-}
-
-/** A signature's tapes (variants for layer state, gradients...), or eager runs. */
-type Entry = { tapes: Tape[] } | { eager: true };
+/**
+ * A signature's tapes (variants for layer state, gradients...); eager runs
+ * (a replay could not stand in); or a refusal (what the function returns
+ * cannot be replayed), thrown before the function runs again.
+ */
+type Entry = { tapes: Tape[] } | { eager: true } | { refused: string };
 
 /** A signature's arguments as an exported module checks them. */
 function argSpecs(args: ArgSignature[]): ArgSpec[] {
@@ -185,6 +143,8 @@ export function jit<A extends unknown[], R>(
   let warned = false;
   let seen: Signature | null = null; // the most recent call's signature
   const step = (...args: A): R => {
+    // inside another jitted function's trace: run inline, so that trace records the kernels
+    if (tracer !== null) return fn(...args);
     if (seen === null || !matches(seen, args)) seen = signatureOf(args);
     const key = seen.key;
     const hit = cache.get(key);
@@ -194,6 +154,7 @@ export function jit<A extends unknown[], R>(
         cache.set(key, hit);
         lastEntry = hit;
       }
+      if ("refused" in hit) throw new TypeError(hit.refused);
       if ("eager" in hit) {
         counts.eagerRuns++;
         return fn(...args);
@@ -207,8 +168,17 @@ export function jit<A extends unknown[], R>(
         return tape.replay(args) as R;
       }
     }
+    if (seen.overlap) {
+      remember(key, eagerly("its arguments share memory without being the same array"));
+      counts.eagerRuns++;
+      return fn(...args);
+    }
     counts.traces++;
     const t = trace(fn as (...xs: unknown[]) => R, args);
+    if (t.refused !== undefined) {
+      remember(key, { refused: t.refused });
+      throw new TypeError(t.refused);
+    }
     const draws = t.initialized.some((p) => !drawn.has(p));
     drawing = draws ? drawing + 1 : 0;
     if (draws && drawing <= MAX_DRAWING) {
@@ -221,23 +191,30 @@ export function jit<A extends unknown[], R>(
       : t.eagerReason === null
       ? compile(t)
       : t.eagerReason;
-    if (typeof compiled === "string") {
-      if (!warned) {
-        console.warn(`jit: running the function eagerly: ${compiled}`);
-        warned = true;
-      }
-      entry = { eager: true };
-    } else {
+    if (typeof compiled === "string") entry = eagerly(compiled);
+    else {
       last = compiled;
       lastArgs = seen.args;
       entry = hit && "tapes" in hit ? hit : { tapes: [] };
       entry.tapes.push(compiled);
       if (entry.tapes.length > MAX_VARIANTS) entry.tapes.shift();
     }
+    remember(key, entry);
+    return t.returned;
+  };
+  /** Caches `entry` under `key`, dropping the least recently used entries past `maxCache`. */
+  const remember = (key: string, entry: Entry) => {
     cache.set(key, entry);
     lastEntry = entry;
     while (cache.size > maxCache) cache.delete(cache.keys().next().value!);
-    return t.returned;
+  };
+  /** An eager entry, saying why (once). */
+  const eagerly = (reason: string): Entry => {
+    if (!warned) {
+      console.warn(`jit: running the function eagerly: ${reason}`);
+      warned = true;
+    }
+    return { eager: true };
   };
   return Object.assign(step, {
     stats: (): JitStats => ({

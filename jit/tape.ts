@@ -13,9 +13,10 @@ import { Variable } from "../core/autograd/variable.ts";
 import { backend } from "../core/backend/mod.ts";
 import { ARRAY_KERNELS } from "../core/dispatch.ts";
 import { type Driver, driverText, type HostStep, type TapeStats } from "./codegen/driver.ts";
-import { constantScalar, type Graph, type Result, type Source, type StateSlot } from "./ir.ts";
+import { constantScalar, type Graph, type Result, type Source } from "./ir.ts";
 import { cse } from "./passes/cse.ts";
 import { dce } from "./passes/dce.ts";
+import { guardsHold, stateOf } from "./signature.ts";
 import { fold } from "./passes/fold.ts";
 import { fuse, type Fused } from "./passes/fusion.ts";
 import { type BufferPlan, plan } from "./passes/plan.ts";
@@ -139,10 +140,8 @@ class Replayer implements Tape {
   /** This call's arrays of the per-call slots, in the driver's order. */
   readonly #bound: TypedArray[];
   readonly #sources: Source[];
-  /** Per-call slot arrays copied first, when a call passes one of the tape's own buffers. */
-  readonly #scratch: TypedArray[];
+  /** The tape's own buffers: never handed out, so the next replay cannot change what a user holds. */
   readonly #owned: Set<TypedArray>;
-  readonly #views = new Map<number, NDArray>();
   /** Scalars baked into the code as literals, with the arrays they came from. */
   readonly #baked: { array: NDArray; c: number }[];
   /** The values handed out as Variables (results, layer state), each once, the roots first. */
@@ -163,7 +162,6 @@ class Replayer implements Tape {
     this.stats = driver.stats;
     this.#sources = driver.perCall.map((i) => sourceOf(g, bp, i));
     this.#bound = driver.perCall.map((i) => allocate(bp.slots[i].dtype, 0));
-    this.#scratch = driver.perCall.map((i) => allocate(bp.slots[i].dtype, bp.slots[i].size));
     this.#owned = new Set(Object.values(instance.buffers));
     this.#baked = g.values.flatMap((v) => {
       const c = constantScalar(g, v.id);
@@ -179,14 +177,7 @@ class Replayer implements Tape {
 
   stale(args: unknown[]): boolean {
     if (this.#baked.some((b) => !Object.is(b.array[RAW][0], b.c))) return true;
-    for (const guard of this.g.guards) {
-      if ((target(guard, args).grad !== null) !== guard.present) return true;
-    }
-    for (const s of this.g.stateReads) if ((stateOf(s) !== null) !== s.present) return true;
-    for (const leaf of this.g.leaves) {
-      const v = "arg" in leaf ? args[leaf.arg] as Variable : stateOf(leaf);
-      if (v?.creator !== null) return true;
-    }
+    if (!guardsHold(this.g, args)) return true;
     return this.driver.perCall.some((i, k) => {
       const a = sourceArray(this.#sources[k], args);
       const slot = this.bp.slots[i];
@@ -198,19 +189,12 @@ class Replayer implements Tape {
   replay(args: unknown[]): unknown {
     const states = this.g.stateReads.length === 0 ? NONE : this.g.stateReads.map(stateOf);
     const bound = this.#bound;
-    for (let k = 0; k < bound.length; k++) {
-      let raw = sourceArray(this.#sources[k], args)![RAW];
-      if (this.#owned.has(raw)) {
-        this.#scratch[k].set(raw);
-        raw = this.#scratch[k];
-      }
-      bound[k] = raw;
-    }
+    for (let k = 0; k < bound.length; k++) bound[k] = sourceArray(this.#sources[k], args)![RAW];
     this.instance.replay(bound);
     for (const w of this.g.writebacks) {
       const v = target(w, args);
-      if (w.field === "data") v.data = w.value === null ? v.data : this.#view(w.value);
-      else v.grad = w.value === null ? null : new Variable(this.#view(w.value));
+      if (w.field === "data") v.data = w.value === null ? v.data : this.#expose(w.value);
+      else v.grad = w.value === null ? null : new Variable(this.#expose(w.value));
     }
     // results and state are fresh Variables, as eager's; with the graph, when they carry one
     const outs = this.#outs, made = this.#made;
@@ -237,13 +221,14 @@ class Replayer implements Tape {
       (sourceOf(this.g, this.bp, i) as ConstSource).array[RAW];
   }
 
-  /** A view of value `v`'s buffer (one per value for owned buffers). */
-  #view(v: number): NDArray {
+  /**
+   * Value `v` as a writeback hands it to a Variable: a copy when it is in one
+   * of the tape's buffers (as eager gives each step fresh gradients), else
+   * a view of the caller's own array.
+   */
+  #expose(v: number): NDArray {
     const b = this.#buffer(v);
-    if (!this.#owned.has(b)) return new NDArray(b, this.g.values[v].shape);
-    let x = this.#views.get(v);
-    if (!x) this.#views.set(v, x = new NDArray(b, this.g.values[v].shape));
-    return x;
+    return this.#owned.has(b) ? this.#fresh(v) : new NDArray(b, this.g.values[v].shape);
   }
 
   /** A copy of value `v`, for results. */
@@ -277,11 +262,6 @@ const NONE: never[] = [];
 function variableValues(r: Result): number[] {
   if (r.kind === "variable") return [r.value];
   return r.kind === "list" ? r.items.flatMap(variableValues) : [];
-}
-
-/** The Variable (or null) a layer holds in a state slot now. */
-function stateOf(s: StateSlot): Variable | null {
-  return (s.owner as Record<string, unknown>)[s.key] as Variable | null;
 }
 
 /** The array a bound source refers to on this call (null: a gradient that is gone). */

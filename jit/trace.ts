@@ -7,11 +7,13 @@
  * @module
  */
 import { type Attrs, type HostRule, setTracer, type Tracer } from "../core/hooks.ts";
-import { NDArray } from "../core/array/ndarray.ts";
+import { NDArray, RAW } from "../core/array/ndarray.ts";
+import { show } from "../core/validate.ts";
 import type { OpName } from "../core/registry.ts";
 import type { Function } from "../core/autograd/function.ts";
 import { Parameter, Variable } from "../core/autograd/variable.ts";
 import type {
+  FieldGuard,
   GradGuard,
   Graph,
   Leaf,
@@ -40,6 +42,8 @@ export interface TraceResult<R> {
   initialized: Parameter[];
   /** The autograd graph the call built. */
   autograd: AutogradTrace;
+  /** Why `fn`'s result cannot be replayed (it returned an object, a Promise...), if it cannot. */
+  refused?: string;
 }
 
 /** The autograd side of a trace, for jit/vjp.ts. */
@@ -88,8 +92,14 @@ class Recorder implements Tracer {
   readonly initialized: Parameter[] = [];
   eagerReason: string | null = null;
 
-  /** A forward recorder, or with `resolve`, one recording a traced graph's backward. */
-  constructor(readonly resolve: Resolve | null = null) {}
+  /** Every layer whose scope the trace entered. */
+  readonly owners = new Set<object>();
+
+  /**
+   * A forward recorder, or with `resolve`, one recording a traced graph's
+   * backward; `numbers`: the call's number arguments.
+   */
+  constructor(readonly resolve: Resolve | null = null, readonly numbers: number[] = []) {}
   /** The open scopes, outermost first: labels, and the layer that opened each (or null). */
   readonly scopes: { label: string; owner: object | null }[] = [];
   /** The scope path of the nodes recorded now ("" outside any scope). */
@@ -103,8 +113,15 @@ class Recorder implements Tracer {
   }
 
   idOf(x: NDArray): number {
-    return this.ids.get(x) ??
-      this.source(x, this.resolve?.(x) ?? { kind: "const", array: x });
+    return this.ids.get(x) ?? this.source(x, this.resolve?.(x) ?? this.constant(x));
+  }
+
+  /** An array the trace met unbound: a constant (a number argument's value, marked so). */
+  constant(x: NDArray): Source {
+    const v = x[RAW][0], f32 = x.dtype === "float32";
+    const number = x.size === 1 &&
+      this.numbers.some((n) => Object.is(n, v) || (f32 && Object.is(Math.fround(n), v)));
+    return number ? { kind: "const", array: x, number } : { kind: "const", array: x };
   }
 
   track(v: Variable): void {
@@ -140,6 +157,7 @@ class Recorder implements Tracer {
   }
 
   enter(label: string, owner: object | null): void {
+    if (owner !== null) this.owners.add(owner);
     const parent = this.scopes.findLast((s) => s.owner !== null)?.owner ?? null;
     const field = owner !== null && parent !== null ? fieldPath(parent, owner) : null;
     this.scopes.push({ label: field === null ? label : `${label} ${field}`, owner });
@@ -234,7 +252,11 @@ class Recorder implements Tracer {
     if (typeof r === "number") return { kind: "number", value: r };
     if (Array.isArray(r)) return { kind: "list", items: r.map((x) => this.mirror(x)) };
     if (r === undefined || r === null) return { kind: "none" };
-    throw new TypeError(`jit: cannot mirror a returned ${typeof r}`);
+    const what = r instanceof Promise ? "a Promise (is it an async function?)" : show(r);
+    throw new TypeError(
+      `jit: the function returned ${what}; a jitted function must be synchronous and return ` +
+        "a Variable, an NDArray, a number, undefined or an array of them",
+    );
   }
 
   writebacks(): Writeback[] {
@@ -270,6 +292,24 @@ class Recorder implements Tracer {
       if (this.clearedSet.has(v) || !this.gradTouched(v, g)) continue;
       const arg = this.args.get(v);
       out.push({ variable: v, ...(arg === undefined ? {} : { arg }), present: g !== null });
+    }
+    return out;
+  }
+
+  /** The fields of the layers the trace ran that held a Parameter or one of those layers. */
+  fields(): FieldGuard[] {
+    const out: FieldGuard[] = [];
+    const kept = (x: unknown): x is object =>
+      x instanceof Parameter || this.owners.has(x as object);
+    for (const owner of this.owners) {
+      for (const [key, value] of Object.entries(owner)) {
+        if (kept(value)) out.push({ owner, key, value });
+        else if (Array.isArray(value)) {
+          value.forEach((v, index) => {
+            if (kept(v)) out.push({ owner, key, index, value: v });
+          });
+        }
+      }
     }
     return out;
   }
@@ -320,7 +360,7 @@ export class Untraceable extends Error {}
 
 /** Runs `fn(...args)` eagerly while recording its kernel calls. */
 export function trace<R>(fn: (...args: unknown[]) => R, args: unknown[]): TraceResult<R> {
-  const rec = new Recorder();
+  const rec = new Recorder(null, args.filter((a): a is number => typeof a === "number"));
   args.forEach((a, index) => {
     const x = a instanceof Variable ? a.data : a instanceof NDArray ? a : null;
     if (x !== null && !rec.ids.has(x)) rec.source(x, { kind: "arg", index });
@@ -333,9 +373,16 @@ export function trace<R>(fn: (...args: unknown[]) => R, args: unknown[]): TraceR
     if (g !== null && !rec.ids.has(g)) rec.source(g, rec.gradSource(v));
   }
   const returned = recording(rec, () => fn(...args));
+  let result: Result = { kind: "none" }, refused: string | undefined;
+  try {
+    result = rec.mirror(returned);
+  } catch (e) {
+    refused = (e as Error).message;
+  }
   const ends = rec.stateEnds();
   const graph: Graph = {
     guards: rec.guards(),
+    fields: rec.fields(),
     stateReads: rec.stateReads(),
     stateWrites: ends.map((e) => e.write),
     leaves: rec.leaves(),
@@ -343,7 +390,7 @@ export function trace<R>(fn: (...args: unknown[]) => R, args: unknown[]): TraceR
     values: rec.values,
     nodes: rec.nodes,
     writebacks: rec.writebacks(),
-    result: rec.mirror(returned),
+    result,
   };
   const autograd: AutogradTrace = {
     functions: rec.functions,
@@ -354,7 +401,8 @@ export function trace<R>(fn: (...args: unknown[]) => R, args: unknown[]): TraceR
     results: variablesOf(returned),
     stateEnds: ends.map((e) => e.variable),
   };
-  return { graph, returned, eagerReason: rec.eagerReason, initialized: rec.initialized, autograd };
+  const { eagerReason, initialized } = rec;
+  return { graph, returned, eagerReason, initialized, autograd, ...(refused ? { refused } : {}) };
 }
 
 /**
@@ -371,12 +419,20 @@ export function traceBackward(
 ): Graph {
   const rec = new Recorder(resolve);
   for (const [x, s] of sources) if (!rec.ids.has(x)) rec.source(x, s);
-  const grads = recording(rec, run);
+  let grads: (Variable | null)[];
+  try {
+    grads = recording(rec, run);
+  } catch (e) {
+    // the backward throws for these values (an int32 x ** 0's gradient): eager
+    // throws too, but only if the caller asks for it
+    throw new Untraceable(`its backward throws (${(e as Error).message})`);
+  }
   if (rec.eagerReason !== null) {
     throw new Untraceable(`its backward cannot be compiled: ${rec.eagerReason}`);
   }
   return {
     guards: [],
+    fields: [],
     stateReads: [],
     stateWrites: [],
     leaves: [],

@@ -49,7 +49,11 @@ Deno.test("int32 products, squares and powers wrap as numpy's int32 (BigInt refe
   assert.equal(powRef(3, 40), wrap(3n ** 40n));
   for (const got of both(F.mul, x, y)) assert.deepEqual(got, mul);
   for (const got of both(F.square, x)) assert.deepEqual(got, sq);
-  for (const got of both((p, q) => F.pow(p, q), x, y)) assert.deepEqual(got, pw);
+  // the result without its graph: the gradient of x ** 0 is an error for int32 (0 ** -1),
+  // so a jitted function returning the graph runs eagerly (a replay would owe that backward)
+  for (const got of both((p, q) => new Variable(F.pow(p, q).data), x, y)) {
+    assert.deepEqual(got, pw);
+  }
   assert.deepEqual(x.mul(y).toArray(), mul);
   assert.deepEqual(dz.array([2147483647]).mul(2147483647).toArray(), [1]);
   assert.deepEqual(dz.array([3]).pow(40).toArray(), [wrap(3n ** 40n)]);

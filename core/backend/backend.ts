@@ -76,6 +76,11 @@ export interface Backend {
    * blocks, each offset checked; a `PAD` offset drops its value.
    */
   scatterAdd(out: TypedArray, g: TypedArray, offsets: TypedArray, batch: number): void;
+  /**
+   * `out` a copy of the int32 indices `x`, each checked to lie in `[0,
+   * size)`; else a RangeError `op: what V out of range [0, size)`.
+   */
+  checkIndex(out: Int32Array, x: Int32Array, size: number, op: string, what: string): void;
   /** Index of the maximum along the middle axis of `x` viewed as `[outer, len, inner]`. */
   argmax(out: Int32Array, x: TypedArray, outer: number, len: number, inner: number): void;
   /** Fills `out` with fresh draws from the seeded generator. */

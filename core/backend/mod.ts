@@ -10,7 +10,7 @@ import { cpu } from "./cpu/cpu.ts";
 
 export type { Backend } from "./backend.ts";
 export { argmaxLoop } from "./cpu/argmax.ts";
-export { indexLoop, OUT_OF_BOUNDS, PAD } from "./cpu/gather.ts";
+export { checkLoop, checkMessage, indexLoop, OUT_OF_BOUNDS, PAD } from "./cpu/gather.ts";
 export { isSmallGemm } from "./cpu/gemm.ts";
 export { mergeAxes } from "./cpu/loops.ts";
 export { nextInterval, type RngState, rngState, seed } from "./cpu/rng.ts";

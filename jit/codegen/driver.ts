@@ -11,7 +11,7 @@ import { type Graph, liveOuts, type Node } from "../ir.ts";
 import type { Fused, Step } from "../passes/fusion.ts";
 import type { BufferPlan, Slot } from "../passes/plan.ts";
 import { argmaxSource } from "./argmax.ts";
-import { gatherSource } from "./gather.ts";
+import { checkSource, gatherSource } from "./gather.ts";
 import { loopSource } from "./loop.ts";
 import { matmulSource } from "./matmul.ts";
 import { comment, indent, type KernelSource, word } from "./source.ts";
@@ -151,7 +151,7 @@ export function driverText(
     else if (step.kind === "matmul") kernel(matmulSource(g, step, name), step);
     else {
       const n = step.node;
-      const k = gatherSource(g, n, name) ?? argmaxSource(g, n, name);
+      const k = gatherSource(g, n, name) ?? checkSource(g, n, name) ?? argmaxSource(g, n, name);
       if (k !== null) kernel(k, step);
       else if (n.op === "$effect") calls.push(`${host(n, "effect")}();`);
       else if (n.op === "$scalar") calls.push(`${name(n.out)}[0] = ${host(n, "scalar")}();`);
@@ -161,9 +161,6 @@ export function driverText(
             name(n.out)
           });`,
         );
-      } else if (n.op === "checkIndex") {
-        const args = [...n.inputs, n.out].map(name).join(", ");
-        calls.push(`${host(n, "check")}(${args}); // the eager op's value check`);
       } else {
         stats.fallbacks++;
         stats.fallbackOps.push(n.op);

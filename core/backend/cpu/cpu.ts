@@ -6,7 +6,7 @@
  */
 import type { Backend } from "../backend.ts";
 import { runArgmax } from "./argmax.ts";
-import { runIndex } from "./gather.ts";
+import { runCheck, runIndex } from "./gather.ts";
 import { gemm } from "./gemm.ts";
 import { runElementwise, runReduction } from "./loops.ts";
 import { draw } from "./rng.ts";
@@ -20,6 +20,7 @@ export const cpu: Backend = {
   gemm,
   gather: (out, x, offsets, batch) => runIndex("gather", out, x, offsets, batch),
   scatterAdd: (out, g, offsets, batch) => runIndex("scatterAdd", out, g, offsets, batch),
+  checkIndex: runCheck,
   argmax: runArgmax,
   random: draw,
   runtime: RUNTIME,

@@ -1,7 +1,7 @@
 /**
  * The gather and scatter-add loops (getItem and its gradient, im2col and
- * col2im): one loop source serves the eager kernels (sizes as parameters)
- * and the JIT (sizes baked in).
+ * col2im) and the index check (class labels): one loop source serves the
+ * eager kernels (sizes as parameters) and the JIT (sizes baked in).
  * @module
  */
 import type { TypedArray } from "../../array/dtype.ts";
@@ -80,4 +80,37 @@ export function runIndex(
   );
   const [len, bound] = op === "gather" ? [out.length, x.length] : [x.length, out.length];
   fn(out, x, offsets, len / batch, bound / batch, batch);
+}
+
+/**
+ * Source of the index check: `O[i] = X[i]` for `len` int32 indices, each
+ * in `[0, size)`, else `throw new RangeError(pre + X[i] + post)`. `len`,
+ * `size`, `pre` and `post` are source expressions (names for the eager
+ * loop; for the JIT, literals: numbers, and strings as JSON).
+ */
+export function checkLoop(len: string, size: string, pre: string, post: string): string {
+  return `for (let i = 0; i < ${len}; i++) {
+const v = X[i];
+if (!(v >= 0 && v < ${size})) throw new RangeError(${pre} + v + ${post});
+O[i] = v;
+}`;
+}
+
+/** The message around a bad index of the check (`op: what V out of range [0, size)`). */
+export function checkMessage(op: string, what: string, size: number): [string, string] {
+  return [`${op}: ${what} `, ` out of range [0, ${size})`];
+}
+
+/** Runs the index check of `checkLoop` eagerly: `out` a copy of `x`, each in `[0, size)`. */
+export function runCheck(out: Int32Array, x: Int32Array, size: number, op: string, what: string) {
+  const fn = cachedLoop<
+    (o: Int32Array, x: Int32Array, n: number, size: number, pre: string, post: string) => void
+  >(
+    indexCache,
+    "checkIndex",
+    0,
+    ["O", "X", "n", "size", "pre", "post"],
+    () => `"use strict";\n${checkLoop("n", "size", "pre", "post")}`,
+  );
+  fn(out, x, x.length, size, ...checkMessage(op, what, size));
 }
