@@ -259,7 +259,7 @@ export async function exportTape(
 ): Promise<string> {
   checkOptions(options);
   const wasm = options.wasm ?? true;
-  const driver = driverText(tape.g, tape.fused, tape.bp, tape.driver.id, wasm);
+  const driver = driverText(tape.g, tape.fused, tape.bp, wasm);
   if (driver.stats.fallbacks > 0) {
     throw new Error(
       `export: the tape runs ${driver.stats.fallbacks} op(s) by the eager kernel (${

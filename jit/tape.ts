@@ -74,14 +74,12 @@ interface Instance {
   buffers: Record<string, TypedArray>;
 }
 
-let tapes = 0; // numbers each tape, so no two modules share V8 type feedback
-
 /** Compiles a traced graph into a tape; `linker` links the Variables it hands out. */
 export function compileTape(traced: Graph, linker: Linker | null = null): Tape {
   const g = dce(cse(fold(traced)));
   const fused = fuse(g);
   const bp = plan(g, fused);
-  const driver = driverText(g, fused, bp, ++tapes);
+  const driver = driverText(g, fused, bp);
   const host = hostBindings(g, bp, driver);
   const factory = new Function(`return ${driver.text}`)();
   const instance = (factory as (

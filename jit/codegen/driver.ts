@@ -1,5 +1,5 @@
 /**
- * The tape's module text: one function `tapeN(rt, host)` that declares the
+ * The tape's module text: one function `tape<hash>(rt, host)` that declares the
  * tape's buffers, its WebAssembly loops and its kernels (each headed by a
  * comment naming what it computes and the F functions and layers it came
  * from), and returns `replay`, which runs the steps in order. The JIT runs
@@ -38,9 +38,14 @@ export interface TapeStats {
 
 /** The module text of a tape and what it expects from its caller. */
 export interface Driver {
-  /** The tape's number (its function is `tapeN`). */
-  id: number;
-  /** `function tapeN(rt, host) { ... }`: returns `{ replay(B), buffers }`. */
+  /**
+   * The tape's name (its function is `tape<id>`): a hash of its code, so the
+   * same program compiles to the same text. V8 keeps every distinct text it
+   * compiled, so a tape retraced again and again (LRU eviction, new number
+   * arguments) must not get a new text each time.
+   */
+  id: string;
+  /** `function tape<id>(rt, host) { ... }`: returns `{ replay(B), buffers }`. */
   text: string;
   /** Slots `replay(B)` takes, in order (`B[k]`): arguments, parameters, gradients. */
   perCall: number[];
@@ -91,7 +96,7 @@ function renamed(body: string, from: string[], to: string[]): string {
 }
 
 /**
- * Builds the module text of a compiled graph; `id` numbers the tape. With
+ * Builds the module text of a compiled graph, named by a hash of its code. With
  * `wasm` false the text calls no WebAssembly (no vector kernels, no
  * WebAssembly loops), as where WebAssembly is missing: same results.
  */
@@ -99,7 +104,6 @@ export function driverText(
   g: Graph,
   fused: Fused,
   bp: BufferPlan,
-  id: number,
   wasm = true,
 ): Driver {
   const name = (v: number) => bp.slots[bp.slotOf.get(v)!].name;
@@ -187,6 +191,7 @@ export function driverText(
   const rtNames = Object.keys(backend.runtime).filter((k) => new RegExp(`\\b${k}\\b`).test(code));
   const hostNames = [...constants.map((i) => bp.slots[i].name), ...hostSteps.map((h) => h.name)];
   const owned = bp.slots.filter((s) => slotRole(g, s) === "owned").map((s) => s.name);
+  const id = fnv1a([code, ...rtNames, ...hostNames, ...perCall].join("\n"));
   const text = [
     `function tape${id}(rt, host) {`,
     `"use strict";`,
@@ -205,4 +210,11 @@ export function driverText(
     `}`,
   ].filter(Boolean).join("\n");
   return { id, text: indent(text), perCall, constants, hostSteps, runtime: rtNames, stats };
+}
+
+/** The 32-bit FNV-1a hash of `s`'s UTF-16 code units, as 8 hex digits. */
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
 }
