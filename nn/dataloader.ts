@@ -44,14 +44,14 @@ export class DataLoader implements Iterable<[NDArray, NDArray]> {
    * @param shuffle reshuffle every epoch (default true)
    */
   constructor(readonly dataset: Dataset, readonly batchSize: number, readonly shuffle = true) {
-    const d = dataset as Partial<Dataset> | null;
+    const op = new.target.name, d = dataset as Partial<Dataset> | null;
     if (typeof d?.get !== "function" || !Number.isInteger(d.length) || d.length! < 0) {
       throw new TypeError(
-        `DataLoader: dataset must be a Dataset (a length and get(i)), got ${show(dataset)}`,
+        `${op}: dataset must be a Dataset (a length and get(i)), got ${show(dataset)}`,
       );
     }
-    checkInt(batchSize, "DataLoader", "batchSize", 1);
-    checkBool(shuffle, "DataLoader", "shuffle");
+    checkInt(batchSize, op, "batchSize", 1);
+    checkBool(shuffle, op, "shuffle");
     this.maxIter = Math.ceil(dataset.length / batchSize);
     this.index = this.#order();
   }

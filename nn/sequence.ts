@@ -9,13 +9,13 @@ import { randn } from "../core/array/random.ts";
 import { Parameter, type Variable } from "../core/autograd/variable.ts";
 import { add, mul, sigmoid, tanh } from "../ops/elementwise.ts";
 import { embedId } from "../ops/indexing.ts";
+import { fmtShape, MAX_SIZE } from "../core/array/shape_rules.ts";
+import { checkInt, checkOptions } from "../core/validate.ts";
 import { Layer, Linear } from "./layer.ts";
 
 /** Throws unless the size `name` given to `layer` is a positive integer. */
 function checkSize(layer: string, name: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`${layer}: ${name} must be a positive integer, got ${n}`);
-  }
+  checkInt(n, layer, name, 1, MAX_SIZE);
 }
 
 /** Options of `RNN` and `LSTM`. */
@@ -24,10 +24,25 @@ export interface RecurrentOptions {
   inSize?: number;
 }
 
-/** Checks a recurrent layer's sizes. */
-function checkRecurrent(layer: string, hiddenSize: number, inSize: number | undefined): void {
+/** Throws unless `x` is one time step of a batch, `[N, inSize]`. */
+function checkStep(layer: string, x: Variable): void {
+  if (x.ndim !== 2) {
+    throw new RangeError(
+      `${layer}: a time step's input must be [N, inSize], got shape ${fmtShape(x.shape)}`,
+    );
+  }
+}
+
+/** Checks a recurrent layer's sizes and options; returns `inSize`. */
+function checkRecurrent(
+  layer: string,
+  hiddenSize: number,
+  options: RecurrentOptions | undefined,
+): number | undefined {
+  const { inSize } = checkOptions(options, layer, ["inSize"]);
   checkSize(layer, "hiddenSize", hiddenSize);
   if (inSize !== undefined) checkSize(layer, "inSize", inSize);
+  return inSize;
 }
 
 /**
@@ -60,9 +75,9 @@ export class RNN extends Layer {
   h: Variable | null = null;
 
   /** An RNN with `hiddenSize` features of state. */
-  constructor(hiddenSize: number, { inSize }: RecurrentOptions = {}) {
+  constructor(hiddenSize: number, options?: RecurrentOptions) {
     super();
-    checkRecurrent("RNN", hiddenSize, inSize);
+    const inSize = checkRecurrent("RNN", hiddenSize, options);
     this.x2h = new Linear(hiddenSize, { inSize });
     this.h2h = new Linear(hiddenSize, {
       inSize: inSize === undefined ? undefined : hiddenSize,
@@ -77,6 +92,7 @@ export class RNN extends Layer {
 
   /** One time step: the new hidden state. */
   forward(x: Variable): Variable {
+    checkStep("RNN", x);
     const h = readState(this, "h");
     const hNew = tanh(h === null ? this.x2h.apply(x) : add(this.x2h.apply(x), this.h2h.apply(h)));
     writeState(this, "h", hNew);
@@ -125,9 +141,9 @@ export class LSTM extends Layer {
   c: Variable | null = null;
 
   /** An LSTM with `hiddenSize` features of state. */
-  constructor(hiddenSize: number, { inSize }: RecurrentOptions = {}) {
+  constructor(hiddenSize: number, options?: RecurrentOptions) {
     super();
-    checkRecurrent("LSTM", hiddenSize, inSize);
+    const inSize = checkRecurrent("LSTM", hiddenSize, options);
     const H = hiddenSize;
     this.x2f = new Linear(H, { inSize });
     this.x2i = new Linear(H, { inSize });
@@ -147,6 +163,7 @@ export class LSTM extends Layer {
 
   /** One time step: the new hidden state. */
   forward(x: Variable): Variable {
+    checkStep("LSTM", x);
     const h = readState(this, "h"), c = readState(this, "c");
     const gate = (x2: Linear, h2: Linear) =>
       h === null ? x2.apply(x) : add(x2.apply(x), h2.apply(h));

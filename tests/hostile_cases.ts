@@ -230,6 +230,16 @@ export const ENTRIES: [string, Accepts, (v: Any) => unknown][] = [
   ["Deconv2d", or(dim, list), (v) => new L.Deconv2d(2, 2, { stride: v }).apply(IMG())],
   ["Conv2d", data, (v) => new L.Conv2d(2, 3).apply(v)],
   ["BatchNorm", data, (v) => new L.BatchNorm().apply(v)],
+  // embeddings and recurrent layers
+  ["embedId", or(int, list), (v) => F.embedId(v, new Variable(dz.ones([4, 2])))],
+  ["embedId", data, (v) => F.embedId([0, 1], v)],
+  ["RNN", (v) => dim(v) && v !== 0, (v) => new L.RNN(v)],
+  ["RNN", empty, (v) => new L.RNN(3, v)],
+  ["LSTM", (v) => dim(v) && v !== 0, (v) => new L.LSTM(3, { inSize: v })],
+  ["LSTM", data, (v) => new L.LSTM(3).apply(v)],
+  ["EmbedID", (v) => dim(v) && v !== 0, (v) => new L.EmbedID(v, 3)],
+  ["SeqDataLoader", never, (v) => new dz.SeqDataLoader(v, 2)],
+  ["SeqDataLoader", (v) => dim(v) && v !== 0, (v) => new dz.SeqDataLoader(spiral(), v)],
   // autograd
   ["Variable", data, (v) => new Variable(v)],
   ["Variable", (v) => v === null || typeof v === "string", (v) => new Variable([1], v)],
