@@ -15,7 +15,7 @@ import { join } from "node:path";
 import * as dz from "../mod.ts";
 import { loadWeights, saveWeights } from "../nn/weights.ts";
 import { ENTRIES, HOSTILE, type Outcome, runCase } from "./hostile_cases.ts";
-import { generator, program, SITUATIONS } from "./jit_programs.ts";
+import { situationCases } from "./jit_programs.ts";
 
 const { F, L, Parameter, Variable, jit } = dz;
 type V = dz.Variable;
@@ -57,20 +57,17 @@ quietly(() => {
 
 // ---- jit: random programs in hostile situations ----
 quietly(() => {
-  const rnd = generator(99);
-  const names = Object.keys(SITUATIONS);
-  for (let t = 0; t < 100; t++) {
-    const dtype = rnd() < 0.5 ? "float32" : "float64";
-    const m = [2, 5][Math.floor(rnd() * 2)], n = [1, 7, 300][Math.floor(rnd() * 3)];
-    const f = program(rnd, m, n);
-    const xs = Array.from({ length: 4 }, () => dz.random.randn(m, n).astype(dtype));
-    const name = names[t % names.length];
+  for (const [label, run] of situationCases(99, 100)) {
     try {
-      SITUATIONS[name](f, xs, `${name} ${t}`);
+      run();
       note("jit situations", "same as eager");
     } catch (e) {
       const wrong = (e as Error).name === "AssertionError";
-      note("jit situations", wrong ? "silently different" : "threw", (e as Error).message);
+      note(
+        "jit situations",
+        wrong ? "silently different" : "threw",
+        `${label}: ${(e as Error).message}`,
+      );
     }
   }
 });

@@ -185,3 +185,22 @@ export const SITUATIONS: Record<string, (f: Program, xs: dz.NDArray[], msg: stri
     }
   },
 };
+
+/**
+ * `count` random programs from `seed`, each met with the next situation in
+ * turn: `[label, run]`, where `run` throws (an AssertionError) when the
+ * jitted program differs from the eager one.
+ */
+export function situationCases(seed: number, count: number): [string, () => void][] {
+  const rnd = generator(seed);
+  const names = Object.keys(SITUATIONS);
+  return Array.from({ length: count }, (_, t) => {
+    const dtype = rnd() < 0.5 ? "float32" : "float64";
+    const m = [2, 5][Math.floor(rnd() * 2)], n = [1, 7, 300][Math.floor(rnd() * 3)];
+    const f = program(rnd, m, n);
+    const xs = Array.from({ length: 4 }, () => dz.random.randn(m, n).astype(dtype));
+    const name = names[t % names.length];
+    const label = `program ${t} (${name}, ${dtype} [${m}, ${n}])`;
+    return [label, () => SITUATIONS[name](f, xs, label)];
+  });
+}

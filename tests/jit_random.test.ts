@@ -10,7 +10,7 @@
 import * as dz from "../mod.ts";
 import { jit } from "../jit/mod.ts";
 import assert from "node:assert/strict";
-import { generator, program, SITUATIONS } from "./jit_programs.ts";
+import { generator, program, situationCases } from "./jit_programs.ts";
 
 const { Variable } = dz;
 type V = dz.Variable;
@@ -46,15 +46,6 @@ Deno.test("jit() equals eager on 120 random programs, forward and backward", () 
 });
 
 Deno.test("jit() equals eager on random programs met with aliasing, nesting, replaced parameters, kept gradients and bad labels", () => {
-  const rnd = generator(2024);
   dz.random.seed(5);
-  const names = Object.keys(SITUATIONS);
-  for (let t = 0; t < 40; t++) {
-    const dtype = rnd() < 0.5 ? "float32" : "float64";
-    const m = [2, 5][Math.floor(rnd() * 2)], n = [1, 7, 300][Math.floor(rnd() * 3)];
-    const f = program(rnd, m, n);
-    const xs = Array.from({ length: 4 }, () => dz.random.randn(m, n).astype(dtype));
-    const name = names[t % names.length];
-    SITUATIONS[name](f, xs, `program ${t} (${name}, ${dtype} [${m}, ${n}])`);
-  }
+  for (const [, run] of situationCases(2024, 40)) run();
 });
