@@ -296,15 +296,13 @@ await Deno.remove(dir, { recursive: true });
 
 // ---- memory: retraces and long training ----
 const growth = (section: string, what: string, calls: number, run: (i: number) => void) => {
-  for (let i = 0; i < 500; i++) run(i); // loops, tapes and optimizer state made
+  for (let i = 0; i < calls; i++) run(i); // loops, tapes, caches and optimizer state made
   const h0 = heap();
-  for (let i = 0; i < calls; i++) run(i);
+  for (let i = calls; i < 2 * calls; i++) run(i);
   const per = (heap() - h0) / calls;
-  note(
-    section,
-    per > 64 ? "unbounded growth (> 64 B a call)" : "flat",
-    `${what}: ${per.toFixed(1)} B a call over ${calls} calls`,
-  );
+  const said = `${what}: ${per.toFixed(1)} B a call over ${calls} calls`;
+  note(section, per > 64 ? "unbounded growth (> 64 B a call)" : "flat", said);
+  examples.set(`heap ${what}`, said);
 };
 quietly(() => {
   const f = jit((x: V, c: number) => {
