@@ -79,7 +79,14 @@ export class NDArray {
    * `dtype`, when given, must be the data's.
    */
   constructor(data: TypedArray, shape?: Shape, dtype?: DType) {
-    this.dtype = dtypeOf(data, "NDArray");
+    // inline for the common types: every op result passes here
+    this.dtype = data instanceof Float32Array
+      ? "float32"
+      : data instanceof Float64Array
+      ? "float64"
+      : data instanceof Int32Array
+      ? "int32"
+      : dtypeOf(data, "NDArray");
     if (dtype !== undefined && dtype !== this.dtype) {
       throw new TypeError(
         `NDArray: dtype ${show(dtype)} contradicts the data, a ${this.dtype} array (use astype)`,
@@ -88,12 +95,13 @@ export class NDArray {
     if (shape === undefined) shape = [data.length];
     // the common case checked inline (every op result passes here): plain
     // non-negative integers, as code generators print them
-    let n = Array.isArray(shape) ? 1 : NaN;
-    for (let i = 0; n === n && i < shape.length; i++) {
+    let n = 1, ok = Array.isArray(shape);
+    for (let i = 0; ok && i < shape.length; i++) {
       const d = shape[i];
-      n = typeof d === "number" && d >>> 0 === d ? n * d : NaN;
+      if (typeof d !== "number" || (d | 0) !== d || d < 0) ok = false;
+      else n *= d;
     }
-    if (n !== n) checkShape(shape, "NDArray");
+    if (!ok) checkShape(shape, "NDArray");
     if (n !== data.length) {
       throw new RangeError(
         `NDArray: ${data.length} elements cannot have shape ${fmtShape(shape)}`,

@@ -84,7 +84,7 @@ export abstract class Function {
   private call(inputs: VariableLike[]): Variable[] {
     const xs: Variable[] = [], arrays: NDArray[] = [];
     for (const input of inputs) {
-      const x = asVariable(input, this.name);
+      const x = input instanceof Variable ? input : asVariable(input, this.name);
       xs.push(x);
       arrays.push(x.data);
     }

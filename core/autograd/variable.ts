@@ -112,7 +112,7 @@ export class Variable {
    * `Variable(np.array(2.0))`).
    */
   constructor(data: ArrayLike, name: string | null = null) {
-    this.#data = dataOf(data, this.constructor.name);
+    this.#data = data instanceof NDArray ? data : dataOf(data, this.constructor.name);
     if (name !== null && typeof name !== "string") {
       throw new TypeError(
         `${this.constructor.name}: name must be a string or null, got ${show(name)}`,
@@ -192,14 +192,13 @@ export class Variable {
    * generation order, accumulating into each input's `grad`.
    */
   backward(options?: BackwardOptions): void {
-    const { retainGrad = false, createGraph = false } = checkOptions(options, "backward", [
-      "retainGrad",
-      "createGraph",
-    ]);
-    checkBool(retainGrad, "backward", "retainGrad");
-    checkBool(createGraph, "backward", "createGraph");
+    if (options !== undefined) { // (null is refused too)
+      const o = checkOptions(options, "backward", ["retainGrad", "createGraph"]);
+      if (o.retainGrad !== undefined) checkBool(o.retainGrad, "backward", "retainGrad");
+      if (o.createGraph !== undefined) checkBool(o.createGraph, "backward", "createGraph");
+    }
     if (this.grad === null) this.grad = new Variable(onesLike(this.data));
-    backprop(this, FIELDS, { retainGrad, createGraph });
+    backprop(this, FIELDS, options);
   }
 
   /** DeZero's repr: `variable([[1 2]\n          [3 4]])`. */
