@@ -11,7 +11,16 @@ import { exp, mul, sub } from "./elementwise.ts";
 import { logSoftmaxArray, softmaxArray } from "./helpers.ts";
 import { sum } from "./reduction.ts";
 
-/** Softmax along one axis. */
+/**
+ * Softmax along one axis.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const y = new F.Softmax(1).apply(new Variable([[0, 0]]));
+ * assert.equal(String(y), "variable([[0.5 0.5]])");
+ * ```
+ */
 export class Softmax extends Function {
   /**
    * Softmax along `axis`.
@@ -48,7 +57,16 @@ export function softmax(x: VariableLike, axis = 1): Variable {
   return new Softmax(normalizeAxis(axis, v.ndim, "softmax")).apply(v);
 }
 
-/** Log-softmax along one axis. */
+/**
+ * Log-softmax along one axis.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const y = new F.LogSoftmax(1).apply(new Variable([[0, 0]])).reshape([2]);
+ * assert.ok(Math.abs(F.getItem(y, 0).item() - Math.log(0.5)) < 1e-15);
+ * ```
+ */
 export class LogSoftmax extends Function {
   /**
    * Log-softmax along `axis`.

@@ -19,7 +19,17 @@ import { sumTo } from "./shape.ts";
 /** Gradient rule of a unary function: `(x, y, gy) => gx`. */
 type UnaryGrad = (x: Variable, y: Variable, gy: Variable) => Variable;
 
-/** A unary elementwise function backed by one registry primitive. */
+/**
+ * A unary elementwise function backed by one registry primitive.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const y = F.exp(new Variable([0, 1]));
+ * assert.ok(y.creator instanceof F.Unary);
+ * assert.equal((y.creator as F.Unary).op, "exp");
+ * ```
+ */
 export class Unary extends Function {
   /**
    * A unary function running primitive `op`.
@@ -55,7 +65,18 @@ type BinaryGradOf = (a: Variable, b: Variable, y: Variable, gy: Variable) => Var
 /** Gradient rules of a binary function: one per input, null when it has none. */
 type BinaryGrad = [BinaryGradOf, BinaryGradOf | null];
 
-/** A broadcasting binary function; gradients are summed back to each input's shape. */
+/**
+ * A broadcasting binary function; gradients are summed back to each input's shape.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const y = F.mul(new Variable([1, 2]), new Variable([3, 4]));
+ * assert.ok(y.creator instanceof F.Binary);
+ * assert.equal((y.creator as F.Binary).op, "mul");
+ * assert.equal(y.creator.inputs.length, 2);
+ * ```
+ */
 export class Binary extends Function {
   /**
    * A binary function running primitive `op`.
@@ -181,6 +202,17 @@ export const neg: (x: VariableLike) => Variable = unary("neg", (_x, _y, gy) => n
 /**
  * DeZero's `Pow(c)`: `x ** c` for a number `c`, kept as an attribute (one
  * input, so the graph has no node for the exponent).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable(2);
+ * const y = new F.Pow(3).apply(x);
+ * y.backward();
+ * assert.equal(String(y), "variable(8.0)");
+ * assert.equal(String(x.grad), "variable(12.0)");
+ * assert.equal(x.pow(3).creator!.inputs.length, 1);
+ * ```
  */
 export class Pow extends Function {
   /**

@@ -42,7 +42,17 @@ export function slice(
   return { start, stop, step };
 }
 
-/** `x[index]`: a gather of precomputed flat offsets into `x`. */
+/**
+ * `x[index]`: a gather of precomputed flat offsets into `x`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const y = F.getItem(new Variable([[1, 2], [3, 4]]), 1);
+ * assert.ok(y.creator instanceof F.GetItem);
+ * assert.equal(String(y), "variable([3 4])");
+ * ```
+ */
 export class GetItem extends Function {
   /**
    * A gather fixed by its offsets.
@@ -62,7 +72,18 @@ export class GetItem extends Function {
   }
 }
 
-/** getItem's gradient: zeros of the input's shape with `gy` added at the offsets. */
+/**
+ * getItem's gradient: zeros of the input's shape with `gy` added at the offsets.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable([[1, 2], [3, 4]]);
+ * F.getItem(x, 1).backward({ createGraph: true });
+ * assert.ok(x.grad!.creator instanceof F.GetItemGrad);
+ * assert.equal(String(x.grad), "variable([[0 0]\n          [1 1]])");
+ * ```
+ */
 export class GetItemGrad extends Function {
   /**
    * A scatter-add fixed by its offsets.

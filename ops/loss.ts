@@ -15,7 +15,17 @@ import { checkNumber } from "../core/validate.ts";
 import { sum } from "./reduction.ts";
 import { reshape, sumTo } from "./shape.ts";
 
-/** DeZero's mean squared error: `sum((x0 - x1)^2) / len(x0 - x1)`. */
+/**
+ * DeZero's mean squared error: `sum((x0 - x1)^2) / len(x0 - x1)`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const y = F.meanSquaredError(new Variable([1, 2]), new Variable([1, 4]));
+ * assert.ok(y.creator instanceof F.MeanSquaredError);
+ * assert.equal(String(y), "variable(2.0)");
+ * ```
+ */
 export class MeanSquaredError extends Function {
   /** The loss as a 0-d array. */
   forward(x0: NDArray, x1: NDArray): NDArray {
@@ -71,7 +81,17 @@ function labels(t: VariableLike, x: Variable, op: string): NDArray {
   return dispatch("checkIndex", [flat], { size: x.shape[1], op, what: "label" });
 }
 
-/** Softmax followed by cross entropy with integer labels, averaged over the batch. */
+/**
+ * Softmax followed by cross entropy with integer labels, averaged over the batch.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const y = F.softmaxCrossEntropy(new Variable([[0, 0]]), [1]);
+ * assert.ok(y.creator instanceof F.SoftmaxCrossEntropy);
+ * assert.ok(Math.abs(y.item() - Math.log(2)) < 1e-15);
+ * ```
+ */
 export class SoftmaxCrossEntropy extends Function {
   /**
    * The loss against labels `t`.

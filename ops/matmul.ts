@@ -18,7 +18,19 @@ function mT(x: Variable): Variable {
   return transpose(x, axes);
 }
 
-/** Matrix product of operands with at least two axes. */
+/**
+ * Matrix product of operands with at least two axes.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const a = new Variable([[1, 2]]), b = new Variable([[3], [4]]);
+ * const y = new F.MatMul().apply(a, b);
+ * y.backward();
+ * assert.equal(String(y), "variable([[11]])");
+ * assert.equal(String(a.grad), "variable([[3 4]])");
+ * ```
+ */
 export class MatMul extends Function {
   /** Runs the matmul kernel. */
   forward(a: NDArray, b: NDArray): NDArray {

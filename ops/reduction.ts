@@ -16,7 +16,18 @@ import { broadcastTo, reshape } from "./shape.ts";
 /** Axis argument of reductions: one axis, several, or null for all. */
 export type Axis = number | readonly number[] | null;
 
-/** Sum, max or min over a set of axes. */
+/**
+ * Sum, max or min over a set of axes.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const y = F.max(new Variable([[1, 5], [7, 2]]), 1);
+ * assert.ok(y.creator instanceof F.Reduce);
+ * assert.equal((y.creator as F.Reduce).op, "max");
+ * assert.equal(String(y), "variable([5 7])");
+ * ```
+ */
 export class Reduce extends Function {
   /**
    * A reduction `op` over `axes`.

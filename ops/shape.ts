@@ -19,7 +19,16 @@ import {
 } from "../core/array/shape_rules.ts";
 import { asVariable, type Variable, type VariableLike } from "../core/autograd/variable.ts";
 
-/** Reshape to a fixed target shape. */
+/**
+ * Reshape to a fixed target shape.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { arange, F } from "@dezero/dezero-ts";
+ * const y = new F.Reshape([3, 2]).apply(arange(6));
+ * assert.deepEqual(y.shape, [3, 2]);
+ * ```
+ */
 export class Reshape extends Function {
   /**
    * A reshape to `shape`.
@@ -57,7 +66,16 @@ export function reshape(x: VariableLike, shape: Shape): Variable {
   return new Reshape(target).apply(v);
 }
 
-/** Permutation of axes. */
+/**
+ * Permutation of axes.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const y = new F.Transpose([1, 0]).apply(new Variable([[1, 2, 3]]));
+ * assert.equal(String(y), "variable([[1]\n          [2]\n          [3]])");
+ * ```
+ */
 export class Transpose extends Function {
   /**
    * A permutation by `axes`.
@@ -96,7 +114,19 @@ export function transpose(x: VariableLike, axes: readonly number[] | null = null
   return new Transpose(resolveAxes(axes, v.ndim, "transpose")).apply(v);
 }
 
-/** Replication of `x` along broadcast axes. */
+/**
+ * Replication of `x` along broadcast axes.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, Variable } from "@dezero/dezero-ts";
+ * const x = new Variable([1, 2, 3]);
+ * const y = new F.BroadcastTo([2, 3]).apply(x);
+ * y.backward();
+ * assert.deepEqual(y.shape, [2, 3]);
+ * assert.equal(String(x.grad), "variable([2 2 2])");
+ * ```
+ */
 export class BroadcastTo extends Function {
   /**
    * A broadcast to `shape`.
@@ -138,7 +168,16 @@ export function broadcastTo(x: VariableLike, shape: Shape): Variable {
   return new BroadcastTo(target).apply(v);
 }
 
-/** Sum over the axes that broadcasting to the input's shape added. */
+/**
+ * Sum over the axes that broadcasting to the input's shape added.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, ones } from "@dezero/dezero-ts";
+ * const y = new F.SumTo([1, 3]).apply(ones([2, 3]));
+ * assert.equal(String(y), "variable([[2. 2. 2.]])");
+ * ```
+ */
 export class SumTo extends Function {
   /**
    * A sum down to `shape`.

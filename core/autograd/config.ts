@@ -5,7 +5,18 @@
  */
 import { checkBool, checkFunction, show } from "../validate.ts";
 
-/** Switches read by functions and layers. */
+/**
+ * Switches read by functions and layers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * assert.equal(dz.Config.train, true);
+ * dz.testMode(() => assert.equal(dz.Config.train, false)); // dropout passes x through here
+ * assert.equal(dz.Config.train, true);
+ * ```
+ */
 export const Config: { enableBackprop: boolean; train: boolean } = {
   /** Record the graph for backward (off inside `noGrad`). */
   enableBackprop: true,

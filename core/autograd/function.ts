@@ -18,6 +18,14 @@ import { asVariable, Variable, type VariableLike } from "./variable.ts";
  * collects the Variable <-> Function cycle by itself, while a `WeakRef`
  * target stays alive until the current synchronous job ends, which would
  * pin every step's activations for a whole training loop.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Variable } from "@dezero/dezero-ts";
+ * const y = new Variable(2).mul(3);
+ * assert.equal(y.creator!.outputs[0].deref(), y);
+ * ```
  */
 export class VariableRef {
   /** Refers to `value`. */
