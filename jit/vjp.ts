@@ -3,37 +3,66 @@
  * in layer state carry an autograd graph that the call did not itself
  * backpropagate (a jitted time step whose loss is summed over many calls and
  * backpropagated later), a replay hands out those Variables (the roots) with
- * `Replayed` nodes as creators: one node per root, taking the call's
- * argument Variables, layer state and parameters, and the other roots, that
- * the traced graph computed the root from. A node's backward is a compiled
- * tape of the traced backward of its part of the graph, run on the gradient
- * it receives, its inputs' data and copies of the forward values that this
- * backward reads (each replay keeps them: `Graph.saved`).
- *
- * The gradients are eager's, except that where contributions from several
- * calls meet (a parameter used at every time step) each node adds its own
- * part first, so sums may differ from eager's in the last bits: eager adds
- * every function's contribution in one order over the whole graph.
+ * the graph eager would have built: one `Piece` per function the traced call
+ * applied, over the same inputs (the call's argument Variables, layer state,
+ * parameters, other roots) and with the generations eager's functions would
+ * have, so a backward pass visits them in eager's order. A root's pieces
+ * share one compiled tape, the traced backward of the root's part of the
+ * graph, run on the root's gradient, its inputs' data and copies of the
+ * forward values that this backward reads (each replay keeps them:
+ * `Graph.saved`). The tape adds the gradients that stay inside the part and
+ * hands each gradient that leaves it to the piece that gives it, which
+ * `backprop` adds where eager would, in eager's order: results and
+ * gradients equal eager's bit for bit.
  * @module
  */
 import { Config } from "../core/autograd/config.ts";
 import type { DType } from "../core/array/dtype.ts";
 import { type NDArray, zeros } from "../core/array/ndarray.ts";
 import { Function, VariableRef } from "../core/autograd/function.ts";
-import { backprop, type GradStore, Parameter, Variable } from "../core/autograd/variable.ts";
+import {
+  backprop,
+  type GradStore,
+  INNER,
+  Parameter,
+  Variable,
+} from "../core/autograd/variable.ts";
 import type { Graph, Source } from "./ir.ts";
 import { compileTape, type Linker, type Tape } from "./tape.ts";
 import { type Resolve, traceBackward, type TraceResult } from "./trace.ts";
 
-/** Where a replay finds one input Variable of a node. */
+/** Where a replay finds one input Variable of a root's part. */
 type InputRef =
   | { kind: "param"; variable: Variable }
   | { kind: "arg"; index: number }
   | { kind: "state"; read: number }
   | { kind: "root"; root: number };
 
-/** A per-call array a node's backward reads: a kept copy, or an argument array. */
+/** A per-call array a part's backward reads: a kept copy, or an argument array. */
 type Residual = { kind: "saved"; index: number } | { kind: "arg"; index: number };
+
+/**
+ * Where a piece finds one of its inputs: the part's input `index`, the
+ * Variable a piece made (`inner`), or a traced Variable that gets no
+ * gradient (a constant).
+ */
+type PieceInput =
+  | { kind: "input"; index: number }
+  | { kind: "inner"; index: number }
+  | { kind: "const"; variable: Variable };
+
+/** What the part's output `o` of a piece is: the root (-1), an inner Variable (>= 0), or unused (-2). */
+const ROOT = -1, LOOSE = -2;
+
+/** One traced function of a root's part. */
+interface PiecePlan {
+  fn: Function;
+  inputs: PieceInput[];
+  /** Per output: ROOT, LOOSE or an inner Variable's index. */
+  outputs: number[];
+  /** Per input: INNER where the gradient stays in the part, null otherwise (filled per call). */
+  template: (Variable | null)[];
+}
 
 /** What the traced graph tells each root's plan. */
 interface Traced {
@@ -48,54 +77,125 @@ interface Traced {
   variableArgs: Set<number>;
 }
 
-/** One root: its node's inputs, residuals and compiled backward tapes (by gradient dtype). */
+/** A compiled backward of a part, for one gradient dtype and one order of its functions. */
+interface PartTape {
+  tape: Tape;
+  /** The tape's results, in order: [piece, input] of the gradient each is. */
+  parts: [number, number][];
+}
+
+/** One root: its part's inputs, pieces, residuals and compiled backward tapes. */
 class Root {
-  readonly tapes = new Map<DType, Tape>();
+  /** By gradient dtype and order (`orderKey`). */
+  readonly tapes = new Map<string, PartTape>();
   readonly residuals: Residual[] = [];
   /** The traced arrays of the residuals. */
   readonly arrays: NDArray[] = [];
+  readonly pieces: PiecePlan[];
+  /** Data of the Variables pieces make (their traced arrays: shapes for backprop's checks). */
+  readonly inner: NDArray[] = [];
 
   constructor(
     readonly variable: Variable,
     readonly inputs: InputRef[],
     /** The traced input Variables. */
     readonly traced: Variable[],
+    /** The part's functions, in the order they were applied (the root's creator last). */
+    fns: Function[],
     readonly from: Traced,
-  ) {}
-
-  /** Input gradients of this node for output gradient `args[0]` (args: gy, inputs' data, residuals). */
-  run(dtype: DType, args: NDArray[]): (Variable | null)[] {
-    let tape = this.tapes.get(dtype);
-    if (tape === undefined || tape.stale(args)) {
-      tape = compileTape(this.record(dtype, this.#known()));
-      this.tapes.set(dtype, tape);
+  ) {
+    const innerIndex = new Map<Variable, number>();
+    const fnSet = new Set(fns);
+    for (const f of fns) {
+      for (const o of f.outputs) {
+        const v = o.deref();
+        if (v !== variable && from.creators.get(v) === f) {
+          innerIndex.set(v, this.inner.length);
+          this.inner.push(v.data);
+        }
+      }
     }
-    return (tape.replay(args) as (Variable | undefined)[]).map((g) => g ?? null);
+    this.pieces = fns.map((fn) => {
+      const inputs = fn.inputs.map((x): PieceInput => {
+        const inner = innerIndex.get(x);
+        if (inner !== undefined && fnSet.has(from.creators.get(x)!)) {
+          return { kind: "inner", index: inner };
+        }
+        const k = traced.indexOf(x);
+        return k >= 0 ? { kind: "input", index: k } : { kind: "const", variable: x };
+      });
+      return {
+        fn,
+        inputs,
+        outputs: fn.outputs.map((o) => {
+          const v = o.deref();
+          return v === variable ? ROOT : innerIndex.get(v) ?? LOOSE;
+        }),
+        template: inputs.map((x) => x.kind === "inner" ? INNER : null),
+      };
+    });
+  }
+
+  /**
+   * Per piece, the gradients it gives its inputs (INNER for those that stay
+   * in the part), for the root's gradient `args[0]` (args: gy, inputs' data,
+   * residuals), the pieces' generations being `gens`.
+   */
+  run(dtype: DType, args: NDArray[], gens: number[]): (Variable | null)[][] {
+    const ranks = rank(gens);
+    const key = `${dtype} ${ranks.join(",")}`;
+    let t = this.tapes.get(key);
+    if (t === undefined || t.tape.stale(args)) {
+      t = this.record(dtype, ranks, this.#known());
+      this.tapes.set(key, t);
+    }
+    const out = t.tape.replay(args) as (Variable | undefined)[];
+    const grads = this.pieces.map((p) => p.template.slice());
+    for (let j = 0; j < out.length; j++) grads[t.parts[j][0]][t.parts[j][1]] = out[j] ?? null;
+    return grads;
   }
 
   /**
    * The traced backward of this root's part of the graph, for a gradient of
-   * `dtype`: sources are the gradient (argument 0), the inputs' data
-   * (1..n) and the residuals (n + 1...), which `resolve` finds.
+   * `dtype`, its functions visited in the order generations `ranks` give
+   * them: sources are the gradient (argument 0), the inputs' data (1..n) and
+   * the residuals (n + 1...), which `resolve` finds. Its results are the
+   * gradients leaving the part, one per piece and input, apart.
    */
-  record(dtype: DType, resolve: Resolve): Graph {
+  record(dtype: DType, ranks: number[], resolve: Resolve): PartTape {
     const { creators, roots } = this.from;
     const seed = new Variable(zeros(this.variable.shape, { dtype }));
     const grads = new Map<Variable, Variable>();
+    const index = new Map(this.pieces.map((p, k) => [p.fn, k]));
+    const leaving = new Set(this.traced);
+    const parts: [number, number][] = [], gxs: Variable[] = [];
     const store: GradStore = {
       get: (x) => grads.get(x) ?? null,
       set: (x, g) => void (g === null ? grads.delete(x) : grads.set(x, g)),
       creator: (x) => x !== this.variable && roots.includes(x) ? null : creators.get(x) ?? null,
+      take: (f, i, gx) => {
+        if (!leaving.has(f.inputs[i])) return false;
+        parts.push([index.get(f)!, i]);
+        gxs.push(gx);
+        return true;
+      },
     };
     const sources: [NDArray, Source][] = [
       [seed.data, { kind: "arg", index: 0 }],
       ...this.traced.map((v, i): [NDArray, Source] => [v.data, { kind: "arg", index: 1 + i }]),
     ];
-    return traceBackward(sources, resolve, () => {
-      grads.set(this.variable, seed);
-      backprop(this.variable, store);
-      return this.traced.map((v) => grads.get(v) ?? null);
-    });
+    const traced = this.pieces.map((p) => p.fn.generation);
+    this.pieces.forEach((p, k) => p.fn.generation = ranks[k]);
+    try {
+      const graph = traceBackward(sources, resolve, () => {
+        grads.set(this.variable, seed);
+        backprop(this.variable, store);
+        return gxs;
+      });
+      return { tape: compileTape(graph), parts };
+    } finally {
+      this.pieces.forEach((p, k) => p.fn.generation = traced[k]);
+    }
   }
 
   /** Binds the traced forward's arrays as residuals, discovering them (the first recording). */
@@ -120,8 +220,9 @@ class Root {
   }
 
   /**
-   * Gives `outs[r]`, this root's Variable from one replay, its node, over
-   * that call's arguments, state read, other roots' Variables and kept values.
+   * Gives `outs[r]`, this root's Variable from one replay, the pieces of its
+   * part, over that call's arguments, state read, other roots' Variables and
+   * kept values.
    */
   link(
     outs: Variable[],
@@ -142,13 +243,36 @@ class Root {
     const arrays = this.residuals.map((res) =>
       res.kind === "saved" ? kept[res.index] : args[res.index] as NDArray
     );
-    const node = new Replayed(this, arrays);
-    let gen = 0;
-    for (const x of inputs) if (x.generation > gen) gen = x.generation;
-    node.generation = gen;
-    node.inputs = inputs;
-    node.outputs = [new VariableRef(outs[r])];
-    outs[r].setCreator(node);
+    const call = new Call(this, inputs, arrays);
+    const inner: Variable[] = new Array(this.inner.length);
+    for (let k = 0; k < this.pieces.length; k++) {
+      const plan = this.pieces[k];
+      const piece = new Piece(call, k);
+      const xs: Variable[] = [];
+      let gen = 0;
+      for (const ref of plan.inputs) {
+        const x = ref.kind === "input"
+          ? inputs[ref.index]
+          : ref.kind === "inner"
+          ? inner[ref.index]
+          : ref.variable;
+        if (x.generation > gen) gen = x.generation;
+        xs.push(x);
+      }
+      piece.generation = gen;
+      piece.inputs = xs;
+      for (let o = 0; o < plan.outputs.length; o++) {
+        const m = plan.outputs[o];
+        const y = m === ROOT
+          ? outs[r]
+          : m === LOOSE
+          ? new Variable(plan.fn.outputs[o].deref().data)
+          : inner[m] = new Variable(this.inner[m]);
+        y.setCreator(piece);
+        piece.outputs.push(new VariableRef(y));
+      }
+      call.pieces.push(piece);
+    }
   }
 
   /** Binds the traced forward's arrays to the residuals found by `discover`. */
@@ -166,15 +290,52 @@ class Root {
   }
 }
 
-/** A replayed call's node in the autograd graph: it computes one root. */
-export class Replayed extends Function {
+/** `gens` as dense ranks (equal generations, equal ranks): all that orders a backward pass. */
+function rank(gens: number[]): number[] {
+  const distinct = [...new Set(gens)].sort((a, b) => a - b);
+  return gens.map((g) => distinct.indexOf(g));
+}
+
+/** One replayed call's part of a root: its pieces and, once run, their gradients. */
+class Call {
+  readonly pieces: Piece[] = [];
+  #grads: (Variable | null)[][] | null = null;
+
+  constructor(readonly root: Root, readonly inputs: Variable[], readonly arrays: NDArray[]) {}
+
   /**
-   * The node of `root` for one call.
-   * @param root the root's plan
-   * @param arrays this call's residual arrays
+   * The gradients piece `k` gives its inputs. The root's creator comes
+   * first in any backward pass (the other pieces are reached through it),
+   * with the root's gradient `gy` complete: it runs the part's tape.
    */
-  constructor(readonly root: Root, readonly arrays: NDArray[]) {
+  grads(k: number, gy: Variable): (Variable | null)[] {
+    if (this.#grads === null) {
+      const data = [gy.data];
+      for (const x of this.inputs) data.push(x.data);
+      this.#grads = this.root.run(
+        gy.dtype,
+        data.concat(this.arrays),
+        this.pieces.map((p) => p.generation),
+      );
+    }
+    return this.#grads[k];
+  }
+}
+
+/** A function a replayed call applied, in the autograd graph it hands out. */
+export class Piece extends Function {
+  /**
+   * Piece `index` of `call`'s part.
+   * @param part the call's part of a root
+   * @param index which of its functions this is
+   */
+  constructor(readonly part: Call, readonly index: number) {
     super();
+  }
+
+  /** The traced function's name (dot graphs and messages show what eager would). */
+  override get name(): string {
+    return this.part.root.pieces[this.index].fn.name;
   }
 
   /** Never called: a replay computed the output already. */
@@ -182,7 +343,7 @@ export class Replayed extends Function {
     throw new Error("jit: a replayed node is not applied");
   }
 
-  /** The traced backward, compiled, on this call's data. */
+  /** The traced function's gradients, from the part's compiled backward. */
   backward(gy: Variable): (Variable | null)[] {
     if (Config.enableBackprop) {
       throw new Error(
@@ -190,19 +351,9 @@ export class Replayed extends Function {
           "run the function eagerly for higher-order gradients",
       );
     }
-    if (!noticed) {
-      noticed = true;
-      console.warn(
-        "jit: backward through replayed calls adds each call's part of a gradient first; " +
-          "sums over several calls can differ from eager's in the last bits " +
-          "(jit a whole truncated-BPTT window for eager's exact sums)",
-      );
-    }
-    return this.root.run(gy.dtype, [gy.data, ...this.inputs.map((x) => x.data), ...this.arrays]);
+    return this.part.grads(this.index, gy);
   }
 }
-
-let noticed = false; // the last-bits notice, once per process
 
 /** The creator of a replay's results whose graph the traced call had already backpropagated. */
 class Spent extends Function {
@@ -224,20 +375,19 @@ class Spent extends Function {
 const SPENT = new Spent();
 
 /**
- * The nodes that replays of `t` hand out, or null when its results and
+ * The graph that replays of `t` hand out, or null when its results and
  * layer state carry no graph. Fills `t.graph.saved` with the values each
- * replay keeps for them.
+ * replay keeps for it.
  */
 export function planGraph(t: TraceResult<unknown>): Linker | null {
   const { functions, backpropagated, args, results, stateEnds, ids } = t.autograd;
-  const roots = [...new Set([...results, ...stateEnds])].filter((v): v is Variable =>
+  let roots = [...new Set([...results, ...stateEnds])].filter((v): v is Variable =>
     v !== null && v.creator !== null && functions.has(v.creator)
   );
   if (roots.length === 0) return null;
-  roots.sort((a, b) => a.generation - b.generation); // a root's inputs come first
-  const rootIds = roots.map((v) => ids.get(v.data)!);
   const creators = creatorsOf(roots, functions);
   if ([...creators.values()].some((f) => backpropagated.has(f))) {
+    const rootIds = roots.map((v) => ids.get(v.data)!);
     return {
       roots: rootIds,
       link(outs) {
@@ -245,6 +395,10 @@ export function planGraph(t: TraceResult<unknown>): Linker | null {
       },
     };
   }
+  const handed = roots.length;
+  roots = splitShared(roots, creators);
+  roots.sort((a, b) => a.generation - b.generation); // a root's inputs come first
+  const rootIds = roots.map((v) => ids.get(v.data)!);
   const from: Traced = {
     graph: t.graph,
     creators,
@@ -252,18 +406,21 @@ export function planGraph(t: TraceResult<unknown>): Linker | null {
     ids,
     variableArgs: new Set(args.values()),
   };
-  const saved: number[] = [];
+  // a value where two roots' parts meet is handed out as a root too: the replay keeps it
+  const saved = roots.length === handed ? [] : rootIds.slice();
   const plans = roots.map((r) => {
-    const { traced, inputs } = nodeInputs(r, from, t);
-    const root = new Root(r, inputs, traced, from);
-    root.tapes.set(r.dtype, compileTape(root.record(r.dtype, root.discover(saved))));
+    const part = partOf(r, creators, new Set(roots));
+    const { traced, inputs } = partInputs(part, from, t);
+    const root = new Root(r, inputs, traced, [...functions].filter((f) => part.has(f)), from);
+    const ranks = rank(root.pieces.map((p) => p.fn.generation));
+    root.tapes.set(`${r.dtype} ${ranks.join(",")}`, root.record(r.dtype, ranks, root.discover(saved)));
     return root;
   });
   t.graph.saved = saved;
   return {
     roots: rootIds,
     link(outs, callArgs, states, kept) {
-      plans.forEach((root, r) => root.link(outs, r, callArgs, states, kept));
+      for (let r = 0; r < plans.length; r++) plans[r].link(outs, r, callArgs, states, kept);
     },
   };
 }
@@ -282,14 +439,55 @@ function creatorsOf(roots: Variable[], functions: Set<Function>): Map<Variable, 
   return creators;
 }
 
+/** The functions root `r` is computed by from outside and from other roots: its part. */
+function partOf(r: Variable, creators: Map<Variable, Function>, roots: Set<Variable>): Set<Function> {
+  const part = new Set<Function>();
+  const walk = [creators.get(r)!];
+  while (walk.length) {
+    const f = walk.pop()!;
+    if (part.has(f)) continue;
+    part.add(f);
+    for (const x of f.inputs) {
+      const c = creators.get(x);
+      if (c !== undefined && !roots.has(x)) walk.push(c);
+    }
+  }
+  return part;
+}
+
 /**
- * The inputs of root `r`'s node: the Variables its part of the graph reads
- * from outside (arguments, layer state, parameters) and the other roots it
- * reads, each with where a replay finds it. Other Variables from outside
- * (constants) get no gradient, as in any replay.
+ * `roots` and the Variables where two roots' parts would meet (a value two
+ * roots are computed from, whose gradient eager sums before going on), so
+ * that each traced function is in one part, as it is one node in eager's
+ * graph.
  */
-function nodeInputs(
-  r: Variable,
+function splitShared(roots: Variable[], creators: Map<Variable, Function>): Variable[] {
+  for (;;) {
+    const set = new Set(roots);
+    const owners = new Map<Function, string>();
+    roots.forEach((r, k) => {
+      for (const f of partOf(r, creators, set)) owners.set(f, `${owners.get(f) ?? ""} ${k}`);
+    });
+    const meet = new Set<Variable>();
+    for (const [f, parts] of owners) {
+      for (const x of f.inputs) {
+        const c = creators.get(x);
+        if (c !== undefined && !set.has(x) && owners.get(c) !== parts) meet.add(x);
+      }
+    }
+    if (meet.size === 0) return roots;
+    roots = [...roots, ...meet];
+  }
+}
+
+/**
+ * The inputs of a root's part: the Variables it reads from outside
+ * (arguments, layer state, parameters) and the other roots it reads, each
+ * with where a replay finds it. Other Variables from outside (constants) get
+ * no gradient, as in any replay.
+ */
+function partInputs(
+  part: Set<Function>,
   { creators, roots }: Traced,
   t: TraceResult<unknown>,
 ): { traced: Variable[]; inputs: InputRef[] } {
@@ -309,16 +507,10 @@ function nodeInputs(
     return x instanceof Parameter ? { kind: "param", variable: x } : null;
   };
   const traced: Variable[] = [], inputs: InputRef[] = [];
-  const seen = new Set<Function>();
-  const walk = [creators.get(r)!];
-  while (walk.length) {
-    const f = walk.pop()!;
-    if (seen.has(f)) continue;
-    seen.add(f);
+  for (const f of part) {
     for (const x of f.inputs) {
       const c = creators.get(x);
-      if (c !== undefined && !roots.includes(x)) walk.push(c);
-      else if (!traced.includes(x)) {
+      if ((c === undefined || roots.includes(x)) && !traced.includes(x)) {
         const ref = refOf(x);
         if (ref !== null) {
           traced.push(x);

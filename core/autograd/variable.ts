@@ -301,6 +301,12 @@ export interface GradStore {
   set(x: Variable, g: Variable | null): void;
   /** The function to backpropagate through from `x` (null: stop there). */
   creator(x: Variable): Function | null;
+  /**
+   * Takes `gx`, the gradient `f` gives its input `i`, instead of adding it
+   * to that input's: true when it took it (the JIT records each part of a
+   * gradient that leaves a replayed call apart).
+   */
+  take?(f: Function, i: number, gx: Variable): boolean;
 }
 
 /** The Variables' own fields. */
@@ -352,6 +358,11 @@ export function backprop(root: Variable, store: GradStore, options: BackwardOpti
       for (let i = 0; i < f.inputs.length; i++) {
         const x = f.inputs[i], gx = gxs[i];
         if (gx === null || gx === undefined) continue;
+        if (gx === INNER) {
+          const c = store.creator(x);
+          if (c !== null) addFunc(c);
+          continue;
+        }
         if (!(gx instanceof Variable)) {
           throw new TypeError(
             `backward of ${f.name}: the gradient of input ${i} must be a Variable or null, got ${
@@ -366,8 +377,10 @@ export function backprop(root: Variable, store: GradStore, options: BackwardOpti
             } does not match input shape ${fmtShape(x.shape)}`,
           );
         }
-        const g = store.get(x);
-        store.set(x, g === null ? gx : ops().add(g, gx));
+        if (store.take === undefined || !store.take(f, i, gx)) {
+          const g = store.get(x);
+          store.set(x, g === null ? gx : ops().add(g, gx));
+        }
         const c = store.creator(x);
         if (c !== null) addFunc(c);
       }
@@ -379,6 +392,15 @@ export function backprop(root: Variable, store: GradStore, options: BackwardOpti
     Config.enableBackprop = record;
   }
 }
+
+/**
+ * What a function's backward returns for an input whose gradient stays
+ * inside it: the JIT's pieces of a replayed call (one per function the call
+ * applied, so that a backward pass visits them in eager's order) share one
+ * compiled backward, which adds the gradients between them itself.
+ * `backprop` schedules such an input's creator and adds nothing.
+ */
+export const INNER: Variable = new Variable(0, "inner");
 
 /** `f.backward` on its outputs' gradients. */
 function backwardOf(f: Function, store: GradStore): Variable | (Variable | null)[] {
