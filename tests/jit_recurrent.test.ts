@@ -28,14 +28,19 @@ class Net extends Model {
   }
 }
 
-/** `n` fixed batches `[x, t]` of 3 rows. */
-function batches(n: number): [dz.NDArray, dz.NDArray][] {
+/**
+ * `n` fixed batches `[x, t]` of 3 rows, float32 or, as the book's SinCurve,
+ * float64 (through float32 weights: float64 activations).
+ */
+function batches(n: number, dtype: "float32" | "float64" = "float32"): [dz.NDArray, dz.NDArray][] {
   random.seed(7);
   return Array.from({ length: n }, () => [
-    random.rand(3, 1).astype("float32"),
-    random.rand(3, 1).astype("float32"),
+    random.rand(3, 1).astype(dtype),
+    random.rand(3, 1).astype(dtype),
   ]);
 }
+
+type DataType = "float32" | "float64";
 
 interface Run {
   losses: number[];
@@ -61,10 +66,10 @@ function update(model: Net, opt: dz.optimizers.Adam, loss: V): void {
 }
 
 /** 10 windows of 5 steps (50 steps), `resetState()` after the fifth; window fn jitted or not. */
-function windows(cell: Cell, jitted: boolean): Run {
+function windows(cell: Cell, jitted: boolean, dtype: DataType = "float32"): Run {
   let stats: dz.JitStats | null = null;
   const r = run(cell, (model, opt) => {
-    const data = batches(50);
+    const data = batches(50, dtype);
     const window = (xs: dz.NDArray, ts: dz.NDArray): V => {
       let loss = F.meanSquaredError(model.apply(F.getItem(xs, 0)), F.getItem(ts, 0));
       for (let s = 1; s < 5; s++) {
@@ -78,8 +83,8 @@ function windows(cell: Cell, jitted: boolean): Run {
     for (let w = 0; w < 10; w++) {
       if (w === 5) model.rnn.resetState();
       const part = data.slice(5 * w, 5 * w + 5);
-      const xs = dz.array(part.map(([x]) => x.toArray() as number[][]), { dtype: "float32" });
-      const ts = dz.array(part.map(([, t]) => t.toArray() as number[][]), { dtype: "float32" });
+      const xs = dz.array(part.map(([x]) => x.toArray() as number[][]), { dtype });
+      const ts = dz.array(part.map(([, t]) => t.toArray() as number[][]), { dtype });
       losses.push((jitted ? step : window)(xs, ts).data.item());
     }
     stats = step.stats();
@@ -102,14 +107,14 @@ function quietly<T>(fn: () => T): T {
 }
 
 /** 50 steps of the step function (jitted or not), backward every 10, `resetState()` at 25. */
-function steps(cell: Cell, jitted: boolean): Run {
+function steps(cell: Cell, jitted: boolean, dtype: DataType = "float32"): Run {
   let stats: dz.JitStats | null = null;
   const r = run(cell, (model, opt) => {
     const timeStep = (x: dz.NDArray, t: dz.NDArray) => F.meanSquaredError(model.apply(x), t);
     const step = jit(timeStep);
     const losses: number[] = [];
     let loss: V | null = null;
-    batches(50).forEach(([x, t], i) => {
+    batches(50, dtype).forEach(([x, t], i) => {
       if (i === 25) model.rnn.resetState();
       const term = (jitted ? step : timeStep)(x, t);
       losses.push(term.data.item());
@@ -143,6 +148,18 @@ for (const cell of ["rnn", "lstm"] as const) {
     assert.ok(j.stats!.cacheHits >= 45, `replayed ${j.stats!.cacheHits} of 50 steps`);
   });
 }
+
+Deno.test("jit() runs float64 data through float32 weights (the book's SinCurve) bit for bit as eager, products compiled", () => {
+  for (const cell of ["rnn", "lstm"] as const) {
+    const e = windows(cell, false, "float64"), j = windows(cell, true, "float64");
+    assert.deepEqual(j.losses, e.losses);
+    assert.deepEqual(j.params, e.params);
+    assert.equal(j.stats!.fallbacks, 0, "no product runs the eager kernel");
+    const es = steps(cell, false, "float64"), js = steps(cell, true, "float64");
+    assert.deepEqual(js.losses, es.losses);
+    assert.deepEqual(js.params, es.params);
+  }
+});
 
 Deno.test("jit() gradients through replayed steps equal eager's for every parameter", () => {
   for (const cell of ["rnn", "lstm"] as const) {

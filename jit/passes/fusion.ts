@@ -83,11 +83,17 @@ export function identityRead(g: Graph, n: Node, k: number): boolean {
   return x.shape.length <= out.shape.length && sizeOf(x.shape) === sizeOf(out.shape);
 }
 
-/** Whether the generated matmul handles `n`: one dtype, equal or absent batch axes. */
+/**
+ * Whether the generated matmul handles `n`: float operands (float64 data
+ * through float32 weights, as the book's RNN examples run, gives float64,
+ * which the loops and gemm compute as they compute float64), equal or
+ * absent batch axes.
+ */
 export function matmulSupported(g: Graph, n: Node): boolean {
   const [a, b, bias] = n.inputs.map((v) => g.values[v]);
   const out = g.values[n.out];
-  if (a.dtype !== b.dtype || a.dtype !== out.dtype || a.dtype === "int32") return false;
+  if (a.dtype === "int32" || b.dtype === "int32") return false;
+  if (out.dtype !== (a.dtype === b.dtype ? a.dtype : "float64")) return false;
   if (bias && (bias.dtype !== out.dtype || bias.shape.length > 1)) return false;
   if (a.shape.length < 2 || b.shape.length < 2) return false;
   const batch = out.shape.slice(0, -2).join();
