@@ -20,13 +20,7 @@ import { Config } from "../core/autograd/config.ts";
 import type { DType } from "../core/array/dtype.ts";
 import { type NDArray, zeros } from "../core/array/ndarray.ts";
 import { Function, VariableRef } from "../core/autograd/function.ts";
-import {
-  backprop,
-  type GradStore,
-  INNER,
-  Parameter,
-  Variable,
-} from "../core/autograd/variable.ts";
+import { backprop, type GradStore, INNER, Parameter, Variable } from "../core/autograd/variable.ts";
 import type { Graph, Source } from "./ir.ts";
 import { compileTape, type Linker, type Tape } from "./tape.ts";
 import { type Resolve, traceBackward, type TraceResult } from "./trace.ts";
@@ -60,8 +54,6 @@ interface PiecePlan {
   inputs: PieceInput[];
   /** Per output: ROOT, LOOSE or an inner Variable's index. */
   outputs: number[];
-  /** Per input: INNER where the gradient stays in the part, null otherwise (filled per call). */
-  template: (Variable | null)[];
 }
 
 /** What the traced graph tells each root's plan. */
@@ -82,6 +74,11 @@ interface PartTape {
   tape: Tape;
   /** The tape's results, in order: [piece, input] of the gradient each is. */
   parts: [number, number][];
+  /**
+   * Per piece and input: INNER where a gradient flows inside the part (the
+   * input's creator is visited next), else null, to be filled from `parts`.
+   */
+  flows: (Variable | null)[][];
 }
 
 /** One root: its part's inputs, pieces, residuals and compiled backward tapes. */
@@ -131,7 +128,6 @@ class Root {
           const v = o.deref();
           return v === variable ? ROOT : innerIndex.get(v) ?? LOOSE;
         }),
-        template: inputs.map((x) => x.kind === "inner" ? INNER : null),
       };
     });
   }
@@ -143,14 +139,14 @@ class Root {
    */
   run(dtype: DType, args: NDArray[], gens: number[]): (Variable | null)[][] {
     const ranks = rank(gens);
-    const key = `${dtype} ${ranks.join(",")}`;
+    const key = `${dtype} ${ranks}`;
     let t = this.tapes.get(key);
     if (t === undefined || t.tape.stale(args)) {
       t = this.record(dtype, ranks, this.#known());
       this.tapes.set(key, t);
     }
     const out = t.tape.replay(args) as (Variable | undefined)[];
-    const grads = this.pieces.map((p) => p.template.slice());
+    const grads = t.flows.map((f) => f.slice());
     for (let j = 0; j < out.length; j++) grads[t.parts[j][0]][t.parts[j][1]] = out[j] ?? null;
     return grads;
   }
@@ -169,13 +165,18 @@ class Root {
     const index = new Map(this.pieces.map((p, k) => [p.fn, k]));
     const leaving = new Set(this.traced);
     const parts: [number, number][] = [], gxs: Variable[] = [];
+    const flows = this.pieces.map((p): (Variable | null)[] => p.fn.inputs.map(() => null));
     const store: GradStore = {
       get: (x) => grads.get(x) ?? null,
       set: (x, g) => void (g === null ? grads.delete(x) : grads.set(x, g)),
       creator: (x) => x !== this.variable && roots.includes(x) ? null : creators.get(x) ?? null,
       take: (f, i, gx) => {
-        if (!leaving.has(f.inputs[i])) return false;
-        parts.push([index.get(f)!, i]);
+        const k = index.get(f)!;
+        if (!leaving.has(f.inputs[i])) {
+          if (this.pieces[k].inputs[i].kind === "inner") flows[k][i] = INNER;
+          return false;
+        }
+        parts.push([k, i]);
         gxs.push(gx);
         return true;
       },
@@ -192,7 +193,7 @@ class Root {
         backprop(this.variable, store);
         return gxs;
       });
-      return { tape: compileTape(graph), parts };
+      return { tape: compileTape(graph), parts, flows };
     } finally {
       this.pieces.forEach((p, k) => p.fn.generation = traced[k]);
     }
@@ -308,8 +309,9 @@ class Call {
    * first in any backward pass (the other pieces are reached through it),
    * with the root's gradient `gy` complete: it runs the part's tape.
    */
-  grads(k: number, gy: Variable): (Variable | null)[] {
+  grads(k: number, gy: Variable | undefined): (Variable | null)[] {
     if (this.#grads === null) {
+      if (gy === undefined) throw new Error("jit: internal: a replayed part reached past its root");
       const data = [gy.data];
       for (const x of this.inputs) data.push(x.data);
       this.#grads = this.root.run(
@@ -344,14 +346,15 @@ export class Piece extends Function {
   }
 
   /** The traced function's gradients, from the part's compiled backward. */
-  backward(gy: Variable): (Variable | null)[] {
+  backward(...gys: Variable[]): (Variable | null)[] {
     if (Config.enableBackprop) {
       throw new Error(
         "jit: backward({ createGraph: true }) cannot run through the graph of a jitted call; " +
           "run the function eagerly for higher-order gradients",
       );
     }
-    return this.part.grads(this.index, gy);
+    const outputs = this.part.root.pieces[this.index].outputs;
+    return this.part.grads(this.index, gys[outputs.indexOf(ROOT)]);
   }
 }
 
@@ -413,7 +416,7 @@ export function planGraph(t: TraceResult<unknown>): Linker | null {
     const { traced, inputs } = partInputs(part, from, t);
     const root = new Root(r, inputs, traced, [...functions].filter((f) => part.has(f)), from);
     const ranks = rank(root.pieces.map((p) => p.fn.generation));
-    root.tapes.set(`${r.dtype} ${ranks.join(",")}`, root.record(r.dtype, ranks, root.discover(saved)));
+    root.tapes.set(`${r.dtype} ${ranks}`, root.record(r.dtype, ranks, root.discover(saved)));
     return root;
   });
   t.graph.saved = saved;
@@ -440,7 +443,11 @@ function creatorsOf(roots: Variable[], functions: Set<Function>): Map<Variable, 
 }
 
 /** The functions root `r` is computed by from outside and from other roots: its part. */
-function partOf(r: Variable, creators: Map<Variable, Function>, roots: Set<Variable>): Set<Function> {
+function partOf(
+  r: Variable,
+  creators: Map<Variable, Function>,
+  roots: Set<Variable>,
+): Set<Function> {
   const part = new Set<Function>();
   const walk = [creators.get(r)!];
   while (walk.length) {
