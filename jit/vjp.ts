@@ -23,7 +23,7 @@ import { Function, VariableRef } from "../core/autograd/function.ts";
 import { backprop, type GradStore, INNER, Parameter, Variable } from "../core/autograd/variable.ts";
 import type { Graph, Source } from "./ir.ts";
 import { compileTape, type Linker, type Tape } from "./tape.ts";
-import { type Resolve, traceBackward, type TraceResult } from "./trace.ts";
+import { type Resolve, traceBackward, type TraceResult, Untraceable } from "./trace.ts";
 
 /** Where a replay finds one input Variable of a root's part. */
 type InputRef =
@@ -411,8 +411,16 @@ export function planGraph(t: TraceResult<unknown>): Linker | null {
   };
   // a value where two roots' parts meet is handed out as a root too: the replay keeps it
   const saved = roots.length === handed ? [] : rootIds.slice();
-  const plans = roots.map((r) => {
-    const part = partOf(r, creators, new Set(roots));
+  const parts = roots.map((r) => partOf(r, creators, new Set(roots)));
+  const shared = [...creators.values()].find((f) => parts.filter((p) => p.has(f)).length > 1);
+  if (shared !== undefined) {
+    throw new Untraceable(
+      `its results come from one function with several outputs (${shared.name}), ` +
+        "and a replay hands out a graph result by result",
+    );
+  }
+  const plans = roots.map((r, k) => {
+    const part = parts[k];
     const { traced, inputs } = partInputs(part, from, t);
     const root = new Root(r, inputs, traced, [...functions].filter((f) => part.has(f)), from);
     const ranks = rank(root.pieces.map((p) => p.fn.generation));

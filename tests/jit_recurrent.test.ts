@@ -233,6 +233,40 @@ Deno.test("jit() gradients through replayed calls whose results share a value eq
   assert.deepEqual(jitted, eager);
 });
 
+Deno.test("jit() runs eagerly, saying why, a function whose results are outputs of one function", () => {
+  const warn = console.warn;
+  const warnings: string[] = [];
+  console.warn = (m: string) => warnings.push(m);
+  try {
+    /** `[x * 2, x * x]`, one function with two outputs. */
+    class Pair extends dz.Function {
+      forward(x: dz.NDArray): dz.NDArray[] {
+        return [x.mul(2), x.mul(x)];
+      }
+      backward(g0: V | null, g1: V | null): V {
+        const x = this.inputs[0];
+        const a = g0 === null ? null : F.mul(g0, 2),
+          b = g1 === null ? null : F.mul(g1, F.mul(x, 2));
+        return a === null ? b! : b === null ? a : F.add(a, b);
+      }
+    }
+    const p = new dz.Parameter(dz.array([1.5, -2], { dtype: "float64" }));
+    const step = jit((x: dz.NDArray) => new Pair().applyAll(F.mul(p, x)));
+    let loss: V | null = null;
+    for (let i = 0; i < 3; i++) {
+      const [a, b] = step(dz.array([i + 1, 1], { dtype: "float64" }));
+      loss = F.add(loss ?? 0, F.sum(F.add(a, b)));
+    }
+    loss!.backward();
+    // d/dp sum(2 p x + (p x)^2) = 2 x + 2 p x^2 over x = (1, 1), (2, 1), (3, 1)
+    assert.deepEqual(Array.from(p.grad!.data.data), [2 * 6 + 2 * 1.5 * 14, 2 * 3 + 2 * -2 * 3]);
+    assert.equal(step.stats().eagerRuns, 2);
+    assert.match(warnings.join("\n"), /one function with several outputs \(Pair\)/);
+  } finally {
+    console.warn = warn;
+  }
+});
+
 Deno.test("jit() reads layer state afresh, writes fresh Variables back, and keeps the graph's cuts", () => {
   random.seed(1);
   const rnn = new L.RNN(4, { inSize: 2 });
