@@ -45,7 +45,7 @@ type PieceInput =
   | { kind: "inner"; index: number }
   | { kind: "const"; variable: Variable };
 
-/** What the part's output `o` of a piece is: the root (-1), an inner Variable (>= 0), or unused (-2). */
+/** What a piece's output is: the root (-1), an inner Variable (>= 0), or unused (-2). */
 const ROOT = -1, LOOSE = -2;
 
 /** One traced function of a root's part. */
@@ -83,7 +83,7 @@ interface PartTape {
 
 /** One root: its part's inputs, pieces, residuals and compiled backward tapes. */
 class Root {
-  /** By gradient dtype and order (`orderKey`). */
+  /** Keyed by gradient dtype and the ranks of the pieces' generations (`rank`). */
   readonly tapes = new Map<string, PartTape>();
   readonly residuals: Residual[] = [];
   /** The traced arrays of the residuals. */
@@ -325,7 +325,7 @@ class Call {
 }
 
 /** A function a replayed call applied, in the autograd graph it hands out. */
-export class Piece extends Function {
+class Piece extends Function {
   /**
    * Piece `index` of `call`'s part.
    * @param part the call's part of a root
