@@ -1,13 +1,13 @@
 /**
  * The CPU backend: generated JavaScript loops (with WebAssembly SIMD for the
- * float32 math), the packed gemm, gather/scatter-add and argmax loops and
+ * float32 math and the gemm), the packed gemm, gather/scatter-add and argmax loops and
  * numpy's MT19937 generator, behind the Backend interface.
  * @module
  */
 import type { Backend } from "../backend.ts";
 import { runArgmax } from "./argmax.ts";
 import { runCheck, runIndex } from "./gather.ts";
-import { gemm } from "./gemm.ts";
+import { gemm } from "../simd/gemm.ts";
 import { runElementwise, runReduction } from "./loops.ts";
 import { draw } from "./rng.ts";
 import * as RUNTIME from "./runtime.ts";

@@ -44,22 +44,27 @@ function name(s: string): Code {
 }
 
 /** Value types. */
-const I32 = 0x7f, V128 = 0x7b;
+export const I32 = 0x7f, V128 = 0x7b;
 
 /** `local.get` of local `i`. */
-const get = (i: number): Code => [0x20, ...uleb(i)];
+export const get = (i: number): Code => [0x20, ...uleb(i)];
 /** `local.set` of local `i`. */
-const set = (i: number): Code => [0x21, ...uleb(i)];
+export const set = (i: number): Code => [0x21, ...uleb(i)];
+/** `local.tee` of local `i`. */
+export const tee = (i: number): Code => [0x22, ...uleb(i)];
 /** `i32.const n`. */
 export const i32 = (n: number): Code => [0x41, ...sleb(n)];
 /** `i32.shl`. */
 export const I32_SHL: Code = [0x74];
-const I32_ADD: Code = [0x6a], I32_GE_U: Code = [0x4f];
+/** `i32.add`. */
+export const I32_ADD: Code = [0x6a];
+/** `i32.ge_u`. */
+export const I32_GE_U: Code = [0x4f];
 /** `f64.load` of the address on the stack plus `offset`. */
 export const f64Load = (offset: number): Code => [0x2b, 3, ...uleb(offset)];
 
 /** A SIMD instruction (0xfd prefix) with its immediates. */
-const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
+export const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
 /** `v128.load` at the address on the stack plus `offset`. */
 const vLoad = (offset: number): Code => simd(0x00, 4, ...uleb(offset));
 /** `v128.store` at the address under the value plus `offset`. */
@@ -118,9 +123,9 @@ export const I32X4 = {
 };
 
 /** `block ... loop ...` head: `br 1` leaves, `br 0` repeats. */
-const LOOP: Code = [0x02, 0x40, 0x03, 0x40];
+export const LOOP: Code = [0x02, 0x40, 0x03, 0x40];
 /** `br_if 1` (leave the loop), `br 0` then both `end`s. */
-const BREAK_IF: Code = [0x0d, 1], LOOP_END: Code = [0x0c, 0, 0x0b, 0x0b];
+export const BREAK_IF: Code = [0x0d, 1], LOOP_END: Code = [0x0c, 0, 0x0b, 0x0b];
 
 /** One exported function. */
 export interface WasmFunction {
@@ -136,14 +141,25 @@ export interface WasmFunction {
   body: Code;
 }
 
+/** A memory a module imports as `module.memory`, of at most `maximum` pages, shared or not. */
+export interface MemoryImport {
+  /** The import's module name. */
+  module: string;
+  /** Its maximum in pages. */
+  maximum: number;
+  /** Whether it is a shared memory (one a worker can use too). */
+  shared: boolean;
+}
+
 /**
  * A module of `functions` over one memory of `pages` (64 KiB each):
- * defined and exported as `memory`, or (`imported`) imported as `m.memory`.
+ * defined and exported as `memory`, or (`imported`) imported as `m.memory`
+ * (or as a `MemoryImport` says).
  */
 export function assemble(
   pages: number,
   functions: WasmFunction[],
-  imported = false,
+  imported: boolean | MemoryImport = false,
 ): Uint8Array<ArrayBuffer> {
   const section = (id: number, bytes: Code) => [id, ...vec(bytes)];
   const count = uleb(functions.length);
@@ -162,11 +178,14 @@ export function assemble(
       0x0b,
     ])
   );
-  const limits = [0, ...uleb(pages)];
+  const from = typeof imported === "object" ? imported.module : "m";
+  const limits = typeof imported === "object"
+    ? [imported.shared ? 3 : 1, ...uleb(pages), ...uleb(imported.maximum)]
+    : [0, ...uleb(pages)];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
     ...section(1, [...count, ...types]),
-    ...(imported ? section(2, [1, ...name("m"), ...name("memory"), 2, ...limits]) : []),
+    ...(imported ? section(2, [1, ...name(from), ...name("memory"), 2, ...limits]) : []),
     ...section(3, [...count, ...functions.flatMap((_, k) => uleb(k))]),
     ...(imported ? [] : section(5, [1, ...limits])),
     ...section(7, [

@@ -1,0 +1,439 @@
+/**
+ * The WebAssembly SIMD gemm: `C = op(A) @ op(B) (+ bias) (then ReLU)` for
+ * float32 (f32x4 lanes, float32 sums) and float64 (f64x2), generated with
+ * the emitter of core/backend/simd/wasm.ts; small, int32 and mixed
+ * float32/float64 products, and every product where WebAssembly SIMD is
+ * missing, run the scalar JS gemm of core/backend/cpu/gemm.ts.
+ *
+ * How it works:
+ * - `prepareGemm` packs op(A) into panels of MR rows and op(B) into panels
+ *   of NR columns (element p of a panel's row or column contiguous along
+ *   k, zero-padded past m and n), and the bias into NR-padded columns, all
+ *   in the module's memory: a transposed operand costs nothing more, it is
+ *   read through strides while packing.
+ * - `gemmRows(plan, p0, p1)` computes the C rows of A panels [p0, p1) in
+ *   WebAssembly: blocks of KC steps of k, MCP A panels at a time (they stay
+ *   in L2), each B panel's block (KC x NR, in L1) swept over them by the
+ *   micro-kernel, which keeps an MR x NR tile of C in v128 registers and
+ *   multiply-adds (`relaxed_madd` where the engine has it: fused on FMA
+ *   hardware) along k, loading the tile from C between k blocks and
+ *   adding the bias and applying the ReLU after the last.
+ * - `finishGemm` copies the rows and columns of C that exist out.
+ *
+ * Each element of C is one chain of multiply-adds in the order p = 0, 1,
+ * ..., k - 1, whatever the blocking, the tile it falls in or the range of
+ * rows a call computes: splitting rows over workers (which instantiate
+ * `GEMM_WASM.bytes` over the same shared memory and call `rows`) gives the
+ * bits of one call.
+ * @module
+ */
+import type { TypedArray } from "../../array/dtype.ts";
+import { gemm as scalarGemm, isSmallGemm } from "../cpu/gemm.ts";
+import {
+  assemble,
+  BREAK_IF,
+  type Code,
+  get,
+  I32,
+  i32,
+  I32_ADD,
+  I32_GE_U,
+  LOOP,
+  LOOP_END,
+  type MemoryImport,
+  set,
+  simd,
+  tee,
+  uleb,
+  V128,
+  type WasmFunction,
+} from "./wasm.ts";
+
+/** Rows of a micro-tile (an A panel's width). */
+const MR = 4;
+/** v128 vectors across a micro-tile's row (NR = V * lanes columns, a B panel's width). */
+const V = 2;
+/** Steps of k per block. */
+const KC = 256;
+/** A panels per block of rows. */
+const MCP = 16;
+/** The memory's most pages (2 GiB): larger products run the scalar gemm. */
+const MAX_PAGES = 32768;
+
+const I32_SUB: Code = [0x6b], I32_MUL: Code = [0x6c], I32_LT_U: Code = [0x49];
+const I32_EQZ: Code = [0x45], I32_EQ: Code = [0x46], I32_AND: Code = [0x71];
+const I32_OR: Code = [0x72], I32_SHL1: Code = [0x41, 1, 0x74], SELECT: Code = [0x1b];
+const IF: Code = [0x04, 0x40], END: Code = [0x0b];
+const call = (f: number): Code => [0x10, ...uleb(f)];
+const vLoad = (offset: number): Code => simd(0x00, 4, ...uleb(offset));
+const vStore = (offset: number): Code => simd(0x0b, 4, ...uleb(offset));
+
+/** The instructions of one lane type. */
+interface Lanes {
+  /** Bytes per element. */
+  es: number;
+  /** `v128.loadN_splat` at an offset. */
+  splat: (offset: number) => Code;
+  add: Code;
+  mul: Code;
+  /** `a < b ? b : a` per lane (ReLU against zero keeps NaN and -0). */
+  pmax: Code;
+  /** `relaxed_madd` (a * b + c). */
+  madd: Code;
+}
+
+const F32: Lanes = {
+  es: 4,
+  splat: (offset) => simd(0x09, 2, ...uleb(offset)),
+  add: simd(0xe4),
+  mul: simd(0xe6),
+  pmax: simd(0xeb),
+  madd: simd(0x105),
+};
+const F64: Lanes = {
+  es: 8,
+  splat: (offset) => simd(0x0a, 3, ...uleb(offset)),
+  add: simd(0xf0),
+  mul: simd(0xf2),
+  pmax: simd(0xf7),
+  madd: simd(0x107),
+};
+
+/** `while (x < limit) { body }` over i32 locals (unsigned). */
+const whileLt = (x: number, limit: number, body: Code): Code => [
+  ...LOOP,
+  ...get(x),
+  ...get(limit),
+  ...I32_GE_U,
+  ...BREAK_IF,
+  ...body,
+  ...LOOP_END,
+];
+/** Local `x` += `n`. */
+const inc = (x: number, n: number): Code => [...get(x), ...i32(n), ...I32_ADD, ...set(x)];
+
+/** Flags of a `rows` call and of a tile (`mode`). */
+const FIRST = 1, LAST = 2, BIAS = 4, RELU = 8;
+
+/**
+ * The micro-kernel `tile(a, b, c, kc, ldc, mode, d)`: the MR x NR tile of C
+ * at byte address `c` (rows `ldc` bytes apart) plus (or, in a FIRST block,
+ * set to) the products of the A panel block at `a` and the B panel block at
+ * `b` over `kc` steps; in the LAST block, plus the NR bias values at `d`
+ * (BIAS), then the ReLU (RELU).
+ */
+function tile(t: Lanes, fused: boolean): WasmFunction {
+  const NR = V * (16 / t.es);
+  const a = 0, b = 1, c = 2, kc = 3, ldc = 4, mode = 5, d = 6, end = 7, cr = 8;
+  const acc = (r: number, v: number) => 9 + r * V + v;
+  const bv = (v: number) => 9 + MR * V + v, s = 9 + MR * V + V, zero = s + 1;
+  const each = (f: (r: number, v: number) => Code): Code => {
+    const out: Code = [];
+    for (let r = 0; r < MR; r++) for (let v = 0; v < V; v++) out.push(...f(r, v));
+    return out;
+  };
+  /** Each row's vectors by `f(r, v)`, with local `cr` at the row. */
+  const rowsOfC = (f: (r: number, v: number) => Code): Code => [
+    ...get(c),
+    ...set(cr),
+    ...each((
+      r,
+      v,
+    ) => [...f(r, v), ...(v === V - 1 ? [...get(cr), ...get(ldc), ...I32_ADD, ...set(cr)] : [])]),
+  ];
+  const step: Code = [];
+  for (let v = 0; v < V; v++) step.push(...get(b), ...vLoad(16 * v), ...set(bv(v)));
+  for (let r = 0; r < MR; r++) {
+    step.push(...get(a), ...t.splat(r * t.es), ...set(s));
+    for (let v = 0; v < V; v++) {
+      step.push(
+        ...(fused
+          ? [...get(s), ...get(bv(v)), ...get(acc(r, v)), ...t.madd]
+          : [...get(s), ...get(bv(v)), ...t.mul, ...get(acc(r, v)), ...t.add]),
+        ...set(acc(r, v)),
+      );
+    }
+  }
+  step.push(...inc(a, MR * t.es), ...inc(b, NR * t.es));
+  const modeIs = (flag: number): Code => [...get(mode), ...i32(flag), ...I32_AND];
+  return {
+    name: `tile${t.es * 8}`,
+    params: 7,
+    result: false,
+    locals: [[2, I32], [MR * V + V + 2, V128]],
+    body: [
+      ...[...get(a), ...get(kc), ...i32(MR * t.es), ...I32_MUL, ...I32_ADD, ...set(end)],
+      ...[...modeIs(FIRST), ...I32_EQZ, ...IF],
+      ...rowsOfC((r, v) => [...get(cr), ...vLoad(16 * v), ...set(acc(r, v))]),
+      ...END,
+      ...whileLt(a, end, step),
+      ...[...modeIs(LAST), ...IF, ...modeIs(BIAS), ...IF],
+      ...each((
+        r,
+        v,
+      ) => [...get(acc(r, v)), ...get(d), ...vLoad(16 * v), ...t.add, ...set(acc(r, v))]),
+      ...[...END, ...modeIs(RELU), ...IF],
+      ...each((r, v) => [...get(acc(r, v)), ...get(zero), ...t.pmax, ...set(acc(r, v))]),
+      ...[...END, ...END],
+      ...rowsOfC((r, v) => [...get(cr), ...get(acc(r, v)), ...vStore(16 * v)]),
+    ],
+  };
+}
+
+/**
+ * `rows(A, B, C, D, k, np, flags, p0, p1)`: C's rows of A panels [p0, p1)
+ * from packed A at A, `np` packed B panels at B and the padded bias at D,
+ * C's rows `np` * NR elements long; `flags` BIAS and RELU. Calls function
+ * `tileFn` of the module.
+ */
+function rows(t: Lanes, tileFn: number): WasmFunction {
+  const NR = V * (16 / t.es);
+  const [A, B, C, D, k, np, flags, p0, p1] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [pc, kc, ic, icEnd, jp, ip, ldc, mode] = [9, 10, 11, 12, 13, 14, 15, 16];
+  const kLeft: Code = [...get(k), ...get(pc), ...I32_SUB];
+  const tileCall: Code = [
+    ...[...get(A), ...get(ip), ...get(k), ...I32_MUL, ...get(pc), ...I32_ADD],
+    ...[...i32(MR * t.es), ...I32_MUL, ...I32_ADD],
+    ...[...get(B), ...get(jp), ...get(k), ...I32_MUL, ...get(pc), ...I32_ADD],
+    ...[...i32(NR * t.es), ...I32_MUL, ...I32_ADD],
+    ...[...get(C), ...get(ip), ...i32(MR), ...I32_MUL, ...get(ldc), ...I32_MUL, ...I32_ADD],
+    ...[...get(jp), ...i32(NR * t.es), ...I32_MUL, ...I32_ADD],
+    ...[...get(kc), ...get(ldc), ...get(mode)],
+    ...[...get(D), ...get(jp), ...i32(NR * t.es), ...I32_MUL, ...I32_ADD],
+    ...call(tileFn),
+  ];
+  const overB: Code = [
+    ...get(ic),
+    ...set(ip),
+    ...whileLt(ip, icEnd, [...tileCall, ...inc(ip, 1)]),
+    ...inc(jp, 1),
+  ];
+  const overA: Code = [
+    ...[...get(ic), ...i32(MCP), ...I32_ADD, ...tee(icEnd), ...get(p1)],
+    ...[...get(icEnd), ...get(p1), ...I32_LT_U, ...SELECT, ...set(icEnd)],
+    ...[...i32(0), ...set(jp), ...whileLt(jp, np, overB)],
+    ...[...get(icEnd), ...set(ic)],
+  ];
+  const overK: Code = [
+    ...[...kLeft, ...i32(KC), ...kLeft, ...i32(KC), ...I32_LT_U, ...SELECT, ...set(kc)],
+    ...[...get(flags), ...get(pc), ...I32_EQZ, ...I32_OR],
+    ...[...get(pc), ...get(kc), ...I32_ADD, ...get(k), ...I32_EQ, ...I32_SHL1, ...I32_OR],
+    ...set(mode),
+    ...[...get(p0), ...set(ic), ...whileLt(ic, p1, overA)],
+    ...[...get(pc), ...get(kc), ...I32_ADD, ...set(pc)],
+  ];
+  return {
+    name: `rows${t.es * 8}`,
+    params: 9,
+    result: false,
+    locals: [[8, I32]],
+    body: [...get(np), ...i32(NR * t.es), ...I32_MUL, ...set(ldc), ...whileLt(pc, k, overK)],
+  };
+}
+
+/** Whether the engine takes `f32x4.relaxed_madd` (a module of one such function validates). */
+function hasRelaxedMadd(): boolean {
+  const body = [0, ...get(0), ...get(0), ...get(0), ...F32.madd, 0x0b];
+  return WebAssembly.validate(
+    new Uint8Array([
+      ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...[1, 6, 1, 0x60, 1, V128, 1, V128, 3, 2, 1, 0],
+      ...[10, body.length + 2, 1, body.length, ...body],
+    ]),
+  );
+}
+
+/** The module's bytes and memory, and its `rows32` / `rows64` entry points. */
+interface GemmWasm {
+  /** The module (importing `env.memory`), for workers to instantiate over `memory`. */
+  bytes: Uint8Array<ArrayBuffer>;
+  /** Its memory: shared where SharedArrayBuffer exists. */
+  memory: WebAssembly.Memory;
+  /** Whether the micro-kernel multiply-adds with `relaxed_madd`. */
+  fused: boolean;
+  rows32: (...args: number[]) => void;
+  rows64: (...args: number[]) => void;
+}
+
+/** The gemm module instantiated, or null without WebAssembly SIMD. */
+function instantiate(): GemmWasm | null {
+  if (typeof WebAssembly !== "object") return null;
+  try {
+    const fused = hasRelaxedMadd();
+    const shared = typeof SharedArrayBuffer === "function";
+    const imported: MemoryImport = { module: "env", maximum: MAX_PAGES, shared };
+    const bytes = assemble(
+      16,
+      [tile(F32, fused), tile(F64, fused), rows(F32, 0), rows(F64, 1)],
+      imported,
+    );
+    if (!WebAssembly.validate(bytes)) return null;
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared });
+    const module = new WebAssembly.Module(bytes);
+    const e = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    return { bytes, memory, fused, rows32: e.rows32 as never, rows64: e.rows64 as never };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The gemm module where WebAssembly SIMD runs (else null): its bytes and
+ * memory, so that a worker can instantiate it on the same memory and call
+ * `rows32` / `rows64` with a plan's `args` and its range of panels.
+ */
+export const GEMM_WASM: Readonly<GemmWasm> | null = instantiate();
+
+/** A product packed into the module's memory, ready for `gemmRows`. */
+export interface GemmPlan {
+  /** float64 lanes (else float32). */
+  readonly f64: boolean;
+  /** `rows`' arguments before the panel range: A, B, C, D, k, np, flags. */
+  readonly args: readonly number[];
+  /** A panels (of MR rows): `gemmRows` ranges lie in [0, panels]. */
+  readonly panels: number;
+  /** Rows and columns of C. */
+  readonly m: number;
+  readonly n: number;
+}
+
+let f32View: Float32Array<ArrayBufferLike> = new Float32Array(0);
+let f64View: Float64Array<ArrayBufferLike> = new Float64Array(0);
+
+/** The module's memory at least `bytes` long, and the views over it current; false if it cannot be. */
+function reserve(bytes: number): boolean {
+  const memory = GEMM_WASM!.memory;
+  const have = memory.buffer.byteLength;
+  if (have < bytes) {
+    const pages = Math.ceil((bytes - have) / 65536);
+    if (have / 65536 + pages > MAX_PAGES) return false;
+    memory.grow(pages);
+  }
+  if (f32View.buffer !== memory.buffer || f32View.length * 4 !== memory.buffer.byteLength) {
+    f32View = new Float32Array(memory.buffer);
+    f64View = new Float64Array(memory.buffer);
+  }
+  return true;
+}
+
+/**
+ * Copies the `len x k` operand whose element (x, p) is `src[off + x*xs + p*ps]`
+ * into `dst` from element `at` as panels `w` wide along x (element (x, p)
+ * of panel q at `q*w*k + p*w + x % w`), zero past `len`.
+ */
+function pack(
+  dst: Float32Array<ArrayBufferLike> | Float64Array<ArrayBufferLike>,
+  at: number,
+  src: TypedArray,
+  off: number,
+  xs: number,
+  ps: number,
+  len: number,
+  k: number,
+  w: number,
+): void {
+  for (let x0 = 0; x0 < len; x0 += w) {
+    const wr = Math.min(w, len - x0);
+    for (let x = 0; x < w; x++) {
+      let o = at + x, s = off + (x0 + x) * xs;
+      if (x < wr) { for (let p = 0; p < k; p++, o += w, s += ps) dst[o] = src[s]; }
+      else for (let p = 0; p < k; p++, o += w) dst[o] = 0;
+    }
+    at += w * k;
+  }
+}
+
+/**
+ * Packs `op(A)` [m, k], `op(B)` [k, n] and the bias into the module's
+ * memory for an f64 (else f32) product; null where the module is missing
+ * or the memory cannot hold them.
+ */
+export function prepareGemm(
+  m: number,
+  n: number,
+  k: number,
+  A: TypedArray,
+  aOff: number,
+  transA: boolean,
+  B: TypedArray,
+  bOff: number,
+  transB: boolean,
+  bias: TypedArray | null,
+  relu: boolean,
+  f64: boolean,
+): GemmPlan | null {
+  if (GEMM_WASM === null) return null;
+  const es = f64 ? 8 : 4, NR = V * (16 / es);
+  const panels = Math.ceil(m / MR), np = Math.ceil(n / NR);
+  const aAt = 0, bAt = aAt + panels * MR * k, cAt = bAt + np * NR * k;
+  const dAt = cAt + panels * MR * np * NR, end = dAt + np * NR;
+  if (end * es > 2 ** 31 || !reserve(end * es)) return null;
+  const view = f64 ? f64View : f32View;
+  pack(view, aAt, A, aOff, transA ? 1 : k, transA ? m : 1, m, k, MR);
+  pack(view, bAt, B, bOff, transB ? k : 1, transB ? 1 : n, n, k, NR);
+  if (bias !== null) {
+    const step = bias.length > 1 ? 1 : 0;
+    for (let j = 0; j < np * NR; j++) view[dAt + j] = j < n ? bias[j * step] : 0;
+  }
+  const flags = (bias !== null ? BIAS : 0) | (relu ? RELU : 0);
+  return {
+    f64,
+    args: [aAt * es, bAt * es, cAt * es, dAt * es, k, np, flags],
+    panels,
+    m,
+    n,
+  };
+}
+
+/** Computes C's rows of A panels [p0, p1) of a prepared product (any split gives the same bits). */
+export function gemmRows(plan: GemmPlan, p0: number, p1: number): void {
+  const w = GEMM_WASM!;
+  (plan.f64 ? w.rows64 : w.rows32)(...plan.args, p0, p1);
+}
+
+/** Copies a computed product out of the module's memory into `C` from `cOff`. */
+export function finishGemm(plan: GemmPlan, C: TypedArray, cOff: number): void {
+  const { m, n } = plan, es = plan.f64 ? 8 : 4;
+  const view = plan.f64 ? f64View : f32View, ldc = plan.args[5] * V * (16 / es);
+  const cAt = plan.args[2] / es;
+  if (ldc === n) C.set(view.subarray(cAt, cAt + m * n), cOff);
+  else {for (let i = 0; i < m; i++) {
+      C.set(view.subarray(cAt + i * ldc, cAt + i * ldc + n), cOff + i * n);
+    }}
+}
+
+/**
+ * `C[m, n] = op(A) @ op(B) (+ bias) (then ReLU)` (the Backend's `gemm`):
+ * float32 C from float32 operands and bias, or float64 C, through the
+ * WebAssembly SIMD kernels (float32 sums in float32); small products
+ * (`isSmallGemm`), int32 and other mixes, and all products without
+ * WebAssembly SIMD, through the scalar JS gemm (float64 sums).
+ */
+export function gemm(
+  m: number,
+  n: number,
+  k: number,
+  A: TypedArray,
+  aOff: number,
+  transA: boolean,
+  B: TypedArray,
+  bOff: number,
+  transB: boolean,
+  C: TypedArray,
+  cOff: number,
+  bias: TypedArray | null = null,
+  relu = false,
+): void {
+  const f64 = C instanceof Float64Array;
+  const f32 = C instanceof Float32Array && A instanceof Float32Array &&
+    B instanceof Float32Array && (bias === null || bias instanceof Float32Array);
+  const plan = (f64 || f32) && k > 0 && !isSmallGemm(m, n, k)
+    ? prepareGemm(m, n, k, A, aOff, transA, B, bOff, transB, bias, relu, f64)
+    : null;
+  if (plan === null) {
+    scalarGemm(m, n, k, A, aOff, transA, B, bOff, transB, C, cOff, bias, relu);
+    return;
+  }
+  gemmRows(plan, 0, plan.panels);
+  finishGemm(plan, C, cOff);
+}
