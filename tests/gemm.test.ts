@@ -1,0 +1,203 @@
+/**
+ * Tests of the gemm (core/backend/simd/gemm.ts) through `matmulArrays`:
+ * float32 products against a float64 naive product in this file within
+ * float32 rounding bounds (|err| <= k * eps32 * sum |a||b|), every
+ * transposition, odd non-square sizes, broadcast batches, the bias/ReLU
+ * epilogue, float64 (a float64 bound) and int32 (exact); any split of the
+ * rows gives the same bits; jit == eager on a training step of several
+ * product sizes.
+ * @module
+ */
+import assert from "node:assert/strict";
+import * as dz from "../mod.ts";
+import { jit } from "../jit/mod.ts";
+import { allocate } from "../core/array/alloc.ts";
+import type { DType } from "../core/array/dtype.ts";
+import { NDArray } from "../core/array/ndarray.ts";
+import { matmulArrays } from "../core/matmul.ts";
+import { finishGemm, GEMM_WASM, gemmRows, prepareGemm } from "../core/backend/simd/gemm.ts";
+
+const EPS = { float32: 2 ** -24, float64: 2 ** -53, int32: 0 };
+
+/** Fixed data of `shape` in [-1, 1] (small integers for int32). */
+function make(shape: number[], dtype: DType, seed: number): NDArray {
+  const size = shape.reduce((x, y) => x * y, 1);
+  const data = allocate(dtype, size);
+  for (let i = 0; i < size; i++) {
+    data[i] = dtype === "int32" ? ((i * 7 + seed * 3) % 11) - 5 : Math.sin(i * 0.731 + seed);
+  }
+  return new NDArray(data, shape);
+}
+
+/** The float64 product of stored matrices at element offsets, read transposed per flags, and sum |a||b|. */
+function naive(
+  m: number,
+  n: number,
+  k: number,
+  A: ArrayLike<number>,
+  aOff: number,
+  tA: boolean,
+  B: ArrayLike<number>,
+  bOff: number,
+  tB: boolean,
+): { c: Float64Array; mag: Float64Array } {
+  const c = new Float64Array(m * n), mag = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0, a = 0;
+      for (let p = 0; p < k; p++) {
+        const x = A[aOff + (tA ? p * m + i : i * k + p)] * B[bOff + (tB ? j * k + p : p * n + j)];
+        s += x;
+        a += Math.abs(x);
+      }
+      c[i * n + j] = s;
+      mag[i * n + j] = a;
+    }
+  }
+  return { c, mag };
+}
+
+/**
+ * Asserts `got` (from element `off`) is the naive product, plus `bias` and
+ * the ReLU, within (k + 2) eps of sum |a||b| (+ |bias|) per element.
+ */
+function check(
+  got: ArrayLike<number>,
+  off: number,
+  ref: { c: Float64Array; mag: Float64Array },
+  n: number,
+  k: number,
+  eps: number,
+  what: string,
+  bias: ArrayLike<number> | null = null,
+  relu = false,
+): void {
+  for (let i = 0; i < ref.c.length; i++) {
+    const b = bias === null ? 0 : bias[bias.length > 1 ? i % n : 0];
+    let want = ref.c[i] + b;
+    if (relu) want = Math.max(want, 0);
+    const bound = (k + 2) * eps * (ref.mag[i] + Math.abs(b));
+    const err = Math.abs(got[off + i] - want);
+    if (!(err <= bound)) {
+      throw new Error(`${what}: element ${i} is ${got[off + i]}, want ${want} (bound ${bound})`);
+    }
+  }
+}
+
+const SIZES: [number, number, number][] = [
+  [1, 1, 1],
+  [3, 17, 63],
+  [65, 129, 3],
+  [257, 63, 17],
+  [17, 1000, 65],
+  [129, 65, 257],
+  [1000, 3, 129],
+  [63, 257, 1000],
+  [65, 65, 65],
+];
+
+Deno.test("gemm float32 and float64 within rounding bounds, every transposition and odd size", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const [m, n, k] of SIZES) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const a = make(transA ? [k, m] : [m, k], dtype, 1);
+          const b = make(transB ? [n, k] : [k, n], dtype, 2);
+          const c = matmulArrays(a, b, { transA, transB });
+          assert.deepEqual(c.shape, [m, n]);
+          assert.equal(c.dtype, dtype);
+          const ref = naive(m, n, k, a.data, 0, transA, b.data, 0, transB);
+          check(c.data, 0, ref, n, k, EPS[dtype], `${dtype} ${m}x${k}x${n} ${transA} ${transB}`);
+        }
+      }
+    }
+  }
+});
+
+Deno.test("gemm int32 products are exact", () => {
+  for (const [m, n, k] of [[65, 17, 129], [3, 257, 63]]) {
+    const a = make([m, k], "int32", 1), b = make([n, k], "int32", 2);
+    const c = matmulArrays(a, b, { transB: true });
+    assert.equal(c.dtype, "int32");
+    const ref = naive(m, n, k, a.data, 0, false, b.data, 0, true);
+    assert.deepEqual(Array.from(c.data), Array.from(ref.c));
+  }
+});
+
+Deno.test("gemm over broadcast batch axes", () => {
+  const [m, n, k] = [33, 65, 70];
+  for (const dtype of ["float32", "float64"] as const) {
+    const a = make([2, 1, m, k], dtype, 3), b = make([3, n, k], dtype, 4);
+    const c = matmulArrays(a, b, { transB: true });
+    assert.deepEqual(c.shape, [2, 3, m, n]);
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < 3; j++) {
+        const ref = naive(m, n, k, a.data, i * m * k, false, b.data, j * n * k, true);
+        check(c.data, (i * 3 + j) * m * n, ref, n, k, EPS[dtype], `${dtype} batch ${i}, ${j}`);
+      }
+    }
+  }
+});
+
+Deno.test("gemm bias and ReLU epilogue: bias of n values or one, with and without ReLU", () => {
+  const [m, n, k] = [70, 37, 90];
+  for (const dtype of ["float32", "float64"] as const) {
+    const a = make([m, k], dtype, 5), b = make([k, n], dtype, 6);
+    const ref = naive(m, n, k, a.data, 0, false, b.data, 0, false);
+    for (const bias of [make([n], dtype, 7), make([1], dtype, 8)]) {
+      for (const relu of [false, true]) {
+        const c = matmulArrays(a, b, { activation: relu ? "relu" : null }, bias);
+        const what = `${dtype} bias [${bias.shape}] relu ${relu}`;
+        check(c.data, 0, ref, n, k, EPS[dtype], what, bias.data, relu);
+        if (relu) assert.ok(Array.from(c.data).every((v) => v >= 0), what);
+      }
+    }
+  }
+});
+
+Deno.test(
+  "gemm rows computed in any split give the bits of one call",
+  { ignore: !GEMM_WASM },
+  () => {
+    const [m, n, k] = [203, 77, 600];
+    for (const f64 of [false, true]) {
+      const dtype = f64 ? "float64" : "float32";
+      const A = make([k, m], dtype, 9).data, B = make([k, n], dtype, 10).data;
+      const bias = make([n], dtype, 11).data;
+      const whole = allocate(dtype, m * n), split = allocate(dtype, m * n);
+      const plan = prepareGemm(m, n, k, A, 0, true, B, 0, false, bias, true, f64)!;
+      gemmRows(plan, 0, plan.panels);
+      finishGemm(plan, whole, 0);
+      const again = prepareGemm(m, n, k, A, 0, true, B, 0, false, bias, true, f64)!;
+      for (const [p0, p1] of [[30, plan.panels], [0, 1], [1, 30]]) gemmRows(again, p0, p1);
+      finishGemm(again, split, 0);
+      assert.deepEqual(split, whole);
+      const ref = naive(m, n, k, A, 0, true, B, 0, false);
+      check(whole, 0, ref, n, k, EPS[dtype], `${dtype} split`, bias, true);
+    }
+  },
+);
+
+Deno.test("jit == eager bit for bit on a training step with products of several sizes", () => {
+  const run = (jitted: boolean) => {
+    dz.random.seed(3);
+    const x = new dz.Variable(dz.random.randn(70, 300).astype("float32"));
+    const t = dz.array(Array.from({ length: 70 }, (_, i) => i % 10), { dtype: "int32" });
+    const model = new dz.MLP([257, 65, 10]);
+    const opt = new dz.optimizers.SGD(0.1).setup(model);
+    const step = (x: dz.Variable, t: NDArray) => {
+      const loss = dz.F.softmaxCrossEntropy(model.apply(x), t);
+      model.cleargrads();
+      loss.backward();
+      opt.update();
+      return loss;
+    };
+    const f = jitted ? jit(step) : step;
+    const losses = Array.from({ length: 4 }, () => f(x, t).data.toArray() as number);
+    return { losses, params: [...model.params()].map((p) => Array.from(p.data.data)) };
+  };
+  const eager = run(false), jitted = run(true);
+  assert.ok(eager.losses[3] < eager.losses[0], "the loss goes down");
+  assert.deepEqual(jitted.losses, eager.losses);
+  assert.deepEqual(jitted.params, eager.params);
+});
