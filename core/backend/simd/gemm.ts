@@ -50,9 +50,11 @@ import {
 } from "./wasm.ts";
 
 /** Rows of a micro-tile (an A panel's width). */
-const MR = 4;
+const MR = 6;
 /** v128 vectors across a micro-tile's row (NR = V * lanes columns, a B panel's width). */
 const V = 2;
+/** Steps of k per iteration of the micro-kernel's loop. */
+const UNROLL = 2;
 /** Steps of k per block. */
 const KC = 256;
 /** A panels per block of rows. */
@@ -124,9 +126,9 @@ const FIRST = 1, LAST = 2, BIAS = 4, RELU = 8;
  */
 function tile(t: Lanes, fused: boolean): WasmFunction {
   const NR = V * (16 / t.es);
-  const a = 0, b = 1, c = 2, kc = 3, ldc = 4, mode = 5, d = 6, end = 7, cr = 8;
-  const acc = (r: number, v: number) => 9 + r * V + v;
-  const bv = (v: number) => 9 + MR * V + v, s = 9 + MR * V + V, zero = s + 1;
+  const a = 0, b = 1, c = 2, kc = 3, ldc = 4, mode = 5, d = 6, end = 7, cr = 8, end2 = 9;
+  const acc = (r: number, v: number) => 10 + r * V + v;
+  const bv = (v: number) => 10 + MR * V + v, s = 10 + MR * V + V, zero = s + 1;
   const each = (f: (r: number, v: number) => Code): Code => {
     const out: Code = [];
     for (let r = 0; r < MR; r++) for (let v = 0; v < V; v++) out.push(...f(r, v));
@@ -141,32 +143,42 @@ function tile(t: Lanes, fused: boolean): WasmFunction {
       v,
     ) => [...f(r, v), ...(v === V - 1 ? [...get(cr), ...get(ldc), ...I32_ADD, ...set(cr)] : [])]),
   ];
-  const step: Code = [];
-  for (let v = 0; v < V; v++) step.push(...get(b), ...vLoad(16 * v), ...set(bv(v)));
-  for (let r = 0; r < MR; r++) {
-    step.push(...get(a), ...t.splat(r * t.es), ...set(s));
-    for (let v = 0; v < V; v++) {
-      step.push(
-        ...(fused
-          ? [...get(s), ...get(bv(v)), ...get(acc(r, v)), ...t.madd]
-          : [...get(s), ...get(bv(v)), ...t.mul, ...get(acc(r, v)), ...t.add]),
-        ...set(acc(r, v)),
-      );
+  /** `u` steps of k (the panels' next u rows), then the pointers moved past them. */
+  const steps = (u: number): Code => {
+    const out: Code = [];
+    for (let q = 0; q < u; q++) {
+      for (let v = 0; v < V; v++) out.push(...get(b), ...vLoad(16 * (q * V + v)), ...set(bv(v)));
+      for (let r = 0; r < MR; r++) {
+        out.push(...get(a), ...t.splat((q * MR + r) * t.es), ...set(s));
+        for (let v = 0; v < V; v++) {
+          out.push(
+            ...(fused
+              ? [...get(s), ...get(bv(v)), ...get(acc(r, v)), ...t.madd]
+              : [...get(s), ...get(bv(v)), ...t.mul, ...get(acc(r, v)), ...t.add]),
+            ...set(acc(r, v)),
+          );
+        }
+      }
     }
-  }
-  step.push(...inc(a, MR * t.es), ...inc(b, NR * t.es));
+    return [...out, ...inc(a, u * MR * t.es), ...inc(b, u * NR * t.es)];
+  };
   const modeIs = (flag: number): Code => [...get(mode), ...i32(flag), ...I32_AND];
   return {
     name: `tile${t.es * 8}`,
     params: 7,
     result: false,
-    locals: [[2, I32], [MR * V + V + 2, V128]],
+    locals: [[3, I32], [MR * V + V + 2, V128]],
     body: [
       ...[...get(a), ...get(kc), ...i32(MR * t.es), ...I32_MUL, ...I32_ADD, ...set(end)],
+      ...[...get(end), ...i32((UNROLL - 1) * MR * t.es), ...I32_SUB, ...set(end2)],
+      ...whileLt(a, end2, steps(UNROLL)),
+      ...whileLt(a, end, steps(1)),
       ...[...modeIs(FIRST), ...I32_EQZ, ...IF],
-      ...rowsOfC((r, v) => [...get(cr), ...vLoad(16 * v), ...set(acc(r, v))]),
+      ...rowsOfC((
+        r,
+        v,
+      ) => [...get(acc(r, v)), ...get(cr), ...vLoad(16 * v), ...t.add, ...set(acc(r, v))]),
       ...END,
-      ...whileLt(a, end, step),
       ...[...modeIs(LAST), ...IF, ...modeIs(BIAS), ...IF],
       ...each((
         r,
@@ -181,20 +193,25 @@ function tile(t: Lanes, fused: boolean): WasmFunction {
 }
 
 /**
- * `rows(A, B, C, D, k, np, flags, p0, p1)`: C's rows of A panels [p0, p1)
- * from packed A at A, `np` packed B panels at B and the padded bias at D,
- * C's rows `np` * NR elements long; `flags` BIAS and RELU. Calls function
+ * `rows(A, B, C, D, k, np, panels, flags, p0, p1)`: C's rows of A panels
+ * [p0, p1) from `panels` packed A panels at A, `np` packed B panels at B and
+ * the padded bias at D, C's rows `np` * NR elements long; `flags` BIAS and
+ * RELU. The packs are laid out by blocks of KC steps of k (block q of A
+ * at element `q*KC*panels*MR`, its panel i at `i*MR*kc` in it, kc the
+ * block's steps), so each block's panels lie together. Calls function
  * `tileFn` of the module.
  */
 function rows(t: Lanes, tileFn: number): WasmFunction {
   const NR = V * (16 / t.es);
-  const [A, B, C, D, k, np, flags, p0, p1] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [pc, kc, ic, icEnd, jp, ip, ldc, mode] = [9, 10, 11, 12, 13, 14, 15, 16];
+  const [A, B, C, D, k, np, panels, flags, p0, p1] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [pc, kc, ic, icEnd, jp, ip, ldc, mode] = [10, 11, 12, 13, 14, 15, 16, 17];
   const kLeft: Code = [...get(k), ...get(pc), ...I32_SUB];
   const tileCall: Code = [
-    ...[...get(A), ...get(ip), ...get(k), ...I32_MUL, ...get(pc), ...I32_ADD],
+    ...[...get(A), ...get(pc), ...get(panels), ...I32_MUL, ...get(ip), ...get(kc), ...I32_MUL],
+    ...I32_ADD,
     ...[...i32(MR * t.es), ...I32_MUL, ...I32_ADD],
-    ...[...get(B), ...get(jp), ...get(k), ...I32_MUL, ...get(pc), ...I32_ADD],
+    ...[...get(B), ...get(pc), ...get(np), ...I32_MUL, ...get(jp), ...get(kc), ...I32_MUL],
+    ...I32_ADD,
     ...[...i32(NR * t.es), ...I32_MUL, ...I32_ADD],
     ...[...get(C), ...get(ip), ...i32(MR), ...I32_MUL, ...get(ldc), ...I32_MUL, ...I32_ADD],
     ...[...get(jp), ...i32(NR * t.es), ...I32_MUL, ...I32_ADD],
@@ -224,10 +241,56 @@ function rows(t: Lanes, tileFn: number): WasmFunction {
   ];
   return {
     name: `rows${t.es * 8}`,
-    params: 9,
+    params: 10,
     result: false,
     locals: [[8, I32]],
     body: [...get(np), ...i32(NR * t.es), ...I32_MUL, ...set(ldc), ...whileLt(pc, k, overK)],
+  };
+}
+
+/**
+ * `pack(dst, src, xs, ps, len, k, w)`: the `len x k` operand whose element
+ * (x, p) lies at byte `src + x*xs + p*ps` copied to `dst` as panels `w`
+ * wide along x, zero past `len`, by blocks of KC steps of k: in the block
+ * of steps from `pc` (`kc` of them), element (x, p) of panel q at element
+ * `pc*lenW + q*w*kc + (p-pc)*w + x % w` (`lenW` the padded length). The
+ * bits are copied as integers.
+ */
+function pack(es: number): WasmFunction {
+  const [dst, src, xs, ps, len, k, w] = [0, 1, 2, 3, 4, 5, 6];
+  const [pc, kc, x0, wr, p, sp, x, sx] = [7, 8, 9, 10, 11, 12, 13, 14];
+  const [load, store, zero] = es === 4
+    ? [[0x28, 2, 0], [0x36, 2, 0], i32(0)]
+    : [[0x29, 3, 0], [0x37, 3, 0], [0x42, 0]];
+  const min = (a: Code, b: Code): Code => [...a, ...b, ...a, ...b, ...I32_LT_U, ...SELECT];
+  const element: Code = [
+    ...[...get(dst), ...get(sx), ...load, ...store, ...inc(dst, es), ...inc(x, 1)],
+    ...[...get(sx), ...get(xs), ...I32_ADD, ...set(sx)],
+  ];
+  const pad: Code = [...get(dst), ...zero, ...store, ...inc(dst, es), ...inc(x, 1)];
+  const step: Code = [
+    ...[...i32(0), ...set(x), ...get(sp), ...set(sx), ...whileLt(x, wr, element)],
+    ...whileLt(x, w, pad),
+    ...[...get(sp), ...get(ps), ...I32_ADD, ...set(sp), ...inc(p, 1)],
+  ];
+  const panel: Code = [
+    ...[...min([...get(len), ...get(x0), ...I32_SUB], get(w)), ...set(wr)],
+    ...[...get(src), ...get(x0), ...get(xs), ...I32_MUL, ...I32_ADD],
+    ...[...get(pc), ...get(ps), ...I32_MUL, ...I32_ADD, ...set(sp)],
+    ...[...i32(0), ...set(p), ...whileLt(p, kc, step)],
+    ...[...get(x0), ...get(w), ...I32_ADD, ...set(x0)],
+  ];
+  const block: Code = [
+    ...[...min([...get(k), ...get(pc), ...I32_SUB], i32(KC)), ...set(kc)],
+    ...[...i32(0), ...set(x0), ...whileLt(x0, len, panel)],
+    ...[...get(pc), ...get(kc), ...I32_ADD, ...set(pc)],
+  ];
+  return {
+    name: `pack${es * 8}`,
+    params: 7,
+    result: false,
+    locals: [[8, I32]],
+    body: whileLt(pc, k, block),
   };
 }
 
@@ -253,6 +316,8 @@ interface GemmWasm {
   fused: boolean;
   rows32: (...args: number[]) => void;
   rows64: (...args: number[]) => void;
+  pack32: (...args: number[]) => void;
+  pack64: (...args: number[]) => void;
 }
 
 /** The gemm module instantiated, or null without WebAssembly SIMD. */
@@ -264,14 +329,23 @@ function instantiate(): GemmWasm | null {
     const imported: MemoryImport = { module: "env", maximum: MAX_PAGES, shared };
     const bytes = assemble(
       16,
-      [tile(F32, fused), tile(F64, fused), rows(F32, 0), rows(F64, 1)],
+      [tile(F32, fused), tile(F64, fused), rows(F32, 0), rows(F64, 1), pack(4), pack(8)],
       imported,
     );
     if (!WebAssembly.validate(bytes)) return null;
     const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared });
     const module = new WebAssembly.Module(bytes);
     const e = new WebAssembly.Instance(module, { env: { memory } }).exports;
-    return { bytes, memory, fused, rows32: e.rows32 as never, rows64: e.rows64 as never };
+    const fn = (name: string) => e[name] as (...args: number[]) => void;
+    return {
+      bytes,
+      memory,
+      fused,
+      rows32: fn("rows32"),
+      rows64: fn("rows64"),
+      pack32: fn("pack32"),
+      pack64: fn("pack64"),
+    };
   } catch {
     return null;
   }
@@ -288,7 +362,7 @@ export const GEMM_WASM: Readonly<GemmWasm> | null = instantiate();
 export interface GemmPlan {
   /** float64 lanes (else float32). */
   readonly f64: boolean;
-  /** `rows`' arguments before the panel range: A, B, C, D, k, np, flags. */
+  /** `rows`' arguments before the panel range: A, B, C, D, k, np, panels, flags. */
   readonly args: readonly number[];
   /** A panels (of MR rows): `gemmRows` ranges lie in [0, panels]. */
   readonly panels: number;
@@ -317,33 +391,6 @@ function reserve(bytes: number): boolean {
 }
 
 /**
- * Copies the `len x k` operand whose element (x, p) is `src[off + x*xs + p*ps]`
- * into `dst` from element `at` as panels `w` wide along x (element (x, p)
- * of panel q at `q*w*k + p*w + x % w`), zero past `len`.
- */
-function pack(
-  dst: Float32Array<ArrayBufferLike> | Float64Array<ArrayBufferLike>,
-  at: number,
-  src: TypedArray,
-  off: number,
-  xs: number,
-  ps: number,
-  len: number,
-  k: number,
-  w: number,
-): void {
-  for (let x0 = 0; x0 < len; x0 += w) {
-    const wr = Math.min(w, len - x0);
-    for (let x = 0; x < w; x++) {
-      let o = at + x, s = off + (x0 + x) * xs;
-      if (x < wr) { for (let p = 0; p < k; p++, o += w, s += ps) dst[o] = src[s]; }
-      else for (let p = 0; p < k; p++, o += w) dst[o] = 0;
-    }
-    at += w * k;
-  }
-}
-
-/**
  * Packs `op(A)` [m, k], `op(B)` [k, n] and the bias into the module's
  * memory for an f64 (else f32) product; null where the module is missing
  * or the memory cannot hold them.
@@ -366,11 +413,15 @@ export function prepareGemm(
   const es = f64 ? 8 : 4, NR = V * (16 / es);
   const panels = Math.ceil(m / MR), np = Math.ceil(n / NR);
   const aAt = 0, bAt = aAt + panels * MR * k, cAt = bAt + np * NR * k;
-  const dAt = cAt + panels * MR * np * NR, end = dAt + np * NR;
+  const dAt = cAt + panels * MR * np * NR, rawA = dAt + np * NR, rawB = rawA + m * k;
+  const end = rawB + k * n;
   if (end * es > 2 ** 31 || !reserve(end * es)) return null;
-  const view = f64 ? f64View : f32View;
-  pack(view, aAt, A, aOff, transA ? 1 : k, transA ? m : 1, m, k, MR);
-  pack(view, bAt, B, bOff, transB ? k : 1, transB ? 1 : n, n, k, NR);
+  const view = f64 ? f64View : f32View, w = GEMM_WASM;
+  view.set(A.subarray(aOff, aOff + m * k), rawA);
+  view.set(B.subarray(bOff, bOff + k * n), rawB);
+  const packFn = f64 ? w.pack64 : w.pack32;
+  packFn(aAt * es, rawA * es, (transA ? 1 : k) * es, (transA ? m : 1) * es, m, k, MR);
+  packFn(bAt * es, rawB * es, (transB ? k : 1) * es, (transB ? 1 : n) * es, n, k, NR);
   if (bias !== null) {
     const step = bias.length > 1 ? 1 : 0;
     for (let j = 0; j < np * NR; j++) view[dAt + j] = j < n ? bias[j * step] : 0;
@@ -378,7 +429,7 @@ export function prepareGemm(
   const flags = (bias !== null ? BIAS : 0) | (relu ? RELU : 0);
   return {
     f64,
-    args: [aAt * es, bAt * es, cAt * es, dAt * es, k, np, flags],
+    args: [aAt * es, bAt * es, cAt * es, dAt * es, k, np, panels, flags],
     panels,
     m,
     n,
