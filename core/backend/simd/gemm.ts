@@ -14,17 +14,18 @@
  * - `gemmRows(plan, p0, p1)` computes the C rows of A panels [p0, p1) in
  *   WebAssembly: blocks of KC steps of k, MCP A panels at a time (they stay
  *   in L2), each B panel's block (KC x NR, in L1) swept over them by the
- *   micro-kernel, which keeps an MR x NR tile of C in v128 registers and
- *   multiply-adds (`relaxed_madd` where the engine has it: fused on FMA
- *   hardware) along k, loading the tile from C between k blocks and
- *   adding the bias and applying the ReLU after the last.
+ *   micro-kernel, which keeps an MR x NR tile of C in v128 registers,
+ *   multiply-adds (`relaxed_madd` where the engine takes it: fused on FMA
+ *   hardware) along the block's steps from zero, then adds the tile to C's
+ *   running sums (after the loop: the loads of C wait for no one), and
+ *   after the last block adds the bias and applies the ReLU.
  * - `finishGemm` copies the rows and columns of C that exist out.
  *
- * Each element of C is one chain of multiply-adds in the order p = 0, 1,
- * ..., k - 1, whatever the blocking, the tile it falls in or the range of
- * rows a call computes: splitting rows over workers (which instantiate
- * `GEMM_WASM.bytes` over the same shared memory and call `rows`) gives the
- * bits of one call.
+ * Each element of C is the same sum whatever tile it falls in or range of
+ * rows a call computes: per block of KC steps, a chain of multiply-adds in
+ * the order of p, and the blocks' chains added in order. Splitting rows over
+ * workers (which instantiate `GEMM_WASM.bytes` over the same shared memory
+ * and call `rows32` / `rows64`) gives the bits of one call.
  * @module
  */
 import type { TypedArray } from "../../array/dtype.ts";
