@@ -66,7 +66,7 @@ const MAX_PAGES = 32768;
 const I32_SUB: Code = [0x6b], I32_MUL: Code = [0x6c], I32_LT_U: Code = [0x49];
 const I32_EQZ: Code = [0x45], I32_EQ: Code = [0x46], I32_AND: Code = [0x71];
 const I32_OR: Code = [0x72], I32_SHL1: Code = [0x41, 1, 0x74], SELECT: Code = [0x1b];
-const IF: Code = [0x04, 0x40], END: Code = [0x0b];
+const IF: Code = [0x04, 0x40], ELSE: Code = [0x05], END: Code = [0x0b];
 const call = (f: number): Code => [0x10, ...uleb(f)];
 const vLoad = (offset: number): Code => simd(0x00, 4, ...uleb(offset));
 const vStore = (offset: number): Code => simd(0x0b, 4, ...uleb(offset));
@@ -250,16 +250,17 @@ function rows(t: Lanes, tileFn: number): WasmFunction {
 }
 
 /**
- * `pack(dst, src, xs, ps, len, k, w)`: the `len x k` operand whose element
- * (x, p) lies at byte `src + x*xs + p*ps` copied to `dst` as panels `w`
- * wide along x, zero past `len`, by blocks of KC steps of k: in the block
- * of steps from `pc` (`kc` of them), element (x, p) of panel q at element
- * `pc*lenW + q*w*kc + (p-pc)*w + x % w` (`lenW` the padded length). The
- * bits are copied as integers.
+ * `pack<name>(dst, src, xs, ps, len, k)`: the `len x k` operand whose
+ * element (x, p) lies at byte `src + x*xs + p*ps` copied to `dst` as panels
+ * `w` wide along x, zero past `len`, by blocks of KC steps of k: in the
+ * block of steps from `pc` (`kc` of them), element (x, p) of panel q at
+ * element `pc*lenW + q*w*kc + (p-pc)*w + x % w` (`lenW` the padded length).
+ * The bits are copied as integers; a whole panel of an operand contiguous
+ * along x (`xs` = `es`), a vector at a time.
  */
-function pack(es: number): WasmFunction {
-  const [dst, src, xs, ps, len, k, w] = [0, 1, 2, 3, 4, 5, 6];
-  const [pc, kc, x0, wr, p, sp, x, sx] = [7, 8, 9, 10, 11, 12, 13, 14];
+function pack(name: string, es: number, w: number): WasmFunction {
+  const [dst, src, xs, ps, len, k] = [0, 1, 2, 3, 4, 5];
+  const [pc, kc, x0, wr, p, sp, x, sx, width] = [6, 7, 8, 9, 10, 11, 12, 13, 14];
   const [load, store, zero] = es === 4
     ? [[0x28, 2, 0], [0x36, 2, 0], i32(0)]
     : [[0x29, 3, 0], [0x37, 3, 0], [0x42, 0]];
@@ -271,15 +272,31 @@ function pack(es: number): WasmFunction {
   const pad: Code = [...get(dst), ...zero, ...store, ...inc(dst, es), ...inc(x, 1)];
   const step: Code = [
     ...[...i32(0), ...set(x), ...get(sp), ...set(sx), ...whileLt(x, wr, element)],
-    ...whileLt(x, w, pad),
+    ...whileLt(x, width, pad),
     ...[...get(sp), ...get(ps), ...I32_ADD, ...set(sp), ...inc(p, 1)],
   ];
+  // a row of a whole panel: w * es bytes as v128 moves, then an i64 and an i32 one
+  const copy: Code = [];
+  for (let o = 0; o < w * es;) {
+    const [n, ld, st] = w * es - o >= 16
+      ? [16, vLoad(o), vStore(o)]
+      : w * es - o >= 8
+      ? [8, [0x29, 3, ...uleb(o)], [0x37, 3, ...uleb(o)]]
+      : [4, [0x28, 2, ...uleb(o)], [0x36, 2, ...uleb(o)]];
+    copy.push(...get(dst), ...get(sp), ...ld, ...st);
+    o += n;
+  }
+  const row: Code = [
+    ...copy,
+    ...[...inc(dst, w * es), ...get(sp), ...get(ps), ...I32_ADD, ...set(sp), ...inc(p, 1)],
+  ];
   const panel: Code = [
-    ...[...min([...get(len), ...get(x0), ...I32_SUB], get(w)), ...set(wr)],
+    ...[...min([...get(len), ...get(x0), ...I32_SUB], i32(w)), ...set(wr)],
     ...[...get(src), ...get(x0), ...get(xs), ...I32_MUL, ...I32_ADD],
-    ...[...get(pc), ...get(ps), ...I32_MUL, ...I32_ADD, ...set(sp)],
-    ...[...i32(0), ...set(p), ...whileLt(p, kc, step)],
-    ...[...get(x0), ...get(w), ...I32_ADD, ...set(x0)],
+    ...[...get(pc), ...get(ps), ...I32_MUL, ...I32_ADD, ...set(sp), ...i32(0), ...set(p)],
+    ...[...get(xs), ...i32(es), ...I32_EQ, ...get(wr), ...i32(w), ...I32_EQ, ...I32_AND],
+    ...[...IF, ...whileLt(p, kc, row), ...ELSE, ...whileLt(p, kc, step), ...END],
+    ...[...get(x0), ...i32(w), ...I32_ADD, ...set(x0)],
   ];
   const block: Code = [
     ...[...min([...get(k), ...get(pc), ...I32_SUB], i32(KC)), ...set(kc)],
@@ -287,11 +304,11 @@ function pack(es: number): WasmFunction {
     ...[...get(pc), ...get(kc), ...I32_ADD, ...set(pc)],
   ];
   return {
-    name: `pack${es * 8}`,
-    params: 7,
+    name,
+    params: 6,
     result: false,
-    locals: [[8, I32]],
-    body: whileLt(pc, k, block),
+    locals: [[9, I32]],
+    body: [...i32(w), ...set(width), ...whileLt(pc, k, block)],
   };
 }
 
@@ -317,8 +334,10 @@ interface GemmWasm {
   fused: boolean;
   rows32: (...args: number[]) => void;
   rows64: (...args: number[]) => void;
-  pack32: (...args: number[]) => void;
-  pack64: (...args: number[]) => void;
+  packA32: (...args: number[]) => void;
+  packB32: (...args: number[]) => void;
+  packA64: (...args: number[]) => void;
+  packB64: (...args: number[]) => void;
 }
 
 /** The gemm module instantiated, or null without WebAssembly SIMD. */
@@ -330,7 +349,11 @@ function instantiate(): GemmWasm | null {
     const imported: MemoryImport = { module: "env", maximum: MAX_PAGES, shared };
     const bytes = assemble(
       16,
-      [tile(F32, fused), tile(F64, fused), rows(F32, 0), rows(F64, 1), pack(4), pack(8)],
+      [
+        ...[tile(F32, fused), tile(F64, fused), rows(F32, 0), rows(F64, 1)],
+        ...[pack("packA32", 4, MR), pack("packB32", 4, 4 * V), pack("packA64", 8, MR)],
+        pack("packB64", 8, 2 * V),
+      ],
       imported,
     );
     if (!WebAssembly.validate(bytes)) return null;
@@ -344,8 +367,10 @@ function instantiate(): GemmWasm | null {
       fused,
       rows32: fn("rows32"),
       rows64: fn("rows64"),
-      pack32: fn("pack32"),
-      pack64: fn("pack64"),
+      packA32: fn("packA32"),
+      packB32: fn("packB32"),
+      packA64: fn("packA64"),
+      packB64: fn("packB64"),
     };
   } catch {
     return null;
@@ -420,9 +445,9 @@ export function prepareGemm(
   const view = f64 ? f64View : f32View, w = GEMM_WASM;
   view.set(A.subarray(aOff, aOff + m * k), rawA);
   view.set(B.subarray(bOff, bOff + k * n), rawB);
-  const packFn = f64 ? w.pack64 : w.pack32;
-  packFn(aAt * es, rawA * es, (transA ? 1 : k) * es, (transA ? m : 1) * es, m, k, MR);
-  packFn(bAt * es, rawB * es, (transB ? k : 1) * es, (transB ? 1 : n) * es, n, k, NR);
+  const [packA, packB] = f64 ? [w.packA64, w.packB64] : [w.packA32, w.packB32];
+  packA(aAt * es, rawA * es, (transA ? 1 : k) * es, (transA ? m : 1) * es, m, k);
+  packB(bAt * es, rawB * es, (transB ? k : 1) * es, (transB ? 1 : n) * es, n, k);
   if (bias !== null) {
     const step = bias.length > 1 ? 1 : 0;
     for (let j = 0; j < np * NR; j++) view[dAt + j] = j < n ? bias[j * step] : 0;
