@@ -1,5 +1,6 @@
 /**
- * Tests of the matmul kernel (core/backend/cpu/gemm.ts) through the dispatcher: values
+ * Tests of the matmul kernel (core/backend/simd/gemm.ts, and the scalar core/backend/cpu/gemm.ts
+ * under it) through the dispatcher: values
  * against a naive triple loop for many shapes and all dtypes, transposed
  * operands, broadcast batch axes, numpy's 1-D rules, the fused bias/ReLU
  * epilogue, `out`, dtype rules and error messages.
