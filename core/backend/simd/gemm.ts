@@ -77,7 +77,9 @@ interface Lanes {
   es: number;
   /** `v128.loadN_splat` at an offset. */
   splat: (offset: number) => Code;
+  /** Lane-wise `a + b`. */
   add: Code;
+  /** Lane-wise `a * b`. */
   mul: Code;
   /** `a < b ? b : a` per lane (ReLU against zero keeps NaN and -0). */
   pmax: Code;
@@ -332,49 +334,60 @@ interface GemmWasm {
   memory: WebAssembly.Memory;
   /** Whether the micro-kernel multiply-adds with `relaxed_madd`. */
   fused: boolean;
+  /** `rows(A, B, C, D, k, np, panels, flags, p0, p1)` in float32 (see `rows`); a plan's `args`, then panels. */
   rows32: (...args: number[]) => void;
+  /** The same in float64. */
   rows64: (...args: number[]) => void;
+  /** `pack(dst, src, xs, ps, len, k)` of op(A) into MR-row panels, float32 (see `pack`). */
   packA32: (...args: number[]) => void;
+  /** The same of op(B) into NR-column panels. */
   packB32: (...args: number[]) => void;
+  /** `packA32` in float64. */
   packA64: (...args: number[]) => void;
+  /** `packB32` in float64. */
   packB64: (...args: number[]) => void;
 }
 
-/** The gemm module instantiated, or null without WebAssembly SIMD. */
+/**
+ * The gemm module instantiated over a shared memory (where SharedArrayBuffer
+ * exists and the engine gives one), else an unshared one; null without
+ * WebAssembly SIMD.
+ */
 function instantiate(): GemmWasm | null {
   if (typeof WebAssembly !== "object") return null;
-  try {
-    const fused = hasRelaxedMadd();
-    const shared = typeof SharedArrayBuffer === "function";
-    const imported: MemoryImport = { module: "env", maximum: MAX_PAGES, shared };
-    const bytes = assemble(
-      16,
-      [
-        ...[tile(F32, fused), tile(F64, fused), rows(F32, 0), rows(F64, 1)],
-        ...[pack("packA32", 4, MR), pack("packB32", 4, 4 * V), pack("packA64", 8, MR)],
-        pack("packB64", 8, 2 * V),
-      ],
-      imported,
-    );
-    if (!WebAssembly.validate(bytes)) return null;
-    const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared });
-    const module = new WebAssembly.Module(bytes);
-    const e = new WebAssembly.Instance(module, { env: { memory } }).exports;
-    const fn = (name: string) => e[name] as (...args: number[]) => void;
-    return {
-      bytes,
-      memory,
-      fused,
-      rows32: fn("rows32"),
-      rows64: fn("rows64"),
-      packA32: fn("packA32"),
-      packB32: fn("packB32"),
-      packA64: fn("packA64"),
-      packB64: fn("packB64"),
-    };
-  } catch {
-    return null;
+  const fused = hasRelaxedMadd();
+  for (const shared of typeof SharedArrayBuffer === "function" ? [true, false] : [false]) {
+    try {
+      const imported: MemoryImport = { module: "env", maximum: MAX_PAGES, shared };
+      const bytes = assemble(
+        16,
+        [
+          ...[tile(F32, fused), tile(F64, fused), rows(F32, 0), rows(F64, 1)],
+          ...[pack("packA32", 4, MR), pack("packB32", 4, 4 * V), pack("packA64", 8, MR)],
+          pack("packB64", 8, 2 * V),
+        ],
+        imported,
+      );
+      const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared });
+      const module = new WebAssembly.Module(bytes);
+      const e = new WebAssembly.Instance(module, { env: { memory } }).exports;
+      const fn = (name: string) => e[name] as (...args: number[]) => void;
+      return {
+        bytes,
+        memory,
+        fused,
+        rows32: fn("rows32"),
+        rows64: fn("rows64"),
+        packA32: fn("packA32"),
+        packB32: fn("packB32"),
+        packA64: fn("packA64"),
+        packB64: fn("packB64"),
+      };
+    } catch {
+      // no shared memory here (or no WebAssembly SIMD): try unshared, then give up
+    }
   }
+  return null;
 }
 
 /**
@@ -392,8 +405,9 @@ export interface GemmPlan {
   readonly args: readonly number[];
   /** A panels (of MR rows): `gemmRows` ranges lie in [0, panels]. */
   readonly panels: number;
-  /** Rows and columns of C. */
+  /** Rows of C. */
   readonly m: number;
+  /** Columns of C. */
   readonly n: number;
 }
 
@@ -409,7 +423,7 @@ function reserve(bytes: number): boolean {
     if (have / 65536 + pages > MAX_PAGES) return false;
     memory.grow(pages);
   }
-  if (f32View.buffer !== memory.buffer || f32View.length * 4 !== memory.buffer.byteLength) {
+  if (f32View.buffer !== memory.buffer) {
     f32View = new Float32Array(memory.buffer);
     f64View = new Float64Array(memory.buffer);
   }
@@ -473,10 +487,11 @@ export function finishGemm(plan: GemmPlan, C: TypedArray, cOff: number): void {
   const { m, n } = plan, es = plan.f64 ? 8 : 4;
   const view = plan.f64 ? f64View : f32View, ldc = plan.args[5] * V * (16 / es);
   const cAt = plan.args[2] / es;
-  if (ldc === n) C.set(view.subarray(cAt, cAt + m * n), cOff);
-  else {for (let i = 0; i < m; i++) {
-      C.set(view.subarray(cAt + i * ldc, cAt + i * ldc + n), cOff + i * n);
-    }}
+  if (ldc === n) {
+    C.set(view.subarray(cAt, cAt + m * n), cOff);
+    return;
+  }
+  for (let i = 0; i < m; i++) C.set(view.subarray(cAt + i * ldc, cAt + i * ldc + n), cOff + i * n);
 }
 
 /**
