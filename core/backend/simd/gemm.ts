@@ -397,18 +397,44 @@ function instantiate(): GemmWasm | null {
  */
 export const GEMM_WASM: Readonly<GemmWasm> | null = instantiate();
 
-/** A product packed into the module's memory, ready for `gemmRows`. */
+/**
+ * A product packed into the module's memory, ready for `gemmRows`: one
+ * object, refilled by each `prepareGemm` (a replay allocates nothing).
+ */
 export interface GemmPlan {
   /** float64 lanes (else float32). */
-  readonly f64: boolean;
+  f64: boolean;
   /** `rows`' arguments before the panel range: A, B, C, D, k, np, panels, flags. */
-  readonly args: readonly number[];
+  readonly args: number[];
   /** A panels (of MR rows): `gemmRows` ranges lie in [0, panels]. */
-  readonly panels: number;
+  panels: number;
   /** Rows of C. */
-  readonly m: number;
+  m: number;
   /** Columns of C. */
-  readonly n: number;
+  n: number;
+}
+
+const PLAN: GemmPlan = { f64: false, args: [0, 0, 0, 0, 0, 0, 0, 0], panels: 0, m: 0, n: 0 };
+
+/**
+ * Views of parts of arrays that products read or write, the last
+ * PARTS_KEPT kept per array (a JIT replay reads the same parts of the same
+ * arrays each time, so it makes none).
+ */
+const PARTS = new WeakMap<TypedArray, TypedArray[]>(), PARTS_KEPT = 16;
+
+/** `src[off, off + len)` (`src` itself when that is all of it). */
+function part(src: TypedArray, off: number, len: number): TypedArray {
+  if (off === 0 && len === src.length) return src;
+  let views = PARTS.get(src);
+  if (views === undefined) PARTS.set(src, views = []);
+  const at = src.byteOffset + off * src.BYTES_PER_ELEMENT;
+  for (let i = 0; i < views.length; i++) {
+    if (views[i].byteOffset === at && views[i].length === len) return views[i];
+  }
+  const v = src.subarray(off, off + len);
+  if (views.push(v) > PARTS_KEPT) views.shift();
+  return v;
 }
 
 let f32View: Float32Array<ArrayBufferLike> = new Float32Array(0);
@@ -457,8 +483,8 @@ export function prepareGemm(
   const end = rawB + k * n;
   if (end * es > 2 ** 31 || !reserve(end * es)) return null;
   const view = f64 ? f64View : f32View, w = GEMM_WASM;
-  view.set(A.subarray(aOff, aOff + m * k), rawA);
-  view.set(B.subarray(bOff, bOff + k * n), rawB);
+  view.set(part(A, aOff, m * k), rawA);
+  view.set(part(B, bOff, k * n), rawB);
   const [packA, packB] = f64 ? [w.packA64, w.packB64] : [w.packA32, w.packB32];
   packA(aAt * es, rawA * es, (transA ? 1 : k) * es, (transA ? m : 1) * es, m, k);
   packB(bAt * es, rawB * es, (transB ? k : 1) * es, (transB ? 1 : n) * es, n, k);
@@ -466,20 +492,18 @@ export function prepareGemm(
     const step = bias.length > 1 ? 1 : 0;
     for (let j = 0; j < np * NR; j++) view[dAt + j] = j < n ? bias[j * step] : 0;
   }
-  const flags = (bias !== null ? BIAS : 0) | (relu ? RELU : 0);
-  return {
-    f64,
-    args: [aAt * es, bAt * es, cAt * es, dAt * es, k, np, panels, flags],
-    panels,
-    m,
-    n,
-  };
+  const a = PLAN.args;
+  a[0] = aAt * es, a[1] = bAt * es, a[2] = cAt * es, a[3] = dAt * es;
+  a[4] = k, a[5] = np, a[6] = panels;
+  a[7] = (bias !== null ? BIAS : 0) | (relu ? RELU : 0);
+  PLAN.f64 = f64, PLAN.panels = panels, PLAN.m = m, PLAN.n = n;
+  return PLAN;
 }
 
 /** Computes C's rows of A panels [p0, p1) of a prepared product (any split gives the same bits). */
 export function gemmRows(plan: GemmPlan, p0: number, p1: number): void {
-  const w = GEMM_WASM!;
-  (plan.f64 ? w.rows64 : w.rows32)(...plan.args, p0, p1);
+  const w = GEMM_WASM!, a = plan.args;
+  (plan.f64 ? w.rows64 : w.rows32)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], p0, p1);
 }
 
 /** Copies a computed product out of the module's memory into `C` from `cOff`. */
@@ -488,10 +512,12 @@ export function finishGemm(plan: GemmPlan, C: TypedArray, cOff: number): void {
   const view = plan.f64 ? f64View : f32View, ldc = plan.args[5] * V * (16 / es);
   const cAt = plan.args[2] / es;
   if (ldc === n) {
-    C.set(view.subarray(cAt, cAt + m * n), cOff);
+    part(C, cOff, m * n).set(part(view, cAt, m * n));
     return;
   }
-  for (let i = 0; i < m; i++) C.set(view.subarray(cAt + i * ldc, cAt + i * ldc + n), cOff + i * n);
+  for (let i = 0, at = cAt, o = cOff; i < m; i++, at += ldc) {
+    for (let j = 0; j < n; j++) C[o++] = view[at + j];
+  }
 }
 
 /**
