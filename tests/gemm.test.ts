@@ -5,7 +5,8 @@
  * transposition, odd non-square sizes, broadcast batches, the bias/ReLU
  * epilogue, float64 (a float64 bound) and int32 (exact); any split of the
  * rows gives the same bits; jit == eager on a training step of several
- * product sizes.
+ * product sizes; without WebAssembly (a jitless subprocess) the scalar gemm
+ * runs and jit == eager still.
  * @module
  */
 import assert from "node:assert/strict";
@@ -16,6 +17,8 @@ import type { DType } from "../core/array/dtype.ts";
 import { NDArray } from "../core/array/ndarray.ts";
 import { matmulArrays } from "../core/matmul.ts";
 import { finishGemm, GEMM_WASM, gemmRows, prepareGemm } from "../core/backend/simd/gemm.ts";
+import { gemm as scalarGemm } from "../core/backend/cpu/gemm.ts";
+import { gemmOperands, gemmProgram } from "./fixtures/gemm_program.ts";
 
 const EPS = { float32: 2 ** -24, float64: 2 ** -53, int32: 0 };
 
@@ -200,4 +203,24 @@ Deno.test("jit == eager bit for bit on a training step with products of several 
   assert.ok(eager.losses[3] < eager.losses[0], "the loss goes down");
   assert.deepEqual(jitted.losses, eager.losses);
   assert.deepEqual(jitted.params, eager.params);
+});
+
+Deno.test("without WebAssembly (V8 jitless) the scalar gemm runs, and jit == eager there too", async () => {
+  const script = new URL("./fixtures/gemm_fallback.ts", import.meta.url);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--v8-flags=--jitless", script.pathname],
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const scalar = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.equal(scalar.wasm, false);
+  assert.deepEqual(scalar.jit, scalar.eager);
+  // the forward product is the scalar gemm's: float64 sums of the float32 operands, rounded once
+  const [x, W, b] = gemmOperands(dz);
+  const y = new Float32Array(40 * 50);
+  scalarGemm(40, 50, 300, x.data, 0, false, W.data, 0, false, y, 0, b.data, true);
+  assert.deepEqual(scalar.eager.slice(0, y.length), Array.from(y));
+  const here = gemmProgram(dz);
+  assert.deepEqual(here.jit, here.eager);
+  const ref = naive(40, 50, 300, x.data, 0, false, W.data, 0, false);
+  check(here.eager, 0, ref, 50, 300, EPS.float32, "forward with WebAssembly", b.data, true);
 });
