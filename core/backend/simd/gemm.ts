@@ -478,9 +478,11 @@ export function prepareGemm(
   if (GEMM_WASM === null) return null;
   const es = f64 ? 8 : 4, NR = V * (16 / es);
   const panels = Math.ceil(m / MR), np = Math.ceil(n / NR);
-  const aAt = 0, bAt = aAt + panels * MR * k, cAt = bAt + np * NR * k;
-  const dAt = cAt + panels * MR * np * NR, rawA = dAt + np * NR, rawB = rawA + m * k;
-  const end = rawB + k * n;
+  // each region from a 64-byte line (a B panel's vectors never straddle one)
+  const line = (x: number) => Math.ceil(x / 16) * 16;
+  const aAt = 0, bAt = line(aAt + panels * MR * k), cAt = line(bAt + np * NR * k);
+  const dAt = line(cAt + panels * MR * np * NR), rawA = line(dAt + np * NR);
+  const rawB = line(rawA + m * k), end = rawB + k * n;
   if (end * es > 2 ** 31 || !reserve(end * es)) return null;
   const view = f64 ? f64View : f32View, w = GEMM_WASM;
   view.set(part(A, aOff, m * k), rawA);
