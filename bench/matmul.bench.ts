@@ -32,6 +32,7 @@ import {
   set,
   simd,
   V128,
+  vStore,
 } from "../core/backend/simd/wasm.ts";
 
 /** An array of `shape` with fixed, varied values in [-1, 1]. */
@@ -120,7 +121,7 @@ function median(f: () => void, reps: number): number {
  */
 function simdPeak(f64: boolean): number {
   const CHAINS = 12, n = 0, i = 1, acc = 2, x = acc + CHAINS;
-  const madd = simd(f64 ? 0x107 : 0x105), store = simd(0x0b, 4, 0);
+  const madd = simd(f64 ? 0x107 : 0x105);
   const body = [];
   for (let c = 0; c < CHAINS; c++) {
     body.push(...get(x), ...get(x), ...get(acc + c), ...madd, ...set(acc + c));
@@ -133,7 +134,7 @@ function simdPeak(f64: boolean): number {
     body: [
       ...[...LOOP, ...get(i), ...get(n), ...I32_GE_U, ...BREAK_IF],
       ...[...body, ...get(i), ...i32(1), ...I32_ADD, ...set(i), ...LOOP_END],
-      ...Array.from({ length: CHAINS }, (_, c) => [...i32(16 * c), ...get(acc + c), ...store])
+      ...Array.from({ length: CHAINS }, (_, c) => [...i32(16 * c), ...get(acc + c), ...vStore(0)])
         .flat(),
     ],
   }]);

@@ -47,6 +47,8 @@ import {
   tee,
   uleb,
   V128,
+  vLoad,
+  vStore,
   type WasmFunction,
 } from "./wasm.ts";
 
@@ -68,8 +70,6 @@ const I32_EQZ: Code = [0x45], I32_EQ: Code = [0x46], I32_AND: Code = [0x71];
 const I32_OR: Code = [0x72], I32_SHL1: Code = [0x41, 1, 0x74], SELECT: Code = [0x1b];
 const IF: Code = [0x04, 0x40], ELSE: Code = [0x05], END: Code = [0x0b];
 const call = (f: number): Code => [0x10, ...uleb(f)];
-const vLoad = (offset: number): Code => simd(0x00, 4, ...uleb(offset));
-const vStore = (offset: number): Code => simd(0x0b, 4, ...uleb(offset));
 
 /** The instructions of one lane type. */
 interface Lanes {
@@ -316,13 +316,9 @@ function pack(name: string, es: number, w: number): WasmFunction {
 
 /** Whether the engine takes `f32x4.relaxed_madd` (a module of one such function validates). */
 function hasRelaxedMadd(): boolean {
-  const body = [0, ...get(0), ...get(0), ...get(0), ...F32.madd, 0x0b];
+  const body = [...get(0), ...get(0), ...get(0), ...F32.madd, 0x1a]; // 0x1a: drop
   return WebAssembly.validate(
-    new Uint8Array([
-      ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-      ...[1, 6, 1, 0x60, 1, V128, 1, V128, 3, 2, 1, 0],
-      ...[10, body.length + 2, 1, body.length, ...body],
-    ]),
+    assemble(1, [{ name: "f", params: 0, result: false, locals: [[1, V128]], body }]),
   );
 }
 

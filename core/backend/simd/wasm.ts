@@ -66,9 +66,9 @@ export const f64Load = (offset: number): Code => [0x2b, 3, ...uleb(offset)];
 /** A SIMD instruction (0xfd prefix) with its immediates. */
 export const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
 /** `v128.load` at the address on the stack plus `offset`. */
-const vLoad = (offset: number): Code => simd(0x00, 4, ...uleb(offset));
+export const vLoad = (offset: number): Code => simd(0x00, 4, ...uleb(offset));
 /** `v128.store` at the address under the value plus `offset`. */
-const vStore = (offset: number): Code => simd(0x0b, 4, ...uleb(offset));
+export const vStore = (offset: number): Code => simd(0x0b, 4, ...uleb(offset));
 /** `v128.const` of two f64 lanes both `x`. */
 function f64x2(x: number): Code {
   const b = [...new Uint8Array(new Float64Array([x, x]).buffer)];
