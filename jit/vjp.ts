@@ -307,11 +307,11 @@ class Call {
   /**
    * The gradients piece `k` gives its inputs. The root's creator comes
    * first in any backward pass (the other pieces are reached through it),
-   * with the root's gradient `gy` complete: it runs the part's tape.
+   * with the root's gradient `gy` complete: it runs the part's tape, afresh
+   * in each pass (another pass, from another root, brings another `gy`).
    */
   grads(k: number, gy: Variable | undefined): (Variable | null)[] {
-    if (this.#grads === null) {
-      if (gy === undefined) throw new Error("jit: internal: a replayed part reached past its root");
+    if (gy !== undefined) {
       const data = [gy.data];
       for (const x of this.inputs) data.push(x.data);
       this.#grads = this.root.run(
@@ -319,6 +319,8 @@ class Call {
         data.concat(this.arrays),
         this.pieces.map((p) => p.generation),
       );
+    } else if (this.#grads === null) {
+      throw new Error("jit: internal: a replayed part reached past its root");
     }
     return this.#grads[k];
   }
