@@ -224,3 +224,23 @@ Deno.test("without WebAssembly (V8 jitless) the scalar gemm runs, and jit == eag
   const ref = naive(40, 50, 300, x.data, 0, false, W.data, 0, false);
   check(here.eager, 0, ref, 50, 300, EPS.float32, "forward with WebAssembly", b.data, true);
 });
+
+Deno.test("gemm where the module's memory cannot grow (out of memory): the scalar gemm computes the product", () => {
+  if (GEMM_WASM === null) return; // nothing to grow: every product is the scalar gemm's already
+  const memory = GEMM_WASM.memory;
+  // rows enough that this product's packs and copies (> 2304 bytes a row) need more than there is
+  const m = Math.ceil(memory.buffer.byteLength / 2304) + 64, k = 256, n = 64;
+  const a = make([m, k], "float32", 11), b = make([k, n], "float32", 12);
+  const grow = memory.grow;
+  memory.grow = () => {
+    throw new RangeError("WebAssembly.Memory.grow(): Unable to grow instance memory");
+  };
+  try {
+    const c = a.matmul(b);
+    // the scalar gemm's sums: float64, k in order (one block of 256), rounded once
+    const ref = naive(m, n, k, a.data, 0, false, b.data, 0, false).c.map(Math.fround);
+    assert.deepEqual(c.data, Float32Array.from(ref));
+  } finally {
+    memory.grow = grow;
+  }
+});

@@ -436,14 +436,22 @@ function part(src: TypedArray, off: number, len: number): TypedArray {
 let f32View: Float32Array<ArrayBufferLike> = new Float32Array(0);
 let f64View: Float64Array<ArrayBufferLike> = new Float64Array(0);
 
-/** The module's memory at least `bytes` long, and the views over it current; false if it cannot be. */
+/**
+ * The module's memory at least `bytes` long, and the views over it current;
+ * false if it cannot be (past MAX_PAGES, or the engine refuses to grow it:
+ * out of memory).
+ */
 function reserve(bytes: number): boolean {
   const memory = GEMM_WASM!.memory;
   const have = memory.buffer.byteLength;
   if (have < bytes) {
     const pages = Math.ceil((bytes - have) / 65536);
     if (have / 65536 + pages > MAX_PAGES) return false;
-    memory.grow(pages);
+    try {
+      memory.grow(pages);
+    } catch {
+      return false; // the scalar gemm computes it in the operands' own memory
+    }
   }
   if (f32View.buffer !== memory.buffer) {
     f32View = new Float32Array(memory.buffer);
