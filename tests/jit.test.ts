@@ -271,6 +271,33 @@ Deno.test("jit() reductions over inner and middle axes (runs summed in a local) 
   assert.match(step.source(), /let r = /);
 });
 
+Deno.test("jit() reductions of empty arrays (float32 and int32: no float64 scratch) run as eager", () => {
+  for (const dtype of ["float32", "int32", "float64"] as const) {
+    const step = jit((v: dz.NDArray) => [v.sum(0), v.mul(2).sum(1)]);
+    for (let call = 0; call < 2; call++) { // the trace, then a replay
+      const [a, b] = step(dz.zeros([3, 0], { dtype }));
+      assert.deepEqual([a.shape, a.dtype, b.shape, Array.from(b.raw)], [[0], dtype, [3], [
+        0,
+        0,
+        0,
+      ]]);
+    }
+  }
+  // a float32 linear layer of no outputs, forward and backward (its bias's gradient sums to [0])
+  const W = new Parameter(dz.ones([5, 0], { dtype: "float32" }));
+  const b = new Parameter(dz.zeros([0], { dtype: "float32" }));
+  const step = jit((x: dz.NDArray) => {
+    const y = F.linear(x, W, b);
+    W.cleargrad(), b.cleargrad();
+    F.sum(y).backward();
+    return y;
+  });
+  for (let call = 0; call < 2; call++) {
+    assert.deepEqual(step(dz.ones([3, 5], { dtype: "float32" })).shape, [3, 0]);
+    assert.deepEqual([W.grad!.shape, b.grad!.shape], [[5, 0], [0]]);
+  }
+});
+
 Deno.test("jit() small products, row by row or element by element, equal eager bit for bit (batched, transposed, backward)", () => {
   dz.random.seed(9);
   for (const dtype of ["float32", "float64"] as const) {

@@ -329,8 +329,10 @@ function reductionParts(body: LoopBody, index: LoopIndex): ReductionParts {
   const out = body.arg(slot(red!.out));
   const size = sizeOf(g.values[red!.out].shape);
   const f64 = g.values[red!.out].dtype === "float64";
-  // a float32 or int32 result accumulates in float64 scratch, as eager does
-  const acc = f64 ? out : "scratch";
+  // a float32 or int32 result accumulates in float64 scratch, as eager does (an empty one
+  // needs none: nothing is added)
+  const direct = f64 || size === 0;
+  const acc = direct ? out : "scratch";
   // the innermost axis reduced: each run adds up in a local (the same operations, in order)
   const inRun = index.rank >= 2 && index.strides[1][index.rank - 1] === 0;
   return {
@@ -343,8 +345,8 @@ function reductionParts(body: LoopBody, index: LoopIndex): ReductionParts {
     run: inRun
       ? { head: `const q = ${index.of(1)};\nlet r = ${acc}[q];`, tail: `${acc}[q] = r;` }
       : null,
-    post: f64 ? "" : `${out}.set(${acc});`,
-    scratch: f64 ? 0 : size,
+    post: direct ? "" : `${out}.set(${acc});`,
+    scratch: direct ? 0 : size,
     full: false,
   };
 }
