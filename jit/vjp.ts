@@ -356,7 +356,16 @@ class Piece extends Function {
       );
     }
     const outputs = this.part.root.pieces[this.index].outputs;
-    return this.part.grads(this.index, gys[outputs.indexOf(ROOT)]);
+    if (gys.some((g, o) => outputs[o] !== ROOT && g !== null && g !== undefined)) {
+      throw new Error(
+        "jit: backward() cannot start inside the graph of a jitted call's replay (from a " +
+          "Variable the call computed on the way to its results, from a computation on one, " +
+          "or with a gradient such a Variable kept from such a pass: cleargrad() it): a " +
+          "replay computes gradients from its results; start from a result, or run the " +
+          "function eagerly",
+      );
+    }
+    return this.part.grads(this.index, gys[outputs.indexOf(ROOT)] ?? undefined);
   }
 }
 

@@ -400,6 +400,26 @@ Deno.test("jit() refuses backward({ createGraph: true }) through a replayed grap
   assertAllClose(p.grad!, [12]); // d(3 p^2)/dp at p = 2
 });
 
+Deno.test("jit() refuses a backward pass that starts inside a replayed graph, and then runs from a result", () => {
+  const p = new dz.Parameter(dz.array([2], { dtype: "float64" }));
+  const step = jit((x: V) => F.sin(F.mul(F.mul(x, p), p)));
+  const x = new Variable(dz.array([3], { dtype: "float64" }));
+  step(x);
+  const y = step(x); // a replay: sin(u), u = 3 p^2 computed inside the call
+  const u = y.creator!.inputs[0];
+  p.cleargrad();
+  y.backward(); // the replay's gradients once, so that a stale copy could be handed out again
+  assertAllClose(p.grad!, [Math.cos(12) * 12]); // d sin(3 p^2)/dp = cos(3 p^2) 6 p
+  for (const start of [u, F.mul(u, 5)]) {
+    p.cleargrad();
+    assert.throws(() => start.backward(), /cannot start inside the graph of a jitted call/);
+    u.cleargrad(); // the refused pass gave u a gradient (as eager's would keep)
+  }
+  p.cleargrad();
+  y.backward();
+  assertAllClose(p.grad!, [Math.cos(12) * 12]);
+});
+
 Deno.test("jit() traces again after a call that draws lazy weights, and runs eagerly a function that draws new ones every call", () => {
   const warn = console.warn;
   const warnings: string[] = [];
