@@ -5,7 +5,9 @@
  * WebAssembly calls no vector kernel and no WebAssembly loop, and the
  * scalar functions give the vector kernels' very bits
  * (core/backend/simd/vecmath.ts), so its results are those of the
- * WebAssembly build.
+ * WebAssembly build, except in the last bits of products past the
+ * small-product rule (the scalar gemm sums in float64, the WebAssembly one
+ * float32 products in float32, fused where the hardware has FMA).
  * @module
  */
 import { VEC_LENGTH } from "../simd/wasm.ts";
