@@ -30,6 +30,8 @@ export interface Tracer {
   backward(f: object): void;
   /** A Variable whose gradient user code cleared. */
   cleared(v: object): void;
+  /** User code replaced Variable `v`'s array (`v.data = ...`); `old` is the array it held. */
+  dataSet(v: object, old: NDArray): void;
   /** JS code read an array's values (`.data`, `item()`, printing). */
   valueRead(x: NDArray): void;
   /** Layer state `owner[key]` (a Variable or null) was read. */

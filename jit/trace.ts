@@ -83,6 +83,8 @@ class Recorder implements Tracer {
   readonly nodes: Node[] = [];
   readonly ids = new Map<NDArray, number>();
   readonly tracked = new Map<Variable, NDArray | null>(); // Variable -> grad array at first sight
+  /** Variables whose array the call replaced (`v.data = ...`), with the array they held first. */
+  readonly replaced = new Map<Variable, NDArray>();
   readonly args = new Map<Variable, number>(); // argument Variable -> its index
   readonly clearedSet = new Set<Variable>(); // Variables whose gradient fn cleared
   readonly functions = new Set<Function>();
@@ -205,6 +207,10 @@ class Recorder implements Tracer {
 
   cleared(v: object): void {
     if (v instanceof Variable) this.clearedSet.add(v);
+  }
+
+  dataSet(v: object, old: NDArray): void {
+    if (v instanceof Variable && !this.replaced.has(v)) this.replaced.set(v, old);
   }
 
   valueRead(): void {
@@ -401,6 +407,17 @@ export function trace<R>(fn: (...args: unknown[]) => R, args: unknown[]): TraceR
     results: variablesOf(returned),
     stateEnds: ends.map((e) => e.variable),
   };
+  for (const [v, old] of rec.replaced) {
+    // a replay writes back the arrays of Variables it applies functions to, and reads the old
+    // array where the call read it as a constant: neither would follow the replacement
+    const d = rec.ids.get(old);
+    if (!rec.tracked.has(v) || (d !== undefined && rec.values[d].source?.kind === "const")) {
+      rec.unsupported(
+        "it replaces the array of a Variable (x.data = ...) that it applies no function to or " +
+          "read as a plain array first; update it in place (x.data.isub(...)) or outside",
+      );
+    }
+  }
   const { eagerReason, initialized } = rec;
   return { graph, returned, eagerReason, initialized, autograd, ...(refused ? { refused } : {}) };
 }

@@ -454,6 +454,40 @@ Deno.test("jit() runs a value-dependent function eagerly and warns once", () => 
   }
 });
 
+Deno.test("jit() runs eagerly, saying why, a function that replaces an array it reads as a constant", () => {
+  const warn = console.warn;
+  const warnings: string[] = [];
+  console.warn = (m: string) => warnings.push(m);
+  try {
+    // W is applied to no function: a replay would read its first array and write nothing back
+    const W = new Parameter(dz.array([[1, 2], [3, 4]], { dtype: "float64" }));
+    const M = dz.array([[0, 1], [1, 1]], { dtype: "float64" });
+    const step = jit(() => {
+      W.data = M.matmul(W.data);
+      return W;
+    });
+    for (let i = 0; i < 3; i++) step();
+    // M^3 @ W0, by hand: M^3 = [[1, 2], [2, 3]]
+    assert.deepEqual(W.data.toArray(), [[7, 10], [11, 16]]);
+    assert.equal(step.stats().eagerRuns, 2);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /replaces the array of a Variable \(x\.data = \.\.\.\)/);
+    // a Variable the call applies functions to has its new array written back on each replay
+    const P = new Parameter(dz.array([1, 2], { dtype: "float64" }));
+    const update = jit(() => {
+      const loss = F.sum(F.mul(P, P));
+      P.data = P.data.mul(2);
+      return loss;
+    });
+    const losses = [0, 1, 2, 3].map(() => update().data.item());
+    assert.deepEqual(losses, [5, 20, 80, 320]); // |P|^2 with P doubled after each call
+    assert.deepEqual(P.data.toArray(), [16, 32]);
+    assert.equal(update.stats().cacheHits, 3);
+  } finally {
+    console.warn = warn;
+  }
+});
+
 Deno.test("jit() trains Parameters with SGD and a changeable lr (hostScalar)", () => {
   dz.random.seed(5);
   const W0 = dz.random.randn(3, 2), b0 = dz.zeros([2]);

@@ -216,6 +216,7 @@ Deno.test("update() runs through the dispatcher: lr as a host scalar, Adam's t a
   const scalars: (() => number)[] = [];
   const effects: (() => void)[] = [];
   const outs: dz.NDArray[] = [];
+  let replaced = 0;
   const model = new One();
   const adam = new optimizers.Adam(0.1).setup(model);
   model.p.grad = new Variable(dz.array(grad(0), { dtype: "float64" }));
@@ -226,6 +227,7 @@ Deno.test("update() runs through the dispatcher: lr as a host scalar, Adam's t a
     apply: () => {},
     backward: () => {},
     cleared: () => {},
+    dataSet: () => replaced++,
     valueRead: () => {},
     stateRead: () => {},
     stateWrite: () => {},
@@ -238,6 +240,7 @@ Deno.test("update() runs through the dispatcher: lr as a host scalar, Adam's t a
     setTracer(prev);
   }
   assert.equal(effects.length, 1);
+  assert.equal(replaced, 0); // in place: no parameter's array replaced
   effects[0]();
   assert.equal(adam.t, 2, "replaying the effect advances t");
   assert.equal(scalars.length, 1);

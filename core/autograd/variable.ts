@@ -129,6 +129,7 @@ export class Variable {
     if (!(value instanceof NDArray)) {
       throw new TypeError("Variable.data: expected an NDArray");
     }
+    if (tracer !== null) tracer.dataSet(this, this.#data);
     this.#data = value;
   }
 
