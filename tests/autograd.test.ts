@@ -75,6 +75,32 @@ Deno.test("grads accumulate across backward() calls until cleargrad()", () => {
   assert.equal(x.grad!.data.item(), 3);
 });
 
+Deno.test("backward() sums several terms of one gradient without touching arrays it handed out", () => {
+  // t gets three terms (two from t * t, one from sum(t)), then Add hands its gradient to a and b
+  // as one Variable; a then gets three more terms, b none
+  const a = new Variable(dz.array([1, 2], { dtype: "float32" }));
+  const b = new Variable(dz.array([3, 4], { dtype: "float32" }));
+  const graph = () => {
+    const t = F.add(a, b); // [4, 6]
+    const terms = [F.sum(F.mul(t, t)), F.sum(t), F.sum(a.mul(2)), F.sum(a.mul(3)), F.sum(a.mul(4))];
+    return { t, loss: terms.reduce((s, x) => F.add(s, x)) };
+  };
+  const { t, loss } = graph();
+  loss.backward({ retainGrad: true });
+  // dloss/dt = 2t + 1 = [9, 13]; dloss/da = [9, 13] + 2 + 3 + 4
+  assert.deepEqual(Array.from(t.grad!.data.toArray() as number[]), [9, 13]);
+  assert.deepEqual(Array.from(b.grad!.data.toArray() as number[]), [9, 13]);
+  assert.deepEqual(Array.from(a.grad!.data.toArray() as number[]), [18, 22]);
+  // a second backward adds into fresh arrays: the gradients the first one gave stay as they were
+  const [ga, gb, gt] = [a.grad!, b.grad!, t.grad!];
+  graph().loss.backward();
+  assert.deepEqual(Array.from(a.grad!.data.toArray() as number[]), [36, 44]);
+  assert.deepEqual(Array.from(b.grad!.data.toArray() as number[]), [18, 26]);
+  assert.deepEqual(Array.from(ga.data.toArray() as number[]), [18, 22]);
+  assert.deepEqual(Array.from(gb.data.toArray() as number[]), [9, 13]);
+  assert.deepEqual(Array.from(gt.data.toArray() as number[]), [9, 13]);
+});
+
 /** DeZero step 33's f(x) = x^4 - 2x^2. */
 const quartic = (x: Variable) => x.pow(4).sub(x.pow(2).mul(2));
 
