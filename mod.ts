@@ -29,11 +29,13 @@ export {
   datasets,
   L,
   Layer,
+  type LayerOrFunction,
   MLP,
   Model,
   optimizers,
   SeqDataLoader,
   Sequential,
+  transforms,
 } from "./nn/mod.ts";
 export { Config, noGrad, testMode, usingConfig } from "./core/autograd/config.ts";
 export { readState, writeState } from "./core/hooks.ts";

@@ -1,14 +1,15 @@
 /**
  * Neural networks: layers (`L`), models, optimizers, datasets and the
  * loaders (DataLoader, SeqDataLoader), DeZero's
- * `layers`/`models`/`optimizers`/`datasets`/`dataloaders`.
+ * `layers`/`models`/`optimizers`/`datasets`/`transforms`/`dataloaders`.
  * `Layer` and `Dataset` are also exported on their own, as DeZero's package does.
  * @module
  */
 export * as L from "./layers.ts";
 export { Layer } from "./layer.ts";
-export { MLP, type MLPOptions, Model, Sequential } from "./model.ts";
+export { type LayerOrFunction, MLP, type MLPOptions, Model, Sequential } from "./model.ts";
 export * as optimizers from "./optimizers.ts";
 export * as datasets from "./datasets.ts";
+export * as transforms from "./transforms.ts";
 export { Dataset } from "./datasets.ts";
 export { DataLoader, SeqDataLoader } from "./dataloader.ts";

@@ -3,7 +3,7 @@
  * the multi-layer perceptron MLP.
  * @module
  */
-import type { Variable } from "../core/autograd/variable.ts";
+import { Variable } from "../core/autograd/variable.ts";
 import { sigmoid } from "../ops/elementwise.ts";
 import { checkFunction, checkInt, checkOptions, show } from "../core/validate.ts";
 import { MAX_SIZE } from "../core/array/shape_rules.ts";
@@ -31,43 +31,61 @@ import { Layer, Linear } from "./layer.ts";
  */
 export abstract class Model extends Layer {}
 
+/** What `Sequential` applies: a Layer, or a function of one Variable (`F.relu`, a lambda). */
+export type LayerOrFunction = Layer | ((x: Variable) => Variable);
+
 /**
- * Layers applied one after another. The layers are the fields `l0`, `l1`,
- * ... (DeZero's names, so parameters are `l0.W`, `l0.b`, ...).
+ * Layers and functions applied one after another (DeZero's `Sequential`).
+ * Each argument is a field `l0`, `l1`, ... by its position (DeZero's names,
+ * so parameters are `l0.W`, `l0.b`, ...); a function (`F.relu`, a lambda, as
+ * DeZero's gan.py passes) holds no parameters and must return a Variable.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import * as dz from "@dezero/dezero-ts";
  * const { F, L, Sequential } = dz;
- * const model = new Sequential(new L.Linear(5), new L.Linear(1));
+ * const model = new Sequential(new L.Linear(5), F.relu, (x) => x.mul(2), new L.Linear(1));
  * assert.deepEqual(model.apply(dz.zeros([3, 2])).shape, [3, 1]);
- * assert.deepEqual([...model.namedParams().keys()], ["l0.W", "l0.b", "l1.W", "l1.b"]);
+ * assert.deepEqual([...model.namedParams().keys()], ["l0.W", "l0.b", "l3.W", "l3.b"]);
  * ```
  */
 export class Sequential extends Model {
-  #layers: Layer[];
+  #layers: LayerOrFunction[];
 
-  /** A model applying `layers` in order. */
-  constructor(...layers: Layer[]) {
+  /** A model applying `layers` (Layers or functions) in order. */
+  constructor(...layers: LayerOrFunction[]) {
     super();
     layers.forEach((layer, i) => {
-      if (!(layer instanceof Layer)) {
-        throw new TypeError(`Sequential: argument ${i} must be a Layer, got ${show(layer)}`);
+      if (!(layer instanceof Layer) && typeof layer !== "function") {
+        throw new TypeError(
+          `Sequential: argument ${i} must be a Layer or a function, got ${show(layer)}`,
+        );
       }
     });
     this.#layers = layers;
     layers.forEach((layer, i) => Object.assign(this, { [`l${i}`]: layer }));
   }
 
-  /** The layers, in order. */
-  get layers(): readonly Layer[] {
+  /** The layers and functions, in order. */
+  get layers(): readonly LayerOrFunction[] {
     return this.#layers;
   }
 
-  /** Each layer applied to the previous one's output. */
+  /** Each layer (or function) applied to the previous one's output. */
   forward(x: Variable): Variable {
-    return this.#layers.reduce((h, layer) => layer.apply(h), x);
+    return this.#layers.reduce((h, layer, i) => {
+      if (layer instanceof Layer) return layer.apply(h);
+      const y = layer(h);
+      if (!(y instanceof Variable)) {
+        throw new TypeError(
+          `Sequential: function l${i} (${layer.name || "anonymous"}) must return a Variable, got ${
+            show(y)
+          }`,
+        );
+      }
+      return y;
+    }, x);
   }
 }
 
@@ -121,7 +139,7 @@ export class MLP extends Sequential {
   override forward(x: Variable): Variable {
     const last = this.layers.length - 1;
     return this.layers.reduce((h, layer, i) => {
-      const y = layer.apply(h);
+      const y = (layer as Linear).apply(h); // MLP's layers are all Linear
       return i < last ? this.activation(y) : y;
     }, x);
   }

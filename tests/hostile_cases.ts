@@ -292,7 +292,7 @@ export const ENTRIES: [string, Accepts, (v: Any) => unknown][] = [
   ["MLP", (v) => dim(v) && v !== 0, (v) => new MLP([v, 2])],
   ["MLP", empty, (v) => new MLP([3], v)],
   ["MLP", fn, (v) => new MLP([3], { activation: v })],
-  ["Sequential", never, (v) => new Sequential(v)],
+  ["Sequential", fn, (v) => new Sequential(v)],
   ["SGD", finite, (v) => new optimizers.SGD(v)],
   ["MomentumSGD", finite, (v) => new optimizers.MomentumSGD(0.1, v)],
   ["AdaGrad", finite, (v) => new optimizers.AdaGrad(0.1, v)],

@@ -184,6 +184,39 @@ Deno.test("Sequential applies its layers in order and names them l0, l1, ...", (
   assertAllClose(seq.apply(dz.array([[1, 2]], { dtype: "float32" })), [[18]]);
 });
 
+Deno.test("Sequential takes functions between layers (gan.py's F.relu and lambdas), named by position", () => {
+  const a = new L.Linear(2, { inSize: 2 });
+  const b = new L.Linear(1, { inSize: 2, nobias: true });
+  const seq = new Sequential(a, F.relu, (x: Variable) => x.mul(3), b);
+  // the functions hold no parameters, but keep their positions in the names, as DeZero's setattr
+  assert.deepEqual([...seq.namedParams().keys()], ["l0.W", "l0.b", "l3.W"]);
+  assert.equal(seq.layers.length, 4);
+  assert.equal((seq as unknown as Record<string, unknown>).l1, F.relu);
+  a.W.data = dz.array([[1, -1], [2, 1]], { dtype: "float32" });
+  b.W.data = dz.array([[1], [10]], { dtype: "float32" });
+  // x = [1, 1]: x @ W = [3, 0]; relu -> [3, 0]; *3 -> [9, 0]; @ [1, 10] = 9
+  // x = [-1, 2]: [3, 3] -> [3, 3] -> [9, 9] -> 99
+  assertAllClose(seq.apply(dz.array([[1, 1], [-1, 2]], { dtype: "float32" })), [[9], [99]]);
+  // gradients flow through the functions: d/dW_b of sum(y) = [9 + 9, 0 + 9]
+  seq.cleargrads();
+  F.sum(seq.apply(dz.array([[1, 1], [-1, 2]], { dtype: "float32" }))).backward();
+  assertAllClose(b.W.grad!, [[18], [9]]);
+});
+
+Deno.test("Sequential refuses values that are neither layers nor functions, and functions not returning a Variable", () => {
+  for (const bad of [1, "relu", null, {}, [new L.Linear(1)]]) {
+    assert.throws(
+      () => new Sequential(new L.Linear(1), bad as unknown as dz.Layer),
+      { name: "TypeError", message: /^Sequential: argument 1 must be a Layer or a function, got / },
+    );
+  }
+  const seq = new Sequential((x: Variable) => x.data as unknown as Variable);
+  assert.throws(() => seq.apply(dz.zeros([1, 2])), {
+    name: "TypeError",
+    message: /^Sequential: function l0 \(anonymous\) must return a Variable, got /,
+  });
+});
+
 class TwoLayerNet extends Model {
   l1: dz.L.Linear;
   l2: dz.L.Linear;
