@@ -24,6 +24,9 @@ export * as F from "./ops/mod.ts";
 export * as random from "./core/array/random.ts";
 export * as utils from "./ops/utils.ts";
 export {
+  BottleneckA,
+  BottleneckB,
+  BuildingBlock,
   DataLoader,
   Dataset,
   datasets,
@@ -33,9 +36,15 @@ export {
   MLP,
   Model,
   optimizers,
+  type PretrainedOptions,
+  ResNet,
+  ResNet101,
+  ResNet152,
+  ResNet50,
   SeqDataLoader,
   Sequential,
   transforms,
+  VGG16,
 } from "./nn/mod.ts";
 export { Config, noGrad, testMode, usingConfig } from "./core/autograd/config.ts";
 export { readState, writeState } from "./core/hooks.ts";
@@ -67,3 +76,6 @@ export { type Index, type IndexComponent, type Slice, slice } from "./ops/indexi
 export type { Shape } from "./core/array/shape_rules.ts";
 export { jit, type JitOptions, type JitStats, type Jitted } from "./jit/mod.ts";
 export type { ExportOptions, NamedParams } from "./jit/export.ts";
+// the layer types the image models' fields hold (the classes are L.Conv2d, ...)
+export type { BatchNorm, Conv2d, ConvLayer, Linear } from "./nn/layers.ts";
+export type { Pair } from "./ops/conv_sizes.ts";

@@ -1,0 +1,206 @@
+/**
+ * Tests of VGG16 and ResNet50/101/152 against DeZero's `dezero/models.py`:
+ * the parameter names and shapes each model must have, written out here
+ * from DeZero's layer table (the kernels are given those shapes before the
+ * first call, and a forward pass through the lazy layers must accept them:
+ * a wrong input-channel count is a conv2d channel mismatch), the output
+ * shape, `pretrained` weights round-tripping through a file this test
+ * writes, and `VGG16.preprocess` against hand-computed pixels. Inputs are
+ * 32 x 32 (DeZero's 224 x 224 give fc6 25088 inputs instead of 512), and
+ * the weights are a cheap deterministic pattern, so the file stays fast.
+ * @module
+ */
+import assert from "node:assert/strict";
+import * as dz from "../mod.ts";
+
+const { ResNet101, ResNet152, ResNet50, VGG16, random } = dz;
+
+/** A float32 array of `shape` holding a fixed pattern of small values (cheaper than randn). */
+function pattern(shape: number[], seed: number): dz.NDArray {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = (((i + seed) * 2654435761) % 1000 - 500) * 2e-5;
+  return new dz.NDArray(data, shape);
+}
+
+/** Gives each kernel its expected shape (a pattern), leaving biases and BatchNorm to the model. */
+function presize(model: dz.Layer, expected: Map<string, number[]>): void {
+  let seed = 0;
+  for (const [name, p] of model.namedParams()) {
+    const shape = expected.get(name);
+    assert.ok(shape, `unexpected parameter ${name}`);
+    if (name.endsWith(".W")) p.data = pattern(shape, seed++);
+  }
+}
+
+/** DeZero's VGG16 parameters for [N, 3, 32, 32] input: conv1_1 ... conv5_3, fc6 ... fc8. */
+function vggParams(): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  const stages = [[64, 2], [128, 2], [256, 3], [512, 3], [512, 3]];
+  let C = 3;
+  stages.forEach(([oc, n], s) => {
+    for (let i = 1; i <= n; i++) {
+      out.set(`conv${s + 1}_${i}.W`, [oc, C, 3, 3]);
+      out.set(`conv${s + 1}_${i}.b`, [oc]);
+      C = oc;
+    }
+  });
+  // five 2x2 poolings take 32 x 32 to 1 x 1 (224 x 224 to 7 x 7: fc6 [25088, 4096] in DeZero)
+  for (const [name, i, o] of [["fc6", 512, 4096], ["fc7", 4096, 4096], ["fc8", 4096, 1000]]) {
+    out.set(`${name}.W`, [i as number, o as number]);
+    out.set(`${name}.b`, [o as number]);
+  }
+  return out;
+}
+
+/** DeZero's ResNet parameters for stages of `blocks` blocks. */
+function resnetParams(blocks: number[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  const bn = (name: string, C: number) => {
+    for (const p of ["avg_mean", "avg_var", "gamma", "beta"]) out.set(`${name}.${p}`, [C]);
+  };
+  out.set("conv1.W", [64, 3, 7, 7]);
+  out.set("conv1.b", [64]);
+  bn("bn1", 64);
+  const stages = [[64, 64, 256], [256, 128, 512], [512, 256, 1024], [1024, 512, 2048]];
+  stages.forEach(([inC, mid, outC], s) => {
+    const res = `res${s + 2}`;
+    // BottleneckA: 1x1 (mid), 3x3 (mid), 1x1 (out), 1x1 projection of the input (out); no biases
+    out.set(`${res}.a.conv1.W`, [mid, inC, 1, 1]);
+    bn(`${res}.a.bn1`, mid);
+    out.set(`${res}.a.conv2.W`, [mid, mid, 3, 3]);
+    bn(`${res}.a.bn2`, mid);
+    out.set(`${res}.a.conv3.W`, [outC, mid, 1, 1]);
+    bn(`${res}.a.bn3`, outC);
+    out.set(`${res}.a.conv4.W`, [outC, inC, 1, 1]);
+    bn(`${res}.a.bn4`, outC);
+    for (let b = 1; b < blocks[s]; b++) { // BottleneckB: out -> mid -> mid -> out
+      out.set(`${res}.b${b}.conv1.W`, [mid, outC, 1, 1]);
+      bn(`${res}.b${b}.bn1`, mid);
+      out.set(`${res}.b${b}.conv2.W`, [mid, mid, 3, 3]);
+      bn(`${res}.b${b}.bn2`, mid);
+      out.set(`${res}.b${b}.conv3.W`, [outC, mid, 1, 1]);
+      bn(`${res}.b${b}.bn3`, outC);
+    }
+  });
+  out.set("fc6.W", [2048, 1000]);
+  out.set("fc6.b", [1000]);
+  return out;
+}
+
+/** Each parameter's shape, by name. */
+function shapes(model: dz.Layer): Map<string, number[]> {
+  return new Map([...model.namedParams()].map(([name, p]) => [name, p.shape]));
+}
+
+Deno.test("VGG16 has DeZero's parameters, runs a 32x32 image, and its weights load back through { pretrained }", async () => {
+  const model = new VGG16();
+  const expected = vggParams();
+  assert.deepEqual([...model.namedParams().keys()].sort(), [...expected.keys()].sort());
+  // before the first call: output channels and kernel sizes fixed, input channels lazy
+  assert.deepEqual(model.conv3_2.W.shape, [256, 0, 3, 3]);
+  assert.deepEqual(model.fc7.W.shape, [0, 4096]);
+  presize(model, expected);
+  random.seed(0);
+  const x = random.rand(1, 3, 32, 32).astype("float32");
+  const y = dz.testMode(() => dz.noGrad(() => model.apply(x)));
+  assert.deepEqual(y.shape, [1, 1000]);
+  assert.deepEqual(shapes(model), expected);
+
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/vgg16.safetensors`;
+    await model.saveWeights(path);
+    const loaded = await VGG16.load({ pretrained: path });
+    for (const [name, p] of loaded.namedParams()) {
+      assert.deepEqual(p.data.data, model.namedParams().get(name)!.data.data, name);
+    }
+    const y2 = dz.testMode(() => dz.noGrad(() => loaded.apply(x)));
+    assert.deepEqual(y2.data.data, y.data.data);
+    // dropout is on outside testMode: a training call differs
+    const train = dz.noGrad(() => loaded.apply(x));
+    assert.notDeepEqual(train.data.data, y.data.data);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ResNet50 has DeZero's parameters (res2.a.conv1 ... res5.b2.bn3, BatchNorm inside) and runs a 32x32 image", () => {
+  const model = new ResNet50();
+  const expected = resnetParams([3, 4, 6, 3]);
+  assert.deepEqual([...model.namedParams().keys()].sort(), [...expected.keys()].sort());
+  assert.equal(model.res2.a.conv1.b, null, "the bottlenecks' convolutions have no bias");
+  presize(model, expected);
+  random.seed(0);
+  const x = random.rand(2, 3, 32, 32).astype("float32");
+  const y = dz.testMode(() => dz.noGrad(() => model.apply(x)));
+  assert.deepEqual(y.shape, [2, 1000]);
+  assert.deepEqual(shapes(model), expected);
+  // BatchNorm sized itself: ones and zeros, as DeZero's
+  assert.deepEqual([...model.res5.b2.bn3.avgVar.data.data].slice(0, 3), [1, 1, 1]);
+});
+
+Deno.test("ResNet101 and ResNet152 have DeZero's blocks per stage", () => {
+  for (const [Model, blocks] of [[ResNet101, [3, 4, 23, 3]], [ResNet152, [3, 8, 36, 3]]] as const) {
+    const model = new Model();
+    const expected = resnetParams([...blocks]);
+    assert.deepEqual([...model.namedParams().keys()].sort(), [...expected.keys()].sort());
+    for (const [name, p] of model.namedParams()) {
+      const want = expected.get(name)!;
+      // before the first call only the output channels and kernel sizes are fixed
+      if (p.ndim === 4) {
+        assert.deepEqual([p.shape[0], ...p.shape.slice(2)], [want[0], ...want.slice(2)]);
+      }
+    }
+  }
+});
+
+Deno.test("the image models take pretrained weights only through the asynchronous load", async () => {
+  assert.throws(() => new VGG16({ pretrained: "vgg16.npz" }), {
+    name: "TypeError",
+    message: "VGG16: reading weights is asynchronous: use `await VGG16.load({ pretrained: path })`",
+  });
+  assert.throws(() => new ResNet152({ pretrained: "r.npz" }), {
+    message: /^ResNet152: reading weights is asynchronous: use `await ResNet152.load/,
+  });
+  assert.throws(() => new ResNet50({ pretraind: "r.npz" } as dz.PretrainedOptions), {
+    message: /^ResNet50: /,
+  });
+  await assert.rejects(() => ResNet50.load({ pretrained: 3 as unknown as string }), {
+    message: /^ResNet50.load: pretrained must be a non-empty string, got 3$/,
+  });
+  await assert.rejects(() => VGG16.load({ pretrained: "/nonexistent/vgg16.npz" }), {
+    message: /vgg16.npz/,
+  });
+});
+
+Deno.test("VGG16.preprocess reverses RGB to BGR, subtracts DeZero's mean pixel and transposes to [3, H, W]", () => {
+  // a 2 x 2 RGB image, pixel (h, w) = [r, g, b]
+  const image = dz.array([[[255, 0, 10], [1, 2, 3]], [[100, 150, 200], [0, 0, 0]]]);
+  const x = VGG16.preprocess(image);
+  assert.equal(x.dtype, "float32");
+  assert.deepEqual(x.shape, [3, 2, 2]);
+  const [mb, mg, mr] = [103.939, 116.779, 123.68].map(Math.fround);
+  const f = Math.fround;
+  assert.deepEqual(Array.from(x.data), [
+    f(10 - mb),
+    f(3 - mb),
+    f(200 - mb),
+    f(0 - mb), // B
+    f(0 - mg),
+    f(2 - mg),
+    f(150 - mg),
+    f(0 - mg), // G
+    f(255 - mr),
+    f(1 - mr),
+    f(100 - mr),
+    f(0 - mr), // R
+  ]);
+  assert.deepEqual(VGG16.preprocess(image, [2, 2], "float64").shape, [3, 2, 2]);
+  assert.throws(() => VGG16.preprocess(image, [224, 224]), {
+    message: /^VGG16.preprocess: size \[224,224\] differs from the image's \[W, H\] = \[2, 2\]/,
+  });
+  assert.throws(() => VGG16.preprocess(dz.zeros([3, 2, 2])), {
+    message: "VGG16.preprocess: image must be an RGB array [H, W, 3], got shape [3,2,2]",
+  });
+});
