@@ -2,7 +2,8 @@
  * Tests of jit() on CNN training steps: conv2d, max and average pooling,
  * batchNorm in training (running statistics as tape side effects), deconv2d,
  * linear, softmax cross entropy, backward and an optimizer update compile
- * without eager fallbacks and equal eager bit for bit; the shape checks of
+ * without eager fallbacks and equal eager bit for bit, products mixing
+ * float32 and float64 too; the shape checks of
  * the conv functions still speak in a jitted function; and the peers' W7
  * step gives their losses.
  * @module
@@ -99,6 +100,34 @@ Deno.test("jit() replays a DCGAN-style generator step (deconv2d, 2-D and 4-D bat
   assert.deepEqual(j.losses, e.losses);
   assert.deepEqual(j.params, e.params);
   assert.equal((j.step as dz.Jitted<[dz.NDArray], V>).stats().fallbacks, 0);
+});
+
+Deno.test("jit() compiles products mixing float32 and float64 (gan.py's int labels make the loss gradient float64) with no fallback, equal to eager", () => {
+  const run = (jitted: boolean) => {
+    random.seed(5);
+    const x = random.rand(40, 60).astype("float32");
+    const label = dz.ones([40], { dtype: "int32" }); // int * float32 is float64, as in numpy
+    // [40x60] @ [60x80] takes the gemm, [40x80] @ [80x1] the generated small-product loop
+    const dis = new dz.Sequential(new L.Linear(80), F.leakyRelu, new L.Linear(1), F.sigmoid);
+    const opt = new optimizers.Adam(0.01).setup(dis);
+    const fn = (x: dz.NDArray) => {
+      const loss = F.binaryCrossEntropy(dis.apply(x), label);
+      dis.cleargrads();
+      loss.backward();
+      opt.update();
+      return loss;
+    };
+    dis.apply(x); // size the lazy layers before tracing
+    const step = jitted ? dz.jit(fn) : fn;
+    const losses = Array.from({ length: 4 }, () => step(x).data.item());
+    return { losses, params: [...dis.params()].map((p) => Array.from(p.data.raw)), step };
+  };
+  const e = run(false), j = run(true);
+  const stats = (j.step as dz.Jitted<[dz.NDArray], V>).stats();
+  assert.equal(stats.fallbacks, 0, `fallbacks: ${stats.fallbackOps}`);
+  assert.deepEqual(j.losses, e.losses);
+  assert.deepEqual(j.params, e.params);
+  assert.ok(e.losses[3] < e.losses[0]);
 });
 
 Deno.test("jit() of conv functions: a new input shape traces again and meets the same checks", () => {
