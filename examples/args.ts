@@ -1,6 +1,6 @@
 /**
  * The examples' command lines, parsed with `node:util`'s `parseArgs`: each
- * example names the options it takes (`--epochs N`, `--eager`, `--data DIR`,
+ * example names the options it takes (`--epochs N`, `--eager`, `--data DIR`, `--digits N`,
  * choices such as `--model rnn|lstm`),
  * every example answers `--help`, and an unknown flag or a bad value stops
  * it with the usage text instead of training anyway.
@@ -20,6 +20,8 @@ export interface ExampleSpec {
   eager?: boolean;
   /** Whether it takes `--data DIR` (a directory of IDX files). */
   data?: boolean;
+  /** Default of `--digits N` (train on N digits drawn at random; 0: all), when it takes it. */
+  digits?: number;
   /** Options taking one of a few values (`--model rnn|lstm`), by name. */
   choices?: Record<string, Choice>;
 }
@@ -40,6 +42,8 @@ export interface ExampleArgs {
   eager: boolean;
   /** `--data`, or undefined. */
   data: string | undefined;
+  /** `--digits`, or its default (0: all). */
+  digits: number;
   /** The value of each of `choices`, given or default. */
   chosen: Record<string, string>;
 }
@@ -56,6 +60,10 @@ function usage(spec: ExampleSpec): string {
     lines.push(`  --epochs N      train for N epochs (default ${spec.epochs})`);
   }
   if (spec.eager) lines.push("  --eager         train eagerly, without the JIT");
+  if (spec.digits !== undefined) {
+    const all = spec.digits === 0 ? "all" : String(spec.digits);
+    lines.push(`  --digits N      train on N digits drawn at random, 0: all (default ${all})`);
+  }
   for (const [name, c] of Object.entries(spec.choices ?? {})) {
     const flag = `  --${name} ${c.values.join("|")}`;
     lines.push(`${flag.padEnd(Math.max(18, flag.length + 2))}${c.about} (default ${c.values[0]})`);
@@ -82,6 +90,7 @@ export function parseExampleArgs(spec: ExampleSpec, args: string[] = Deno.args):
   if (spec.epochs !== undefined) options.epochs = { type: "string" };
   if (spec.eager) options.eager = { type: "boolean" };
   if (spec.data) options.data = { type: "string" };
+  if (spec.digits !== undefined) options.digits = { type: "string" };
   for (const name of Object.keys(spec.choices ?? {})) options[name] = { type: "string" };
   const fail = (message: string): never => {
     console.error(`${spec.name}: ${message}\n\n${usage(spec)}`);
@@ -101,6 +110,10 @@ export function parseExampleArgs(spec: ExampleSpec, args: string[] = Deno.args):
   if (spec.epochs !== undefined && !(Number.isInteger(epochs) && epochs >= 1)) {
     fail(`--epochs must be a positive integer, got '${values.epochs}'`);
   }
+  const digits = values.digits === undefined ? spec.digits ?? 0 : Number(values.digits);
+  if (spec.digits !== undefined && !(Number.isInteger(digits) && digits >= 0)) {
+    fail(`--digits must be a non-negative integer, got '${values.digits}'`);
+  }
   const chosen: Record<string, string> = {};
   for (const [name, c] of Object.entries(spec.choices ?? {})) {
     const v = (values[name] as string | undefined) ?? c.values[0];
@@ -111,6 +124,7 @@ export function parseExampleArgs(spec: ExampleSpec, args: string[] = Deno.args):
     epochs,
     eager: values.eager === true,
     data: values.data as string | undefined,
+    digits,
     chosen,
   };
 }

@@ -2,17 +2,31 @@
  * Tests of the examples' command lines (examples/args.ts): every example
  * answers `--help` with its usage and exit code 0, and stops with exit code
  * 2 and the usage on a misspelt flag, a stray argument or a bad `--epochs`,
- * before it trains or writes anything. Each case runs the example in a
- * subprocess.
+ * before it trains or writes anything; the CNN, GAN and VAE examples run
+ * briefly (a few digits) and write their pictures. Each case runs the
+ * example in a subprocess.
  * @module
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
-const EXAMPLES = ["linreg.ts", "nn_sin.ts", "spiral.ts", "mnist.ts", "rnn_sin.ts"];
+const EXAMPLES = [
+  "linreg.ts",
+  "nn_sin.ts",
+  "spiral.ts",
+  "mnist.ts",
+  "rnn_sin.ts",
+  "mnist_cnn.ts",
+  "gan.ts",
+  "vae.ts",
+];
 
-/** Runs `examples/name` with `args` in an empty directory; returns exit code and output. */
+/**
+ * Runs `examples/name` with `args` in an empty directory; returns exit code,
+ * output, the number of files written and the `[width, height]` of each PNG
+ * (read from its IHDR chunk).
+ */
 async function run(name: string, args: string[]) {
   const cwd = await Deno.makeTempDir({ prefix: "dezero-example-" });
   try {
@@ -22,7 +36,15 @@ async function run(name: string, args: string[]) {
       env: { NO_COLOR: "1" },
     }).output();
     const [stdout, stderr] = [out.stdout, out.stderr].map((b) => new TextDecoder().decode(b));
-    return { code: out.code, stdout, stderr, files: [...Deno.readDirSync(cwd)].length };
+    const names = [...Deno.readDirSync(cwd)].map((e) => e.name).sort();
+    const pngs: Record<string, number[]> = {};
+    for (const name of names.filter((n) => n.endsWith(".png"))) {
+      const bytes = await Deno.readFile(`${cwd}/${name}`);
+      const view = new DataView(bytes.buffer);
+      assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], `${name} is a PNG`);
+      pngs[name] = [view.getUint32(16), view.getUint32(20)];
+    }
+    return { code: out.code, stdout, stderr, files: names.length, names, pngs };
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }
@@ -82,4 +104,39 @@ Deno.test("examples/rnn_sin.ts takes --model rnn|lstm and --jit step|window, and
   assert.equal(gru.code, 2);
   assert.match(gru.stderr, /^rnn_sin.ts: --model must be rnn or lstm, got 'gru'/);
   assert.equal(gru.files, 0);
+});
+
+Deno.test("examples/mnist_cnn.ts trains on a few digits with the jit (no fallback) and writes its pictures", async () => {
+  const r = await run("mnist_cnn.ts", ["--epochs", "1", "--digits", "200"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /200 train \/ 2000 test digits, jit/);
+  assert.match(
+    r.stdout,
+    /epoch 1 {2}train loss \d\.\d{4} {2}test accuracy 0\.\d{4} {2}[\d.]+ s\/epoch/,
+  );
+  assert.match(r.stdout, /jit: \d trace\(s\), \d+ kernels, 0 eager fallbacks/);
+  assert.deepEqual(r.names, ["mnist_cnn.svg", "mnist_cnn_errors.svg"]);
+});
+
+Deno.test("examples/gan.ts runs an iteration of DeZero's DCGAN with the jit (no fallback) and writes a 5x5 grid", async () => {
+  const r = await run("gan.ts", ["--digits", "128"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /epoch 1 {2}loss_g \d\.\d{4} {2}loss_d \d\.\d{4} {2}1 iterations/);
+  assert.match(r.stdout, /jit: 1 trace\(s\), \d+ kernels, 0 eager fallbacks/);
+  // 25 digits, 5 per row, 56 pixels each (scaled 2x) with 2-pixel gaps
+  assert.deepEqual(r.pngs, { "gan_1.png": [292, 292] });
+});
+
+Deno.test("examples/vae.ts runs DeZero's VAE on a few digits with the jit and writes the latent grid and reconstructions", async () => {
+  const r = await run("vae.ts", ["--digits", "32", "--epochs", "2"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /epoch 2 {2}loss \d+\.\d{4}/);
+  assert.match(r.stdout, /jit: \d trace\(s\), \d+ kernels, 0 eager fallbacks/);
+  // 15 x 15 digits of 28 pixels; 2 rows of 10 digits of 56 pixels; 2-pixel gaps
+  assert.deepEqual(r.pngs, {
+    "vae_1.png": [452, 452],
+    "vae_1_rec.png": [582, 118],
+    "vae_2.png": [452, 452],
+    "vae_2_rec.png": [582, 118],
+  });
 });
