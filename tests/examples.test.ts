@@ -128,15 +128,14 @@ Deno.test("examples/gan.ts runs an iteration of DeZero's DCGAN with the jit (no 
 });
 
 Deno.test("examples/vae.ts runs DeZero's VAE on a few digits with the jit and writes the latent grid and reconstructions", async () => {
-  const r = await run("vae.ts", ["--digits", "32", "--epochs", "2"]);
+  const r = await run("vae.ts", ["--digits", "16"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /epoch 2 {2}loss \d+\.\d{4}/);
+  assert.match(r.stdout, /1 epoch\(s\) over 16 digits, jit/);
+  assert.match(r.stdout, /epoch 1 {2}loss \d+\.\d{4}/);
   assert.match(r.stdout, /jit: \d trace\(s\), \d+ kernels, 0 eager fallbacks/);
   // 15 x 15 digits of 28 pixels; 2 rows of 10 digits of 56 pixels; 2-pixel gaps
   assert.deepEqual(r.pngs, {
     "vae_1.png": [452, 452],
     "vae_1_rec.png": [582, 118],
-    "vae_2.png": [452, 452],
-    "vae_2_rec.png": [582, 118],
   });
 });
