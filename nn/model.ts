@@ -130,6 +130,11 @@ export class MLP extends Sequential {
     this.activation = checkFunction(activation, "MLP", "activation");
   }
 
+  /** The Linear layers, in order. */
+  override get layers(): readonly Linear[] {
+    return super.layers as readonly Linear[];
+  }
+
   /** The activation's name, shown by `toString()`. */
   protected override extraRepr(): string[] {
     return [`activation: ${this.activation.name || "(anonymous)"}`];
@@ -139,7 +144,7 @@ export class MLP extends Sequential {
   override forward(x: Variable): Variable {
     const last = this.layers.length - 1;
     return this.layers.reduce((h, layer, i) => {
-      const y = (layer as Linear).apply(h); // MLP's layers are all Linear
+      const y = layer.apply(h);
       return i < last ? this.activation(y) : y;
     }, x);
   }
