@@ -131,6 +131,13 @@ for (let epoch = 1; epoch <= maxEpoch; epoch++) {
     sumD += lossD.data.item();
     sumG += lossG.data.item();
     count++;
+    if (count % 5 === 0) { // DeZero's progress line: the epoch's mean losses so far
+      const detail = epoch - 1 + trainLoader.iteration / trainLoader.maxIter;
+      console.log(
+        `epoch: ${detail.toFixed(2)}, loss_g: ${(sumG / count).toFixed(4)}, ` +
+          `loss_d: ${(sumD / count).toFixed(4)}`,
+      );
+    }
   }
   const seconds = (performance.now() - start) / 1000;
   const fakeImages = dz.testMode(() => dz.noGrad(() => gen.apply(testZ)));

@@ -196,7 +196,13 @@ console.log(
 for (let epoch = 1; epoch <= maxEpoch; epoch++) {
   const start = performance.now();
   let sum = 0;
-  for (const [x] of trainLoader) sum += step(x).data.item();
+  for (const [x] of trainLoader) {
+    sum += step(x).data.item();
+    if (trainLoader.iteration % 10 === 0) { // DeZero's progress line: the epoch's mean so far
+      const detail = epoch - 1 + trainLoader.iteration / trainLoader.maxIter;
+      console.log(`epoch: ${detail.toFixed(2)}, loss: ${(sum / trainLoader.iteration).toFixed(4)}`);
+    }
+  }
   const seconds = (performance.now() - start) / 1000;
   const grid = await saveDigits(`vae_${epoch}.png`, latentGrid(), 15, 1);
   const rec = await saveDigits(`vae_${epoch}_rec.png`, reconstructions(), 10, 2);
