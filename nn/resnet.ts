@@ -24,6 +24,16 @@ function conv(outChannels: number, kernelSize: number, stride: number, pad: numb
  * L.BatchNorm, plus a 1x1 projection of the input (`conv4`, `bn4`). The
  * stride sits on the first 1x1 convolution (the original MSRA ResNet), or
  * on the 3x3 one with `downsampleFb` (Facebook's).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BottleneckA, random } from "@dezero/dezero-ts";
+ * const block = new BottleneckA(8, 4, 16, 2); // 8 -> 16 channels, half the resolution
+ * const y = block.apply(random.rand(1, 8, 6, 6).astype("float32"));
+ * assert.deepEqual(y.shape, [1, 16, 3, 3]);
+ * assert.deepEqual(block.conv4.W.shape, [16, 8, 1, 1]); // the projected shortcut
+ * ```
  */
 export class BottleneckA extends L.Layer {
   /** 1x1 reduction to `midChannels`. */
@@ -72,6 +82,14 @@ export class BottleneckA extends L.Layer {
 /**
  * The bottleneck block that keeps resolution and channels (DeZero's
  * `BottleneckB`): 1x1 -> 3x3 -> 1x1 with L.BatchNorm, plus the input itself.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BottleneckB, random } from "@dezero/dezero-ts";
+ * const block = new BottleneckB(16, 4);
+ * assert.deepEqual(block.apply(random.rand(2, 16, 3, 3).astype("float32")).shape, [2, 16, 3, 3]);
+ * ```
  */
 export class BottleneckB extends L.Layer {
   /** 1x1 reduction to `midChannels`. */
@@ -107,6 +125,15 @@ export class BottleneckB extends L.Layer {
 /**
  * One stage (DeZero's `BuildingBlock`): a `BottleneckA` named `a`, then
  * `nLayers - 1` `BottleneckB`s named `b1`, `b2`, ...
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BuildingBlock } from "@dezero/dezero-ts";
+ * const stage = new BuildingBlock(3, 64, 64, 256, 1); // DeZero's res2
+ * const blocks = new Set([...stage.namedParams().keys()].map((k) => k.split(".")[0]));
+ * assert.deepEqual([...blocks], ["a", "b1", "b2"]);
+ * ```
  */
 export class BuildingBlock extends L.Layer {
   /** The first block, changing resolution and channels. */
@@ -152,6 +179,15 @@ const BLOCKS: Record<number, number[]> = {
  * `bn1`, 3x3 max pooling with stride 2, stages `res2` ... `res5`
  * (`BuildingBlock`s of 256, 512, 1024 and 2048 channels), global average
  * pooling and `fc6` (1000). Use `ResNet50`, `ResNet101` or `ResNet152`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ResNet, ResNet50 } from "@dezero/dezero-ts";
+ * const model = new ResNet50();
+ * assert.ok(model instanceof ResNet);
+ * assert.deepEqual(model.fc6.W.shape, [0, 1000]); // 2048 inputs once called
+ * ```
  */
 export abstract class ResNet extends Model {
   /** The 7x7 stem convolution. */

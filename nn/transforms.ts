@@ -24,6 +24,20 @@ export interface ArrayTransform {
 /**
  * Base class of the transforms: an instance is callable, `t(x)` running
  * `t.transform(x)` (DeZero's `__call__`), and its `name` is its class's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as dz from "@dezero/dezero-ts";
+ * class Invert extends dz.transforms.ArrayTransform {
+ *   transform(x: dz.NDArray): dz.NDArray {
+ *     return x.mul(-1).add(255);
+ *   }
+ * }
+ * const invert = new Invert();
+ * assert.equal(invert.name, "Invert");
+ * assert.deepEqual(invert(dz.array([0, 55])).toArray(), [255, 200]);
+ * ```
  */
 export abstract class ArrayTransform {
   /** A callable instance of the subclass being constructed. */
