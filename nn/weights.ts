@@ -6,7 +6,7 @@
  */
 import { dispatch } from "../core/dispatch.ts";
 import { importNpm } from "../core/npm.ts";
-import { arrayCtor, type DType, type TypedArray } from "../core/array/dtype.ts";
+import { arrayCtor, type DType, isFloat, type TypedArray } from "../core/array/dtype.ts";
 import { NDArray, RAW } from "../core/array/ndarray.ts";
 import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
 import type { Variable } from "../core/autograd/variable.ts";
@@ -102,8 +102,9 @@ function checkNames(params: ReadonlyMap<string, Variable>, npz: boolean, path: s
  * parameter, and leaves every parameter unchanged. Values are copied into
  * the parameters' existing arrays, except that a parameter with no elements
  * (a lazy layer's placeholder, like Linear's `[0, outSize]` W before its first
- * call) takes the file's array when every axis that is not 0 agrees, as
- * DeZero's `param.data = npz[key]` does for a fresh model.
+ * call) takes the file's array when every axis that is not 0 agrees, in the
+ * file's float dtype, as DeZero's `param.data = npz[key]` does for a fresh
+ * model.
  */
 export async function loadWeights(
   params: ReadonlyMap<string, Variable>,
@@ -126,6 +127,17 @@ function fits(stored: number[], p: Variable): boolean {
   const shape = p.data.shape;
   return sameShape(stored, shape) || (p.data.size === 0 && stored.length === shape.length &&
     shape.every((d, i) => d === 0 || d === stored[i]));
+}
+
+/**
+ * True when stored values of `dtype` may fill the parameter: the same
+ * dtype, or, for a parameter with no elements yet (a lazy layer's
+ * placeholder, which takes the file's array), another float dtype, as
+ * DeZero's `param.data = npz[key]` takes it: numpy 2 makes the weights of
+ * DeZero's layers float64 (a float32 draw times a float64 scale).
+ */
+function dtypeFits(dtype: DType, p: Variable): boolean {
+  return dtype === p.data.dtype || (p.data.size === 0 && isFloat(dtype) && isFloat(p.data.dtype));
 }
 
 /** Whether `path` names an `.npz` file (else `.safetensors`; `op` refuses any other name). */
@@ -344,7 +356,7 @@ async function readNpz(
     const s = parseNpyHeader(head, bad);
     const nbytes = byteSize(s.shape, s.codec.itemsize, bad);
     stored.set(name, s);
-    if (!fits(s.shape, p) || s.codec.dtype !== p.data.dtype) continue; // reported below
+    if (!fits(s.shape, p) || !dtypeFits(s.codec.dtype, p)) continue; // reported below
     if (p.data.size === 0 && nbytes > most) {
       bad(
         `shape ${fmtShape(s.shape)} (${nbytes} bytes) is more than the ${most} bytes a parameter ` +
@@ -502,7 +514,7 @@ function checkAgainstModel(
         `${name}: shape ${fmtShape(s.shape)} in the file, ${fmtShape(p.data.shape)} in the model`,
       );
     }
-    if (s.codec.dtype !== p.data.dtype) {
+    if (!dtypeFits(s.codec.dtype, p)) {
       problems.push(`${name}: dtype ${s.codec.dtype} in the file, ${p.data.dtype} in the model`);
     }
   }

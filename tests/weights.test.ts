@@ -116,6 +116,27 @@ Deno.test("loadWeights() fills a lazy layer's empty placeholder with the file's 
     }
   }));
 
+Deno.test("loadWeights() fills a float placeholder from either float dtype (DeZero under numpy 2 saves float64 weights); sized parameters and ints keep theirs", () =>
+  withDir(async (dir) => {
+    for (const ext of ["safetensors", "npz"]) {
+      const path = join(dir, `dtypes.${ext}`);
+      await saveWeights(model(), path); // l1.V is float64 [3, 1], l1.n int32 [2]
+      // a float32 placeholder takes the float64 values as they are (DeZero's param.data = npz[key])
+      const lazy = model(0);
+      lazy.set("l1.V", new Variable(dz.zeros([0, 1], { dtype: "float32" })));
+      await loadWeights(lazy, path);
+      assert.equal(lazy.get("l1.V")!.data.dtype, "float64");
+      assert.deepEqual(Array.from(lazy.get("l1.V")!.data.data), EXPECTED["l1.V"]);
+      // a sized float32 parameter still refuses float64, and a float placeholder refuses int32
+      const sized = model(0);
+      sized.set("l1.V", new Variable(dz.zeros([3, 1], { dtype: "float32" })));
+      await assertRefused(sized, path, /l1\.V: dtype float64 in the file, float32 in the model/);
+      const ints = model(0);
+      ints.set("l1.n", new Variable(dz.zeros([0], { dtype: "float32" })));
+      await assertRefused(ints, path, /l1\.n: dtype int32 in the file, float32 in the model/);
+    }
+  }));
+
 Deno.test("saveWeights()/loadWeights() refuse a file name that is neither .safetensors nor .npz", () =>
   withDir(async (dir) => {
     for (const name of ["w.pt", "w.safetensor", "weights"]) {
