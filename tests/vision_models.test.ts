@@ -5,13 +5,17 @@
  * first call, and a forward pass through the lazy layers must accept them:
  * a wrong input-channel count is a conv2d channel mismatch), the output
  * shape, `pretrained` weights round-tripping through a file this test
- * writes, and `VGG16.preprocess` against hand-computed pixels. Inputs are
+ * writes, a ResNet block saved by DeZero itself against DeZero's output
+ * (tests/fixtures/make_resnet_block.py), and `VGG16.preprocess` against
+ * hand-computed pixels. Inputs are
  * 32 x 32 (DeZero's 224 x 224 give fc6 25088 inputs instead of 512), and
  * the weights are a cheap deterministic pattern, so the file stays fast.
  * @module
  */
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import * as dz from "../mod.ts";
+import { assertAllClose } from "./assert.ts";
 
 const { ResNet101, ResNet152, ResNet50, VGG16, random } = dz;
 
@@ -138,6 +142,25 @@ Deno.test("ResNet50 has DeZero's parameters (res2.a.conv1 ... res5.b2.bn3, Batch
   assert.deepEqual(shapes(model), expected);
   // BatchNorm sized itself: ones and zeros, as DeZero's
   assert.deepEqual([...model.res5.b2.bn3.avgVar.data.data].slice(0, 3), [1, 1, 1]);
+});
+
+Deno.test("a ResNet BuildingBlock saved by DeZero itself (numpy 2, float64) loads and gives DeZero's test-mode output", async () => {
+  // tests/fixtures/make_resnet_block.py: DeZero's BuildingBlock(2, 4, 2, 8, 2) after a training call
+  const dir = new URL("./fixtures/", import.meta.url);
+  const ref = JSON.parse(await Deno.readTextFile(new URL("resnet_block.json", dir))) as {
+    x: number[];
+    y: number[];
+    yShape: number[];
+  };
+  const block = new dz.BuildingBlock(2, 4, 2, 8, 2);
+  await block.loadWeights(fileURLToPath(new URL("resnet_block.npz", dir)));
+  assert.equal(block.namedParams().size, 35);
+  assert.deepEqual(block.a.conv4.W.shape, [8, 4, 1, 1]);
+  assert.equal(block.a.conv4.W.dtype, "float64"); // the file's dtype, as DeZero's param.data = npz[key]
+  const x = dz.array(ref.x, { dtype: "float64" }).reshape(2, 4, 6, 6);
+  const y = dz.testMode(() => dz.noGrad(() => block.apply(x)));
+  assert.deepEqual(y.shape, ref.yShape);
+  assertAllClose(y.data, ref.y, { rtol: 1e-12, atol: 1e-14 });
 });
 
 Deno.test("ResNet101 and ResNet152 have DeZero's blocks per stage", () => {
