@@ -6,11 +6,10 @@
  * `0.02 * randn`, Adam(0.0002, beta1 0.5), batches of 128. Each epoch it
  * prints the mean losses and writes gan_<epoch>.png: 25 digits generated
  * from fixed noise. DeZero trains on all 60,000 digits for 5 epochs; an
- * iteration takes about 15 s on two CPU cores here (the products of
- * [128 x 1024] @ [1024 x 6272] size dominate), so by default this runs 1
- * epoch over 768 digits drawn at random: 6 iterations, after which the
- * generator draws gray blobs, not digits yet (`--digits 0 --epochs 5` is
- * DeZero's run on the 8,000 npm digits).
+ * iteration takes about 3 s on two CPU cores here, so by default this runs
+ * 1 epoch over 3,840 digits drawn at random (30 iterations, gray noise
+ * still); `--digits 0 --epochs 3` (186 iterations over the 8,000 npm
+ * digits, 10 minutes) ends with blotches of strokes, not digits yet.
  *
  * Run: deno run -A examples/gan.ts [--epochs N] [--digits N] [--eager] [--data DIR]
  * @module
@@ -27,7 +26,7 @@ const { epochs: maxEpoch, eager, data: dir, digits } = parseExampleArgs({
   epochs: 1,
   eager: true,
   data: true,
-  digits: 768,
+  digits: 3840,
 });
 const batchSize = 128;
 const hiddenSize = 62;
