@@ -48,6 +48,7 @@ export {
 } from "./nn/mod.ts";
 export { Config, noGrad, testMode, usingConfig } from "./core/autograd/config.ts";
 export { readState, writeState } from "./core/hooks.ts";
+export { getThreads, setThreads } from "./core/backend/mod.ts";
 export type { DType, TypedArray } from "./core/array/dtype.ts";
 export { Function, VariableRef } from "./core/autograd/function.ts";
 export {

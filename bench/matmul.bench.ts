@@ -1,9 +1,10 @@
 /**
  * Timings of the matmul kernel (core/backend/simd/gemm.ts) through the
- * dispatcher: square products at n = 64 .. 1024 by dtype, the
+ * dispatcher: square products at n = 64 .. 1024 by dtype and thread count
+ * (1, and `getThreads()` when more: `DEZERO_THREADS` sets it), the
  * transposed-operand variants at 256, and the shapes of W5's 784-1000-10
  * MLP step (forward with and without the fused bias + ReLU, and the two
- * backward products).
+ * backward products) on every thread.
  *
  * `deno bench -A bench/matmul.bench.ts`: times per product (GFLOP/s = the
  * MFLOP in the name / time). `deno run -A bench/matmul.bench.ts`: a table of
@@ -11,7 +12,7 @@
  * SIMD peak, estimated by timing a WebAssembly loop of 12 independent
  * `relaxed_madd` chains on registers (no memory): the multiply-add
  * throughput of one core in f32x4 (float32) and f64x2 (float64) lanes (the
- * chains stored after the loop, so none is dropped).
+ * chains stored after the loop, so none is dropped), times the threads.
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
@@ -19,6 +20,8 @@ import type { Attrs } from "../core/hooks.ts";
 import type { DType } from "../core/array/dtype.ts";
 import { allocate } from "../core/array/alloc.ts";
 import { NDArray } from "../core/array/ndarray.ts";
+import { getThreads, setThreads } from "../mod.ts";
+import { parallelism } from "../core/backend/pool.ts";
 import {
   assemble,
   BREAK_IF,
@@ -43,38 +46,47 @@ function data(shape: number[], seed: number, dtype: DType = "float32"): NDArray 
   return new NDArray(out, shape);
 }
 
-/** Registers a bench of `a @ b` (operands stored as given, read per `attrs`). */
+/** Registers a bench of `a @ b` on `threads` (operands stored as given, read per `attrs`). */
 function bench(
   group: string,
   name: string,
   inputs: NDArray[],
   attrs: Attrs,
   flops: number,
+  threads = THREADS.at(-1)!,
   baseline = false,
 ) {
-  Deno.bench(`${name} (${(flops / 1e6).toFixed(1)} MFLOP)`, { group, baseline }, () => {
+  const label = `${name}, ${threads} thread${threads > 1 ? "s" : ""}`;
+  Deno.bench(`${label} (${(flops / 1e6).toFixed(1)} MFLOP)`, { group, baseline }, () => {
+    setThreads(threads);
     dispatch("matmul", inputs, attrs);
   });
 }
 
 const SIZES = [64, 128, 256, 512, 1024], DTYPES = ["float32", "float64"] as const;
 const square = (n: number, dtype: DType) => [data([n, n], 1, dtype), data([n, n], 2, dtype)];
+/** The thread counts timed: 1, and all of them. */
+const THREADS = [...new Set([1, getThreads()])];
+await workersReady(THREADS.at(-1)!);
 
 if (!import.meta.main) {
   for (const n of SIZES) {
     for (const dtype of DTYPES) {
-      bench(`n=${n}`, `${dtype} ${n}x${n} @ ${n}x${n}`, square(n, dtype), {}, 2 * n ** 3);
+      for (const threads of THREADS) {
+        const name = `${dtype} ${n}x${n} @ ${n}x${n}`;
+        bench(`n=${n}`, name, square(n, dtype), {}, 2 * n ** 3, threads);
+      }
     }
   }
   const a = data([256, 256], 1), b = data([256, 256], 2), f256 = 2 * 256 ** 3;
-  bench("transposed 256", "A @ B", [a, b], {}, f256, true);
+  bench("transposed 256", "A @ B", [a, b], {}, f256, undefined, true);
   bench("transposed 256", "A @ B.mT", [a, b], { transB: true }, f256);
   bench("transposed 256", "A.mT @ B", [a, b], { transA: true }, f256);
   bench("transposed 256", "A.mT @ B.mT", [a, b], { transA: true, transB: true }, f256);
 
   const x = data([256, 784], 3), W1 = data([784, 1000], 4), b1 = data([1000], 5);
   const gy = data([256, 1000], 6), fW5 = 2 * 256 * 784 * 1000;
-  bench("W5 784-1000 layer", "x @ W1", [x, W1], {}, fW5, true);
+  bench("W5 784-1000 layer", "x @ W1", [x, W1], {}, fW5, undefined, true);
   bench("W5 784-1000 layer", "relu(x @ W1 + b1) fused", [x, W1, b1], { activation: "relu" }, fW5);
   bench("W5 784-1000 layer", "gx = gy @ W1.mT", [gy, W1], { transB: true }, fW5);
   bench("W5 784-1000 layer", "gW1 = x.mT @ gy", [x, gy], { transA: true }, fW5);
@@ -89,15 +101,28 @@ if (!import.meta.main) {
   console.log("|---|---|---|---|---|---|");
   for (const n of SIZES) {
     for (const dtype of DTYPES) {
-      const inputs = square(n, dtype), flops = 2 * n ** 3;
-      const ms = median(() => dispatch("matmul", inputs, {}), Math.max(5, Math.round(4e9 / flops)));
-      const rate = flops / ms / 1e6;
-      console.log(
-        `| ${n} | ${dtype} | 1 | ${ms.toFixed(3)} | ${rate.toFixed(1)} | ${
-          (rate * 1e9 / peak[dtype]).toFixed(2)
-        } |`,
-      );
+      for (const threads of THREADS) {
+        setThreads(threads);
+        const inputs = square(n, dtype), flops = 2 * n ** 3;
+        const reps = Math.max(5, Math.round(4e9 / flops));
+        const ms = median(() => dispatch("matmul", inputs, {}), reps);
+        const rate = flops / ms / 1e6;
+        console.log(
+          `| ${n} | ${dtype} | ${threads} | ${ms.toFixed(3)} | ${rate.toFixed(1)} | ${
+            (rate * 1e9 / (peak[dtype] * threads)).toFixed(2)
+          } |`,
+        );
+      }
     }
+  }
+}
+
+/** Starts the pool's workers for `threads` and waits (up to 30 s) until they take jobs. */
+async function workersReady(threads: number): Promise<void> {
+  setThreads(threads);
+  const end = Date.now() + 30_000;
+  while (threads > 1 && parallelism() < threads && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 

@@ -12,6 +12,7 @@ export type { Backend } from "./backend.ts";
 export { argmaxLoop } from "./cpu/argmax.ts";
 export { checkLoop, checkMessage, indexLoop, OUT_OF_BOUNDS, PAD } from "./cpu/gather.ts";
 export { isSmallGemm } from "./cpu/gemm.ts";
+export { getThreads, setThreads } from "./pool.ts";
 export { mergeAxes } from "./cpu/loops.ts";
 export { nextInterval, type RngState, rngState, seed } from "./cpu/rng.ts";
 export { loopModule, VEC, VEC_BASE, VECTORIZED } from "./simd/vecmath.ts";

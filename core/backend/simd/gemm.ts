@@ -30,6 +30,7 @@
  */
 import type { TypedArray } from "../../array/dtype.ts";
 import { gemm as scalarGemm, isSmallGemm } from "../cpu/gemm.ts";
+import { parallelism, type PoolModule, registerModule, runRanges } from "../pool.ts";
 import {
   assemble,
   BREAK_IF,
@@ -558,6 +559,29 @@ export function gemm(
     scalarGemm(m, n, k, A, aOff, transA, B, bOff, transB, C, cOff, bias, relu);
     return;
   }
-  gemmRows(plan, 0, plan.panels);
+  splitRows(plan, m * n * k);
   finishGemm(plan, C, cOff);
+}
+
+/** Multiply-adds (m n k) from which a product's rows are split over the pool's threads. */
+const SPLIT_WORK = 1 << 20;
+/** Ranges of A panels per thread a split product is cut into (the threads take them as they come). */
+const RANGES_PER_THREAD = 4;
+/** The gemm module in the pool, registered on the first split. */
+let pooled: PoolModule | null = null;
+
+/**
+ * Computes all of a prepared product's rows: a large product's A panels in
+ * ranges the pool's threads take as they come (the bits of one call: see
+ * the module's comment), a small one on the calling thread.
+ */
+function splitRows(plan: GemmPlan, work: number): void {
+  const w = GEMM_WASM!;
+  const threads = work >= SPLIT_WORK && w.memory.buffer instanceof SharedArrayBuffer
+    ? parallelism()
+    : 1;
+  if (threads === 1) return gemmRows(plan, 0, plan.panels);
+  pooled ??= registerModule(new WebAssembly.Module(w.bytes), w.memory);
+  const grain = Math.ceil(plan.panels / (threads * RANGES_PER_THREAD));
+  runRanges(pooled, plan.f64 ? "rows64" : "rows32", plan.args, plan.panels, grain);
 }
