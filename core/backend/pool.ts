@@ -27,6 +27,8 @@ export const THREADS_ENV = "DEZERO_THREADS";
 const MAX_ARGS = 12;
 /** How long the caller waits for a worker's last range before it gives up on the workers. */
 const STALL_MS = 60_000;
+/** The longest a thread sleeps in one `Atomics.wait` before it looks at the control block again. */
+export const WAIT_SLICE_MS = 100;
 /** Bytes of a worker's error message slot. */
 const ERR_BYTES = 240;
 
@@ -398,7 +400,8 @@ function post(
 function collect(name: string): Error | null {
   const end = Date.now() + STALL_MS;
   for (let p = Atomics.load(ctl, PENDING); p !== 0; p = Atomics.load(ctl, PENDING)) {
-    if (Atomics.wait(ctl, PENDING, p, Math.max(0, end - Date.now())) === "timed-out") {
+    // waits in slices: a wake-up lost by the engine costs a slice, not the job
+    if (Atomics.wait(ctl, PENDING, p, WAIT_SLICE_MS) === "timed-out" && Date.now() > end) {
       failed = true;
       return new Error(
         `runRanges: ${name}: ${p} of the pool's ${ports.length} workers did not finish in ` +

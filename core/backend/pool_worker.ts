@@ -8,7 +8,14 @@
  * @module
  */
 import { receiveMessageOnPort, SHARE_ENV, Worker, workerData } from "node:worker_threads";
-import { callRange, LAYOUT, memoryImports, type ModuleMessage, type WorkerInit } from "./pool.ts";
+import {
+  callRange,
+  LAYOUT,
+  memoryImports,
+  type ModuleMessage,
+  WAIT_SLICE_MS,
+  type WorkerInit,
+} from "./pool.ts";
 
 const { SEQ, PENDING, READY, NEXT, MODULE, EXPORT, ARGC, TOTAL, GRAIN, WORKERS } = LAYOUT;
 const { SLOTS, SLOT, ARGS_AT, ERR_AT, ERR_BYTES, MAX_ARGS } = LAYOUT;
@@ -61,8 +68,10 @@ init.modules.forEach(add);
 let seq = Atomics.load(ctl, SEQ);
 Atomics.add(ctl, READY, 1);
 for (;;) {
-  Atomics.wait(ctl, SEQ, seq);
-  seq = Atomics.load(ctl, SEQ);
+  Atomics.wait(ctl, SEQ, seq, WAIT_SLICE_MS); // in slices: a lost wake-up costs one
+  const next = Atomics.load(ctl, SEQ);
+  if (next === seq) continue;
+  seq = next;
   if (init.index < ctl[WORKERS]) {
     const text = runJob();
     const length = Math.min(text.length, ERR_BYTES);
