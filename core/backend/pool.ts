@@ -3,9 +3,10 @@
  * modules registered here are instantiated once in each worker over the
  * same shared `WebAssembly.Memory`; `runRanges` runs one export over the
  * ranges of an index space, taken by the calling thread and the workers as
- * they come, and returns when all are done. It is synchronous for the caller (the dispatcher is):
- * the job goes into a shared control block, `Atomics.notify` wakes the
- * workers, and the caller `Atomics.wait`s for the last of them.
+ * they come, and returns when all are done. It is synchronous for the
+ * caller (the dispatcher is): the job goes into a shared control block,
+ * `Atomics.notify` wakes the workers, and the caller `Atomics.wait`s for
+ * the last of them.
  *
  * Workers are `node:worker_threads` workers (Deno implements them; their
  * `unref()` lets a script that used them exit by itself, which a web
@@ -20,9 +21,9 @@
 import { checkInt } from "../validate.ts";
 
 /** The most threads `setThreads` accepts (the control block is sized for them). */
-export const MAX_THREADS = 256;
+const MAX_THREADS = 256;
 /** The environment variable that sets the thread count at start-up. */
-export const THREADS_ENV = "DEZERO_THREADS";
+const THREADS_ENV = "DEZERO_THREADS";
 /** The most numeric arguments a job passes before its range. */
 const MAX_ARGS = 12;
 /** How long the caller waits for a worker's last range before it gives up on the workers. */
@@ -108,7 +109,6 @@ let jobs = 0;
 /** Each started worker's port, which carries modules to it. */
 const ports: { postMessage(m: unknown): void }[] = [];
 const modules: ModuleMessage[] = [];
-const registered: PoolModule[] = [];
 let control: SharedArrayBuffer | null = null;
 let ctl: Int32Array, args: Float64Array, err: Uint8Array;
 
@@ -209,7 +209,8 @@ function supported(): boolean {
 /**
  * How many threads a large job can run on now, the caller included: the
  * thread count once the workers are ready, else 1. The first call that
- * could use workers starts them (in the background: this call returns 1).
+ * could use workers starts them (it returns 1: they boot on their own
+ * threads, ready a few ms after it returns).
  */
 export function parallelism(): number {
   const n = getThreads();
@@ -243,9 +244,10 @@ function workerThreads(): NodeThreads | null {
 
 /**
  * Starts workers up to `count`: the caller starts the first (creating a
- * worker blocks its creator for tens of ms), which starts the others. They
- * boot on their own threads while the caller goes on (alone until they
- * are ready); unref'd, they do not keep the process alive.
+ * worker blocks its creator for 70-280 ms on the 2-core machine), which
+ * starts the others. They boot on their own threads while the caller goes
+ * on (alone until they are ready); unref'd, they do not keep the process
+ * alive.
  */
 function start(count: number): void {
   const threads = supported() ? workerThreads() : null;
@@ -302,12 +304,11 @@ export function registerModule(
   module: WebAssembly.Module,
   memory: WebAssembly.Memory,
 ): PoolModule {
-  const id = registered.length;
+  const id = modules.length;
   const instance = new WebAssembly.Instance(module, memoryImports(module, memory));
   const shared = memory.buffer instanceof SharedArrayBuffer;
   const names = WebAssembly.Module.exports(module).map((e) => e.name);
   const mod: PoolModule = Object.freeze({ id, exports: instance.exports, names, shared });
-  registered.push(mod);
   const message: ModuleMessage = { id, module, memory };
   modules.push(message);
   if (shared) { for (const port of ports) port.postMessage(message); }

@@ -2,9 +2,9 @@
  * A worker of the pool (core/backend/pool.ts): instantiates each module it
  * is given over its shared memory, then, for every job the control block
  * announces, runs the job's export over the ranges it takes until none is
- * left, leaves an error's text in its slot, and counts itself done. Modules registered
- * after it started arrive on its port, read synchronously before each job.
- * The first worker starts the others.
+ * left, leaves an error's text in its slot, and counts itself done.
+ * Modules registered after it started arrive on its port, read
+ * synchronously before each job. The first worker starts the others.
  * @module
  */
 import { receiveMessageOnPort, SHARE_ENV, Worker, workerData } from "node:worker_threads";
