@@ -162,14 +162,14 @@ Deno.test("products split over threads give one thread's bits", async () => {
   dz.setThreads(3);
   try {
     await threadsReady(3);
-    // [m, n, k, transA, transB, bias, relu, dtype], each past the split threshold (2^20 m*n*k)
+    // [m, n, k, transA, transB, bias, relu, dtype], each past the split threshold (2^22 m*n*k)
     const cases: [number, number, number, boolean, boolean, boolean, boolean, DType][] = [
-      [257, 63, 129, false, false, false, false, "float32"],
-      [129, 65, 257, true, false, true, false, "float32"],
-      [1000, 17, 65, false, true, true, true, "float32"],
-      [63, 257, 129, true, true, false, true, "float32"],
-      [129, 129, 129, false, false, true, true, "float64"],
-      [65, 257, 63, true, true, false, false, "float64"],
+      [257, 65, 257, false, false, false, false, "float32"],
+      [129, 65, 513, true, false, true, false, "float32"],
+      [1000, 17, 257, false, true, true, true, "float32"],
+      [65, 257, 257, true, true, false, true, "float32"],
+      [129, 129, 257, false, false, true, true, "float64"],
+      [67, 255, 259, true, true, false, false, "float64"],
     ];
     for (const [m, n, k, transA, transB, bias, relu, dtype] of cases) {
       const A = values(dtype, m * k, 1), B = values(dtype, k * n, 2);

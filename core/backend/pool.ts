@@ -244,7 +244,7 @@ function workerThreads(): NodeThreads | null {
 
 /**
  * Starts workers up to `count`: the caller starts the first (creating a
- * worker blocks its creator for 70-280 ms on the 2-core machine), which
+ * worker blocks its creator for 55-70 ms on the idle 2-core machine), which
  * starts the others. They boot on their own threads while the caller goes
  * on (alone until they are ready); unref'd, they do not keep the process
  * alive.

@@ -563,8 +563,13 @@ export function gemm(
   finishGemm(plan, C, cOff);
 }
 
-/** Multiply-adds (m n k) from which a product's rows are split over the pool's threads. */
-const SPLIT_WORK = 1 << 20;
+/**
+ * Multiply-adds (m n k) from which a product's rows are split over the
+ * pool's threads: on the idle 2-core machine two threads were 10-25% slower
+ * up to n = 128 (a job costs the workers' wake-up, ~30 us), even at
+ * n = 160, and faster from n = 192 (1.25x) on (1.35-1.9x at 512-1024).
+ */
+const SPLIT_WORK = 1 << 22;
 /** Ranges of A panels per thread a split product is cut into (the threads take them as they come). */
 const RANGES_PER_THREAD = 4;
 /** The gemm module in the pool, registered on the first split. */
