@@ -19,8 +19,11 @@ interface Row {
   key: string;
   digits: number;
   target: string;
-  /** numpy, DeZero, torch, tfjs-cpu, tfjs-wasm (BASELINE.md, median of passes or pass 1 / pass 2). */
-  peers: [string, string, string, string, string];
+  /**
+   * numpy, numpy single-thread, DeZero, torch single-thread, tfjs-cpu, tfjs-wasm: the shared
+   * bench/BASELINE.md of 2026-12-02 (median of passes, or pass 1 / pass 2).
+   */
+  peers: [string, string, string, string, string, string];
 }
 
 const ROWS: Row[] = [
@@ -29,20 +32,48 @@ const ROWS: Row[] = [
     workload: "W1",
     key: "ms",
     digits: 1,
-    target: "<= 45 (jit)",
-    peers: ["22.8", "51.3", "22.5", "642.5", "174.6"],
+    target: "<= numpy (jit)",
+    peers: ["7.9", "7.6", "74.8", "33.6", "410.1", "123.2"],
   },
   ...([
-    [128, ["53.2 / 90.2", "65.4 / 72.9", "55.7 / 60.5", "0.4 / 0.6", "14.9 / 14.8"]],
-    [256, ["99.4 / 120.2", "80.9 / 117.2", "64.2 / 68.1", "0.4 / 0.4", "21.1 / 21.4"]],
-    [512, ["112.0 / 128.0", "79.0 / 121.0", "59.2 / 74.0", "0.5 / 0.4", "18.0 / 16.3"]],
-    [1024, ["44.7 / 131.3", "64.2 / 124.7", "64.4 / 62.8", "0.5 / 0.4", "17.5 / 17.1"]],
+    [128, [
+      "0.3 / 79.6",
+      "99.1 / 101.4",
+      "112.1 / 113.5",
+      "100.5 / 98.2",
+      "1.2 / 1.1",
+      "25.8 / 37.7",
+    ]],
+    [256, [
+      "150.5 / 150.7",
+      "98.9 / 107.6",
+      "1.4 / 168.7",
+      "102.8 / 103.5",
+      "0.7 / 1.1",
+      "27.0 / 37.5",
+    ]],
+    [512, [
+      "49.8 / 170.2",
+      "95.0 / 105.1",
+      "11.2 / 207.8",
+      "102.3 / 99.4",
+      "1.0 / 0.9",
+      "27.4 / 35.7",
+    ]],
+    [1024, [
+      "53.7 / 186.8",
+      "95.1 / 101.2",
+      "53.7 / 87.0",
+      "101.0 / 98.5",
+      "0.7 / 0.7",
+      "26.8 / 36.4",
+    ]],
   ] as const).map(([n, peers]): Row => ({
     figure: `W2 matmul n=${n}, GFLOP/s`,
     workload: "W2",
     key: `n${n}_gflops`,
     digits: 2,
-    target: n === 256 || n === 512 ? ">= 3" : "",
+    target: n === 128 ? ">= 15" : n === 512 ? ">= 35" : "",
     peers: [...peers],
   })),
   {
@@ -51,7 +82,7 @@ const ROWS: Row[] = [
     key: "ms_per_epoch",
     digits: 3,
     target: "<= 0.35 (jit)",
-    peers: ["1.40", "3.38", "3.87", "11.34", "9.66"],
+    peers: ["0.35", "0.37", "1.70", "0.85", "7.84", "6.19"],
   },
   {
     figure: "W4 linreg run, ms",
@@ -59,15 +90,15 @@ const ROWS: Row[] = [
     key: "ms",
     digits: 3,
     target: "<= 0.6 (jit)",
-    peers: ["2.89", "31.74", "24.02", "37.45", "35.07"],
+    peers: ["0.96", "1.17", "11.49", "4.50", "24.78", "14.94"],
   },
   {
     figure: "W5 MLP step, ms",
     workload: "W5",
     key: "ms",
     digits: 1,
-    target: "<= 400 (jit)",
-    peers: ["9.4", "28.4", "14.3", "2048", "394.1"],
+    target: "<= 45 / <= 30",
+    peers: ["42.8", "9.3", "72.3", "10.0", "766.2", "212.4"],
   },
   {
     figure: "W6 tiny op, µs/op",
@@ -75,25 +106,24 @@ const ROWS: Row[] = [
     key: "us_per_op",
     digits: 2,
     target: "<= 2 / <= 0.3",
-    peers: ["3.8", "30.6", "20.5", "44.9", "66.1"],
+    peers: ["1.3", "1.6", "18.2", "7.4", "36.8", "28.6"],
   },
   {
-    // BASELINE.md (2026-12-02, medians of passes, load 2-3); tfjs-wasm has no Conv2DBackpropFilter
+    // tfjs-wasm has no Conv2DBackpropFilter kernel
     figure: "W7 CNN step, ms",
     workload: "W7",
     key: "ms",
     digits: 1,
     target: "<= 160 (jit)", // 3x torch
-    peers: ["222.2", "665.6", "53.5", "20461", "error"],
+    peers: ["222.2", "-", "665.6", "53.5", "20461", "error"],
   },
   {
-    // BASELINE.md (2026-12-02)
     figure: "W8 LSTM BPTT window, ms",
     workload: "W8",
     key: "ms",
     digits: 1,
     target: "<= 12.9 (jit)",
-    peers: ["12.0", "35.5", "12.9", "503.5", "121.7"],
+    peers: ["12.0", "-", "35.5", "12.9", "503.5", "121.7"],
   },
 ];
 
@@ -147,12 +177,13 @@ function tables(lines: PeerLine[]): string {
       "dezero.ts-jit",
       "target",
       "numpy",
+      "numpy 1t",
       "DeZero",
-      "torch",
+      "torch 1t",
       "tfjs-cpu",
       "tfjs-wasm",
     ]),
-    row(Array(9).fill("---")),
+    row(Array(10).fill("---")),
     ...ROWS.map((r) =>
       row([
         r.figure,
