@@ -1,14 +1,15 @@
 /**
  * The `pretrained` option of the image models (VGG16, ResNet): DeZero's
- * `pretrained=True` downloads weights inside the constructor; here weights
- * come from a local file, which is read asynchronously, so the option
- * belongs to the models' `static load` and a constructor given it says so.
+ * `pretrained=True` loads weights inside the constructor; here they come
+ * from a local file, read synchronously by the constructor (Deno, Node) or
+ * asynchronously by the models' `static load` (any runtime with files).
  * @module
  */
 import { checkOptions, checkString } from "../core/validate.ts";
 import type { Layer } from "./layer.ts";
+import { loadWeightsSync } from "./weights.ts";
 
-/** Options of `VGG16.load` and the ResNets' `load`. */
+/** Options of the image models' constructors and of their `load`. */
 export interface PretrainedOptions {
   /**
    * A local weight file: DeZero's `.npz` (as DeZero's `save_weights` writes
@@ -17,27 +18,25 @@ export interface PretrainedOptions {
   pretrained?: string;
 }
 
-/**
- * The checked `pretrained` path of `options` (undefined when absent), for
- * `op`; with `inConstructor`, any `pretrained` is refused with a pointer to
- * the asynchronous `load`.
- */
+/** The checked `pretrained` path of `options` (undefined when absent), for `op`. */
 export function pretrainedPath(
   options: PretrainedOptions | undefined,
   op: string,
-  inConstructor: boolean,
 ): string | undefined {
   const { pretrained } = checkOptions(options, op, ["pretrained"]);
-  if (pretrained === undefined) return undefined;
-  if (inConstructor) {
-    throw new TypeError(
-      `${op}: reading weights is asynchronous: use \`await ${op}.load({ pretrained: path })\``,
-    );
-  }
-  return checkString(pretrained, op, "pretrained");
+  return pretrained === undefined ? undefined : checkString(pretrained, op, "pretrained");
 }
 
-/** `model` after loading the weights at `path`, if any. */
+/**
+ * For a constructor: loads into `model` (built in full) the weights of the
+ * file at `path` (checked by `pretrainedPath`), if any, synchronously;
+ * errors name `op`.
+ */
+export function loadPretrained(model: Layer, path: string | undefined, op: string): void {
+  if (path !== undefined) loadWeightsSync(model.namedParams(), path, op);
+}
+
+/** `model` after loading the weights at `path`, if any (the models' `static load`). */
 export async function withWeights<M extends Layer>(model: M, path: string | undefined): Promise<M> {
   if (path !== undefined) await model.loadWeights(path);
   return model;

@@ -11,7 +11,12 @@ import { averagePooling, pooling } from "../ops/pooling.ts";
 import { reshape } from "../ops/shape.ts";
 import * as L from "./layers.ts";
 import { Model } from "./model.ts";
-import { type PretrainedOptions, pretrainedPath, withWeights } from "./pretrained.ts";
+import {
+  loadPretrained,
+  type PretrainedOptions,
+  pretrainedPath,
+  withWeights,
+} from "./pretrained.ts";
 
 /** A convolution without bias, as every one inside a bottleneck. */
 function conv(outChannels: number, kernelSize: number, stride: number, pad: number): L.Conv2d {
@@ -205,15 +210,20 @@ export abstract class ResNet extends Model {
   /** The classifier, 1000 outputs. */
   fc6: L.Linear = new L.Linear(1000);
 
-  /** A ResNet of `nLayers` (50, 101 or 152); `op` names the class in messages. */
+  /**
+   * A ResNet of `nLayers` (50, 101 or 152), holding the weights of the file
+   * `options.pretrained` if given (read synchronously); `op` names the
+   * class in messages.
+   */
   protected constructor(nLayers: 50 | 101 | 152, op: string, options?: PretrainedOptions) {
     super();
-    pretrainedPath(options, op, true);
+    const path = pretrainedPath(options, op); // checked before building
     const block = BLOCKS[nLayers];
     this.res2 = new BuildingBlock(block[0], 64, 64, 256, 1);
     this.res3 = new BuildingBlock(block[1], 256, 128, 512, 2);
     this.res4 = new BuildingBlock(block[2], 512, 256, 1024, 2);
     this.res5 = new BuildingBlock(block[3], 1024, 512, 2048, 2);
+    loadPretrained(this, path, op);
   }
 
   /** Class scores [N, 1000] of images `x` [N, 3, H, W] (224 x 224 in DeZero). */
@@ -229,9 +239,10 @@ export abstract class ResNet extends Model {
 
 /**
  * ResNet-50 (DeZero's `ResNet50`): stages of 3, 4, 6 and 3 blocks. Input
- * channels are taken from the first input. `await ResNet50.load({
- * pretrained: path })` reads a local DeZero `.npz` (DeZero downloads
- * `resnet50.npz`).
+ * channels are taken from the first input. `new ResNet50({ pretrained:
+ * path })` reads a local DeZero `.npz` (DeZero downloads `resnet50.npz`),
+ * or a `.safetensors` file; `await ResNet50.load({ pretrained: path })`
+ * reads it without blocking.
  *
  * @example
  * ```ts
@@ -243,17 +254,24 @@ export abstract class ResNet extends Model {
  * assert.equal(names[0], "conv1.W");
  * assert.ok(names.includes("res2.b1.bn3.avg_var"));
  * assert.deepEqual(model.res5.a.conv4.W.shape, [2048, 0, 1, 1]); // input channels taken at the first call
+ *
+ * // weights saved in DeZero's .npz format load in the constructor
+ * model.fc6.b!.data = dz.full([1000], -2, { dtype: "float32" });
+ * const path = await Deno.makeTempFile({ suffix: ".npz" });
+ * await model.saveWeights(path); // small: the lazily sized W are still empty
+ * assert.equal(new ResNet50({ pretrained: path }).fc6.b!.data.data[0], -2);
+ * await Deno.remove(path);
  * ```
  */
 export class ResNet50 extends ResNet {
-  /** A ResNet-50 with fresh weights. */
+  /** A ResNet-50: fresh weights, or those of the file `pretrained` (read synchronously). */
   constructor(options?: PretrainedOptions) {
     super(50, "ResNet50", options);
   }
 
-  /** A ResNet-50 holding the weights of the file `pretrained` (`.npz` or `.safetensors`). */
+  /** `new ResNet50({ pretrained })` with the file read asynchronously. */
   static async load(options?: PretrainedOptions): Promise<ResNet50> {
-    return await withWeights(new ResNet50(), pretrainedPath(options, "ResNet50.load", false));
+    return await withWeights(new ResNet50(), pretrainedPath(options, "ResNet50.load"));
   }
 }
 
@@ -272,14 +290,14 @@ export class ResNet50 extends ResNet {
  * ```
  */
 export class ResNet101 extends ResNet {
-  /** A ResNet-101 with fresh weights. */
+  /** A ResNet-101: fresh weights, or those of the file `pretrained` (read synchronously). */
   constructor(options?: PretrainedOptions) {
     super(101, "ResNet101", options);
   }
 
-  /** A ResNet-101 holding the weights of the file `pretrained` (`.npz` or `.safetensors`). */
+  /** `new ResNet101({ pretrained })` with the file read asynchronously. */
   static async load(options?: PretrainedOptions): Promise<ResNet101> {
-    return await withWeights(new ResNet101(), pretrainedPath(options, "ResNet101.load", false));
+    return await withWeights(new ResNet101(), pretrainedPath(options, "ResNet101.load"));
   }
 }
 
@@ -297,13 +315,13 @@ export class ResNet101 extends ResNet {
  * ```
  */
 export class ResNet152 extends ResNet {
-  /** A ResNet-152 with fresh weights. */
+  /** A ResNet-152: fresh weights, or those of the file `pretrained` (read synchronously). */
   constructor(options?: PretrainedOptions) {
     super(152, "ResNet152", options);
   }
 
-  /** A ResNet-152 holding the weights of the file `pretrained` (`.npz` or `.safetensors`). */
+  /** `new ResNet152({ pretrained })` with the file read asynchronously. */
   static async load(options?: PretrainedOptions): Promise<ResNet152> {
-    return await withWeights(new ResNet152(), pretrainedPath(options, "ResNet152.load", false));
+    return await withWeights(new ResNet152(), pretrainedPath(options, "ResNet152.load"));
   }
 }

@@ -16,7 +16,12 @@ import { pooling } from "../ops/pooling.ts";
 import { reshape } from "../ops/shape.ts";
 import * as L from "./layers.ts";
 import { Model } from "./model.ts";
-import { type PretrainedOptions, pretrainedPath, withWeights } from "./pretrained.ts";
+import {
+  loadPretrained,
+  type PretrainedOptions,
+  pretrainedPath,
+  withWeights,
+} from "./pretrained.ts";
 
 /** A 3x3 convolution with stride 1 and pad 1, as every VGG16 convolution. */
 function conv3x3(outChannels: number): L.Conv2d {
@@ -33,8 +38,9 @@ const MEAN_BGR = [103.939, 116.779, 123.68];
  * are taken from the first input (25088 = 512 x 7 x 7 for DeZero's 224 x
  * 224 images; smaller images give a smaller `fc6`). `forward` applies
  * `F.dropout` after fc6 and fc7 (off under `testMode`). DeZero downloads
- * its pretrained weights; here `await VGG16.load({ pretrained: path })`
- * reads a local DeZero-saved `.npz` (or a `.safetensors` file).
+ * its pretrained weights; here `new VGG16({ pretrained: path })` reads a
+ * local DeZero-saved `.npz` (or a `.safetensors` file), as does `await
+ * VGG16.load({ pretrained: path })` without blocking.
  *
  * @example
  * ```ts
@@ -47,6 +53,14 @@ const MEAN_BGR = [103.939, 116.779, 123.68];
  * assert.deepEqual(names.slice(0, 2), ["conv1_1.W", "conv1_1.b"]);
  * assert.deepEqual(model.conv5_3.W.shape, [512, 0, 3, 3]); // input channels taken at the first call
  * assert.deepEqual(model.fc8.W.shape, [0, 1000]);
+ *
+ * // weights saved in DeZero's .npz format load in the constructor (DeZero's VGG16(pretrained=True))
+ * model.fc8.b!.data = dz.full([1000], 0.5, { dtype: "float32" });
+ * const path = await Deno.makeTempFile({ suffix: ".npz" });
+ * await model.saveWeights(path); // small: the lazily sized W are still empty
+ * const pretrained = new VGG16({ pretrained: path });
+ * assert.equal(pretrained.fc8.b!.data.data[999], 0.5);
+ * await Deno.remove(path);
  * ```
  */
 export class VGG16 extends Model {
@@ -84,21 +98,22 @@ export class VGG16 extends Model {
   fc8: L.Linear = new L.Linear(1000);
 
   /**
-   * A VGG16 with freshly drawn weights (DeZero's `VGG16()`). Loading weights
-   * is asynchronous: `await VGG16.load({ pretrained: path })` is DeZero's
-   * `VGG16(pretrained=True)` for a local file.
+   * A VGG16 with freshly drawn weights (DeZero's `VGG16()`), or, given
+   * `pretrained`, holding the weights of that `.npz` (DeZero's format) or
+   * `.safetensors` file, read synchronously (DeZero's `VGG16(pretrained=True)`
+   * for a local file; needs Deno or Node: elsewhere use `VGG16.load`).
    */
   constructor(options?: PretrainedOptions) {
     super();
-    pretrainedPath(options, "VGG16", true);
+    loadPretrained(this, pretrainedPath(options, "VGG16"), "VGG16");
   }
 
   /**
-   * A VGG16 holding the weights of the `.npz` (DeZero's format) or
-   * `.safetensors` file `pretrained` (without it, fresh weights).
+   * `new VGG16({ pretrained })` with the file read asynchronously (in any
+   * runtime that has `Deno.readFile`); without `pretrained`, fresh weights.
    */
   static async load(options?: PretrainedOptions): Promise<VGG16> {
-    return await withWeights(new VGG16(), pretrainedPath(options, "VGG16.load", false));
+    return await withWeights(new VGG16(), pretrainedPath(options, "VGG16.load"));
   }
 
   /** Class scores [N, 1000] of images `x` [N, 3, H, W] (H, W from 32 up; 224 in DeZero). */

@@ -11,7 +11,7 @@ import { NDArray, RAW } from "../core/array/ndarray.ts";
 import { fmtShape, sameShape } from "../core/array/shape_rules.ts";
 import type { Variable } from "../core/autograd/variable.ts";
 import { show } from "../core/validate.ts";
-import { inflate, readEntry, zipEntries } from "./zip.ts";
+import { fflateInflater, type Inflater, readEntry, zipEntries, zlibInflater } from "./zip.ts";
 
 /** The largest safetensors header accepted (the reference implementation's limit). */
 const MAX_HEADER = 100_000_000;
@@ -110,11 +110,57 @@ export async function loadWeights(
   params: ReadonlyMap<string, Variable>,
   path: string,
 ): Promise<void> {
-  const stored = isNpz(path, "loadWeights")
-    ? await readNpz(params, path)
-    : await readSafetensors(params, path);
+  const op = "loadWeights";
+  const inflate = isNpz(path, op) ? zlibInflater() ?? await fflateInflater() : null;
+  setFromFile(params, path, await readFile(path, op), inflate, op);
+}
+
+/**
+ * `loadWeights` done synchronously, for the `pretrained` option of a
+ * model's constructor; errors name `op` (the model). It needs
+ * `Deno.readFileSync` and, for an `.npz`, node:zlib: where they are
+ * missing (a browser) it throws, pointing to `await op.load(...)`.
+ */
+export function loadWeightsSync(
+  params: ReadonlyMap<string, Variable>,
+  path: string,
+  op: string,
+): void {
+  const npz = isNpz(path, op);
+  const inflate = npz ? zlibInflater() : null;
+  const deno = (globalThis as { Deno?: Partial<typeof Deno> }).Deno;
+  if (deno?.readFileSync === undefined || (npz && inflate === null)) {
+    throw new Error(
+      `${op}: this runtime cannot read weights synchronously (it needs Deno.readFileSync` +
+        `${npz ? " and node:zlib" : ""}): use \`await ${op}.load({ pretrained: path })\``,
+    );
+  }
+  let file: Uint8Array;
+  try {
+    file = deno.readFileSync(path);
+  } catch (e) {
+    throw fileError(e, `${op}: cannot read ${path}`);
+  }
+  setFromFile(params, path, file, inflate, op);
+}
+
+/**
+ * The one loading pipeline: validates `file` (the bytes read from `path`:
+ * an `.npz` when `inflate` inflates its members, else safetensors) against
+ * `params` in full, then sets them; errors start with `op`.
+ */
+function setFromFile(
+  params: ReadonlyMap<string, Variable>,
+  path: string,
+  file: Uint8Array,
+  inflate: Inflater | null,
+  op: string,
+): void {
+  const stored = inflate === null
+    ? readSafetensors(params, path, file, op)
+    : readNpz(params, path, file, inflate, op);
   const arrays = new Map<string, NDArray>();
-  for (const [name, s] of stored) arrays.set(name, decode(s, `loadWeights: ${path}: '${name}'`));
+  for (const [name, s] of stored) arrays.set(name, decode(s, `${op}: ${path}: '${name}'`));
   for (const [name, p] of params) {
     const x = arrays.get(name)!;
     if (sameShape(x.shape, p.data.shape)) dispatch("copy", [x], {}, p.data);
@@ -184,48 +230,43 @@ function encodeSafetensors(params: ReadonlyMap<string, Variable>): Uint8Array {
   return out;
 }
 
-async function readSafetensors(
+function readSafetensors(
   params: ReadonlyMap<string, Variable>,
   path: string,
-): Promise<Map<string, Stored>> {
+  file: Uint8Array,
+  op: string,
+): Map<string, Stored> {
   const fail = (msg: string): never => {
-    throw new Error(`loadWeights: ${path}: ${msg}`);
+    throw new Error(`${op}: ${path}: ${msg}`);
   };
-  const file = await Deno.open(path, { read: true }).catch((e) => {
-    throw fileError(e, `loadWeights: cannot read ${path}`);
-  });
-  try {
-    const size = (await file.stat()).size;
-    if (size < 8) fail(`${size}-byte file is shorter than the 8-byte header length`);
-    const n = new DataView((await readAt(file, 0, 8)).buffer).getBigUint64(0, true);
-    if (n > BigInt(MAX_HEADER)) fail(`header length ${n} exceeds the ${MAX_HEADER}-byte limit`);
-    const headerLen = Number(n);
-    if (8 + headerLen > size) {
-      fail(`header length ${headerLen} runs past the end of the file (${size} bytes)`);
-    }
-    const stored = parseSafetensorsHeader(await readAt(file, 8, headerLen), fail);
-    const dataLen = size - 8 - headerLen;
-    const spans = [...stored].map(([name, s]) => ({ name, s, begin: s.begin, end: s.end }))
-      .sort((a, b) => a.begin - b.begin || a.end - b.end);
-    let covered = 0, prev = "";
-    for (const { name, begin, end } of spans) {
-      if (begin < covered) fail(`data_offsets [${begin},${end}] of '${name}' overlap '${prev}'`);
-      if (begin > covered) fail(`${begin - covered}-byte gap in the data before '${name}'`);
-      covered = end;
-      prev = name;
-    }
-    if (covered !== dataLen) {
-      fail(
-        `tensors cover ${covered} bytes but the data section has ${dataLen} (truncated or corrupt)`,
-      );
-    }
-    const matched = checkAgainstModel(params, stored, path);
-    const data = await readAt(file, 8 + headerLen, dataLen);
-    for (const { s, begin, end } of spans) s.bytes = data.subarray(begin, end);
-    return matched;
-  } finally {
-    file.close();
+  const size = file.length;
+  if (size < 8) fail(`${size}-byte file is shorter than the 8-byte header length`);
+  const n = new DataView(file.buffer, file.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER)) fail(`header length ${n} exceeds the ${MAX_HEADER}-byte limit`);
+  const headerLen = Number(n);
+  if (8 + headerLen > size) {
+    fail(`header length ${headerLen} runs past the end of the file (${size} bytes)`);
   }
+  const stored = parseSafetensorsHeader(file.subarray(8, 8 + headerLen), fail);
+  const dataLen = size - 8 - headerLen;
+  const spans = [...stored].map(([name, s]) => ({ name, s, begin: s.begin, end: s.end }))
+    .sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0, prev = "";
+  for (const { name, begin, end } of spans) {
+    if (begin < covered) fail(`data_offsets [${begin},${end}] of '${name}' overlap '${prev}'`);
+    if (begin > covered) fail(`${begin - covered}-byte gap in the data before '${name}'`);
+    covered = end;
+    prev = name;
+  }
+  if (covered !== dataLen) {
+    fail(
+      `tensors cover ${covered} bytes but the data section has ${dataLen} (truncated or corrupt)`,
+    );
+  }
+  const matched = checkAgainstModel(params, stored, path, op);
+  const data = file.subarray(8 + headerLen);
+  for (const { s, begin, end } of spans) s.bytes = data.subarray(begin, end);
+  return matched;
 }
 
 /** Parses and checks a safetensors JSON header (each entry on its own). */
@@ -321,14 +362,16 @@ function lazyLimit(compressed: number): number {
   return Math.max(16 * 2 ** 20, 64 * compressed);
 }
 
-async function readNpz(
+function readNpz(
   params: ReadonlyMap<string, Variable>,
   path: string,
-): Promise<Map<string, Stored>> {
+  zip: Uint8Array,
+  inflate: Inflater,
+  op: string,
+): Map<string, Stored> {
   const fail = (msg: string): never => {
-    throw new Error(`loadWeights: ${path}: ${msg}`);
+    throw new Error(`${op}: ${path}: ${msg}`);
   };
-  const zip = await readFile(path, "loadWeights");
   const entries = zipEntries(zip, (msg) => fail(`not a valid .npz (zip) file (${msg})`));
   const stored = new Map<string, Stored | null>();
   for (const e of entries) {
@@ -340,20 +383,14 @@ async function readNpz(
     stored.set(name, null); // not read unless the model has it
     if (p === undefined) continue;
     const bad = (msg: string): never => fail(`entry '${entry}': ${msg}`);
-    // Inflate only what the model can take: the header, then at most the
-    // data it declares, which must fit the parameter (int64 data narrows)
+    // Inflate only what the model can take: a header and at most the data
+    // the parameter holds (int64 data narrows), checked before inflating
     const most = p.data.size ? 8 * p.data.size : lazyLimit(e.compressedSize);
     if (e.size > 12 + NPY_HEADER_MAX + most) {
       fail(`entry '${entry}' claims ${e.size} bytes, more than parameter '${name}' can hold`);
     }
-    const head = e.method === 0
-      ? zip.subarray(e.dataStart, e.dataStart + Math.min(e.size, 12 + NPY_HEADER_MAX))
-      : (await inflate(
-        zip.subarray(e.dataStart, e.dataStart + e.compressedSize),
-        12 + NPY_HEADER_MAX,
-        false,
-      ).catch((err) => bad(`corrupt compressed data (${err.message})`))).bytes;
-    const s = parseNpyHeader(head, bad);
+    const bytes = readEntry(zip, e, inflate, fail);
+    const s = parseNpyHeader(bytes.subarray(0, 12 + NPY_HEADER_MAX), bad);
     const nbytes = byteSize(s.shape, s.codec.itemsize, bad);
     stored.set(name, s);
     if (!fits(s.shape, p) || !dtypeFits(s.codec.dtype, p)) continue; // reported below
@@ -370,9 +407,9 @@ async function readNpz(
         }`,
       );
     }
-    s.bytes = (await readEntry(zip, e, fail)).subarray(s.dataStart);
+    s.bytes = bytes.subarray(s.dataStart);
   }
-  return checkAgainstModel(params, stored, path);
+  return checkAgainstModel(params, stored, path, op);
 }
 
 /** DeZero's `l0/W.npy` as our parameter name `l0.W`. */
@@ -500,6 +537,7 @@ function checkAgainstModel(
   params: ReadonlyMap<string, Variable>,
   stored: Map<string, Stored | null>,
   path: string,
+  op: string,
 ): Map<string, Stored> {
   const problems: string[] = [];
   const missing = [...params.keys()].filter((name) => !stored.has(name));
@@ -519,7 +557,7 @@ function checkAgainstModel(
     }
   }
   if (problems.length) {
-    throw new Error(`loadWeights: ${path} does not match the model:\n  ${problems.join("\n  ")}`);
+    throw new Error(`${op}: ${path} does not match the model:\n  ${problems.join("\n  ")}`);
   }
   return stored as Map<string, Stored>;
 }
@@ -563,17 +601,6 @@ function isDims(x: unknown): x is number[] {
 /** The little-endian bytes of a typed array (hosts Deno runs on are little-endian). */
 function bytesOf(a: TypedArray): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-async function readAt(file: Deno.FsFile, offset: number, length: number): Promise<Uint8Array> {
-  await file.seek(offset, Deno.SeekMode.Start);
-  const buf = new Uint8Array(length);
-  for (let got = 0; got < length;) {
-    const n = await file.read(buf.subarray(got));
-    if (n === null) throw new Error(`unexpected end of file at byte ${offset + got}`);
-    got += n;
-  }
-  return buf;
 }
 
 /** The contents of `path`; an error names `op` and the path. */

@@ -3,11 +3,26 @@
  * file (DeZero's `.npz`) from its central directory, each checked against
  * its CRC-32 as Python's zipfile (and so `np.load`) does, and DEFLATE or
  * gzip data inflated under a byte limit the caller sets from what it
- * expects, so a small crafted file cannot expand into a huge buffer. The
- * inflation is fflate's (`npm:fflate@0.8.3`, imported on first use).
+ * expects, so a small crafted file cannot expand into a huge buffer. Zip
+ * members inflate synchronously through an `Inflater`: node:zlib's where the
+ * runtime has node built-ins (Deno, Node), fflate's (`npm:fflate@0.8.3`,
+ * imported on first use) elsewhere; gzip goes through fflate's stream.
  * @module
  */
 import { importNpm } from "../core/npm.ts";
+
+/**
+ * Inflates raw DEFLATE `data` in full, producing no more than about `limit`
+ * bytes: throws a RangeError "inflates to more than `limit` bytes" when
+ * the data holds more, and an Error "corrupt compressed data (...)" when it
+ * is not valid DEFLATE.
+ */
+export type Inflater = (data: Uint8Array, limit: number) => Uint8Array;
+
+/** The part of `node:zlib` the zlib inflater calls. */
+interface Zlib {
+  inflateRawSync(data: Uint8Array, options: { maxOutputLength: number }): Uint8Array;
+}
 
 /** A streaming inflater of fflate: pushes compressed pieces, hands out inflated chunks. */
 interface InflateStream {
@@ -121,18 +136,77 @@ function num64(view: DataView, at: number, fail: (msg: string) => never): number
   return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : fail("zip64 field is too large");
 }
 
+/** fflate, downloaded (once) when first needed. */
+const loadFflate = () => importNpm<Fflate>("npm:fflate@0.8.3");
+
+/**
+ * node:zlib's `inflateRawSync` as an `Inflater` (its `maxOutputLength`
+ * stops it a chunk past the limit), or null where the runtime has no node
+ * built-ins (a browser). It is reached through `process.getBuiltinModule`,
+ * so the browser bundle holds no static `node:` import.
+ */
+export function zlibInflater(): Inflater | null {
+  const process = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
+  const zlib = process?.getBuiltinModule?.("node:zlib") as Zlib | undefined;
+  if (zlib === undefined) return null;
+  return (data, limit) =>
+    bounded(limit, () => {
+      try {
+        const out = zlib.inflateRawSync(data, { maxOutputLength: limit + 1 });
+        // a plain view: a Buffer's slice() would not copy
+        return { bytes: new Uint8Array(out.buffer, out.byteOffset, out.length), more: false };
+      } catch (e) {
+        if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+          return { bytes: new Uint8Array(0), more: true };
+        }
+        throw e;
+      }
+    });
+}
+
+/** fflate's streaming inflation as an `Inflater` (for runtimes without node:zlib). */
+export async function fflateInflater(): Promise<Inflater> {
+  const fflate = await loadFflate();
+  return (data, limit) => bounded(limit, () => inflatePrefix(fflate, data, limit, false));
+}
+
+/** The bytes of `run` (a prefix inflation), or an `Inflater`'s errors. */
+function bounded(limit: number, run: () => { bytes: Uint8Array; more: boolean }): Uint8Array {
+  let r: { bytes: Uint8Array; more: boolean };
+  try {
+    r = run();
+  } catch (e) {
+    throw new Error(`corrupt compressed data (${(e as Error).message})`, { cause: e });
+  }
+  if (r.more || r.bytes.length > limit) {
+    throw new RangeError(`inflates to more than ${limit} bytes`);
+  }
+  return r.bytes;
+}
+
 /**
  * The first `limit` bytes that `data` (raw DEFLATE, or gzip) inflates to,
- * and whether it holds more. Input is pushed in pieces no larger than what
- * could inflate to the remaining room (DEFLATE expands at most ~1032x), so
- * at most about twice `limit` bytes are ever produced.
+ * and whether it holds more (fflate's, imported on first use).
  */
 export async function inflate(
   data: Uint8Array,
   limit: number,
   gzip: boolean,
 ): Promise<{ bytes: Uint8Array; more: boolean }> {
-  const { Inflate, Gunzip } = await importNpm<Fflate>("npm:fflate@0.8.3");
+  return inflatePrefix(await loadFflate(), data, limit, gzip);
+}
+
+/**
+ * `inflate` with fflate loaded. Input is pushed in pieces no larger than
+ * what could inflate to the remaining room (DEFLATE expands at most
+ * ~1032x), so at most about twice `limit` bytes are ever produced.
+ */
+function inflatePrefix(
+  { Inflate, Gunzip }: Fflate,
+  data: Uint8Array,
+  limit: number,
+  gzip: boolean,
+): { bytes: Uint8Array; more: boolean } {
   const chunks: Uint8Array[] = [];
   let total = 0;
   const full = {}; // thrown to stop once past the limit
@@ -163,31 +237,26 @@ export async function inflate(
 }
 
 /**
- * The bytes of zip member `e`: exactly its declared size, which the caller
- * has checked against what it expects, and matching its CRC-32.
+ * The bytes of zip member `e`, inflated by `inflate`: exactly its declared
+ * size, which the caller has checked against what it expects, and matching
+ * its CRC-32.
  */
-export async function readEntry(
+export function readEntry(
   zip: Uint8Array,
   e: ZipEntry,
+  inflate: Inflater,
   fail: (msg: string) => never,
-): Promise<Uint8Array> {
-  const raw = zip.subarray(e.dataStart, e.dataStart + e.compressedSize);
-  let bytes = raw;
+): Uint8Array {
+  let bytes = zip.subarray(e.dataStart, e.dataStart + e.compressedSize);
   if (e.method === 8) {
-    let r: { bytes: Uint8Array; more: boolean } = { bytes: raw, more: false };
     try {
-      r = await inflate(raw, e.size, false);
+      bytes = inflate(bytes, e.size);
     } catch (err) {
-      fail(`'${e.name}': corrupt compressed data (${(err as Error).message})`);
+      fail(`'${e.name}': ${(err as Error).message}`);
     }
-    if (r.more || r.bytes.length !== e.size) {
-      fail(
-        `'${e.name}': inflates to ${
-          r.more ? "more" : r.bytes.length
-        } bytes, not the ${e.size} declared`,
-      );
+    if (bytes.length !== e.size) {
+      fail(`'${e.name}': inflates to ${bytes.length} bytes, not the ${e.size} declared`);
     }
-    bytes = r.bytes;
   }
   if (crc32(bytes) !== e.crc) fail(`'${e.name}': CRC-32 mismatch (the file is corrupt)`);
   return bytes;

@@ -16,8 +16,10 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import * as dz from "../mod.ts";
 import { assertAllClose } from "./assert.ts";
+import { bytes, npy, withDir } from "./weights_files.ts";
 
 const { ResNet101, ResNet152, ResNet50, VGG16, random } = dz;
+const { zipSync } = await import("npm:fflate@0.8.3");
 
 /** A float32 array of `shape` holding a fixed pattern of small values (cheaper than randn). */
 function pattern(shape: number[], seed: number): dz.NDArray {
@@ -178,24 +180,136 @@ Deno.test("ResNet101 and ResNet152 have DeZero's blocks per stage", () => {
   }
 });
 
-Deno.test("the image models take pretrained weights only through the asynchronous load", async () => {
-  assert.throws(() => new VGG16({ pretrained: "vgg16.npz" }), {
-    name: "TypeError",
-    message: "VGG16: reading weights is asynchronous: use `await VGG16.load({ pretrained: path })`",
+/** The value a test `.npz` stores at index `i` of parameter number `k` (distinct, exact in float32). */
+const stored = (k: number, i: number) => ((k * 7919 + i * 31) % 2048 - 1024) / 256;
+
+/**
+ * DeZero's `save_weights` output for a VGG16 (np.savez_compressed: DEFLATE
+ * members `conv1_1/W.npy`, ...), built by hand, small: the lazily sized
+ * axes (input channels, fc inputs) hold 1. Returns each parameter's shape.
+ */
+function smallVggNpz(): { zip: Uint8Array; want: Map<string, number[]> } {
+  const want = new Map<string, number[]>();
+  const files: Record<string, Uint8Array> = {};
+  [...vggParams()].forEach(([name, shape], k) => {
+    // the lazy axis: a convolution's input channels (axis 1), a Linear's inputs (axis 0)
+    const lazy = !name.endsWith(".W") ? -1 : shape.length === 4 ? 1 : 0;
+    const small = shape.map((d, a) => a === lazy ? 1 : d);
+    const n = small.reduce((a, b) => a * b, 1);
+    const data = Float32Array.from({ length: n }, (_, i) => stored(k, i));
+    files[`${name.replace(".", "/")}.npy`] = npy(
+      "<f4",
+      `(${small.join(", ")}${small.length === 1 ? "," : ""})`,
+      bytes(data),
+    );
+    want.set(name, small);
   });
-  assert.throws(() => new ResNet152({ pretrained: "r.npz" }), {
-    message: /^ResNet152: reading weights is asynchronous: use `await ResNet152.load/,
-  });
-  assert.throws(() => new ResNet50({ pretraind: "r.npz" } as dz.PretrainedOptions), {
-    message: /^ResNet50: /,
-  });
-  await assert.rejects(() => ResNet50.load({ pretrained: 3 as unknown as string }), {
-    message: /^ResNet50.load: pretrained must be a non-empty string, got 3$/,
-  });
-  await assert.rejects(() => VGG16.load({ pretrained: "/nonexistent/vgg16.npz" }), {
-    message: /vgg16.npz/,
-  });
-});
+  return { zip: zipSync(files, { level: 6 }), want };
+}
+
+/** Runs `fn` as in a runtime without node built-ins (a browser): no `globalThis.process`. */
+async function withoutProcess(fn: () => unknown): Promise<void> {
+  const process = Object.getOwnPropertyDescriptor(globalThis, "process")!;
+  Object.defineProperty(globalThis, "process", { value: undefined, configurable: true });
+  try {
+    await fn();
+  } finally {
+    Object.defineProperty(globalThis, "process", process);
+  }
+}
+
+Deno.test("new VGG16({ pretrained }) reads DeZero's compressed .npz synchronously; VGG16.load reads it too", () =>
+  withDir(async (dir) => {
+    const { zip, want } = smallVggNpz();
+    const path = `${dir}/vgg16.npz`;
+    await Deno.writeFile(path, zip);
+    assert.equal(new DataView(zip.buffer).getUint16(8, true), 8, "members are DEFLATE");
+    const check = (model: dz.Layer) => {
+      const params = [...model.namedParams()];
+      assert.equal(params.length, want.size);
+      params.forEach(([name, p], k) => {
+        assert.deepEqual(p.shape, want.get(name), name);
+        assert.equal(p.dtype, "float32");
+        const data = p.data.data;
+        for (let i = 0; i < data.length; i++) {
+          if (data[i] !== stored(k, i)) {
+            assert.fail(`${name}[${i}] is ${data[i]}, not ${stored(k, i)}`);
+          }
+        }
+      });
+    };
+    check(new VGG16({ pretrained: path }));
+    check(await VGG16.load({ pretrained: path }));
+    // where no node:zlib exists (a browser), load inflates through fflate and the constructor points to it
+    await withoutProcess(async () => {
+      check(await VGG16.load({ pretrained: path }));
+      assert.throws(() => new VGG16({ pretrained: path }), {
+        message: "VGG16: this runtime cannot read weights synchronously (it needs " +
+          "Deno.readFileSync and node:zlib): use `await VGG16.load({ pretrained: path })`",
+      });
+    });
+  }));
+
+Deno.test("new ResNet50({ pretrained }) loads once all its stages exist, and refuses a file missing them", () =>
+  withDir(async (dir) => {
+    const path = `${dir}/r.npz`;
+    const conv1 = npy("<f4", "(64, 3, 7, 7)", bytes(new Float32Array(64 * 3 * 49)));
+    await Deno.writeFile(path, zipSync({ "conv1/W.npy": conv1 }, { level: 6 }));
+    assert.throws(() => new ResNet50({ pretrained: path }), (e: Error) => {
+      assert.match(
+        e.message,
+        /^ResNet50: .*r\.npz does not match the model:\n {2}missing from the file: conv1\.b, bn1\./,
+      );
+      assert.match(e.message, /res5\.b2\.bn3\.beta, fc6\.W, fc6\.b$/);
+      return true;
+    });
+  }));
+
+Deno.test("the image models' constructors refuse a missing file, zip bombs and bad options clearly", () =>
+  withDir(async (dir) => {
+    assert.throws(() => new VGG16({ pretrained: `${dir}/gone.npz` }), (e: Error) => {
+      assert.ok(e instanceof Deno.errors.NotFound);
+      assert.match(e.message, /^VGG16: cannot read .*gone\.npz: /);
+      return true;
+    });
+    assert.throws(() => new ResNet152({ pretrained: `${dir}/gone.safetensors` }), {
+      message: /^ResNet152: cannot read .*gone\.safetensors/,
+    });
+    assert.throws(() => new VGG16({ pretrained: `${dir}/w.pt` }), {
+      name: "TypeError",
+      message: /^VGG16: .*w\.pt: unknown extension '\.pt'/,
+    });
+    // 32 MiB of zeros in about 32 kB for a lazy W: its declared size is refused before inflating
+    const path = `${dir}/bomb.npz`;
+    const zeros = new Uint8Array(32 * 2 ** 20);
+    const bomb = zipSync({ "conv1_1/W.npy": npy("<f4", "(8192, 1024)", zeros) });
+    assert.ok(bomb.length < 100_000);
+    await Deno.writeFile(path, bomb);
+    assert.throws(() => new VGG16({ pretrained: path }), {
+      message:
+        /^VGG16: .*bomb\.npz: entry 'conv1_1\/W\.npy' claims 33554560 bytes, more than parameter 'conv1_1\.W' can hold/,
+    });
+    // 4 MiB of zeros whose size fields claim what conv1_1.b [64] takes: inflation stops at that size
+    const lying = zipSync({ "conv1_1/b.npy": npy("<f4", "(64,)", zeros.subarray(0, 4 * 2 ** 20)) });
+    const view = new DataView(lying.buffer);
+    for (let i = 0; i + 4 <= lying.length; i++) {
+      if (view.getUint32(i, true) === 0x04034b50) view.setUint32(i + 22, 128 + 256, true);
+      if (view.getUint32(i, true) === 0x02014b50) view.setUint32(i + 24, 128 + 256, true);
+    }
+    await Deno.writeFile(path, lying);
+    assert.throws(() => new VGG16({ pretrained: path }), {
+      message: /^VGG16: .*bomb\.npz: 'conv1_1\/b\.npy': inflates to more than 384 bytes$/,
+    });
+    assert.throws(() => new ResNet50({ pretraind: "r.npz" } as dz.PretrainedOptions), {
+      message: /^ResNet50: /,
+    });
+    await assert.rejects(() => ResNet50.load({ pretrained: 3 as unknown as string }), {
+      message: /^ResNet50.load: pretrained must be a non-empty string, got 3$/,
+    });
+    await assert.rejects(() => VGG16.load({ pretrained: "/nonexistent/vgg16.npz" }), {
+      message: /^loadWeights: cannot read \/nonexistent\/vgg16\.npz/,
+    });
+  }));
 
 Deno.test("VGG16.preprocess reverses RGB to BGR, subtracts DeZero's mean pixel and transposes to [3, H, W]", () => {
   // a 2 x 2 RGB image, pixel (h, w) = [r, g, b]

@@ -114,7 +114,7 @@ Deno.test("loadWeights() bounds inflation: zip bombs and lying sizes never reach
       if (view.getUint32(i, true) === 0x02014b50) view.setUint32(i + 24, small, true);
     }
     await Deno.writeFile(path, zip);
-    await assertRefused(w, path, /'l0\/W\.npy': inflates to more bytes, not the 152 declared/);
+    await assertRefused(w, path, /'l0\/W\.npy': inflates to more than 152 bytes/);
   }));
 
 Deno.test("loadWeights() refuses .npy headers over numpy's 10000 bytes and odd dict literals", () =>
