@@ -1,7 +1,9 @@
 /**
  * Saving and loading named parameters: the safetensors format (default) and
  * DeZero's `.npz` (a zip of `.npy` files), validated in full before any
- * parameter changes, written atomically through a temporary file.
+ * parameter changes, written atomically through a temporary file. Loading
+ * is one synchronous pipeline over the file's bytes, which `loadWeights`
+ * reads asynchronously and `loadWeightsSync` (models' constructors) not.
  * @module
  */
 import { dispatch } from "../core/dispatch.ts";
@@ -104,7 +106,8 @@ function checkNames(params: ReadonlyMap<string, Variable>, npz: boolean, path: s
  * (a lazy layer's placeholder, like Linear's `[0, outSize]` W before its first
  * call) takes the file's array when every axis that is not 0 agrees, in the
  * file's float dtype, as DeZero's `param.data = npz[key]` does for a fresh
- * model.
+ * model. `.npz` members inflate through node:zlib where the runtime has it,
+ * else through fflate.
  */
 export async function loadWeights(
   params: ReadonlyMap<string, Variable>,
