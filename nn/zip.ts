@@ -9,6 +9,7 @@
  * imported on first use) elsewhere; gzip goes through fflate's stream.
  * @module
  */
+import { nodeBuiltin } from "../core/builtin.ts";
 import { importNpm } from "../core/npm.ts";
 
 /**
@@ -142,13 +143,12 @@ const loadFflate = () => importNpm<Fflate>("npm:fflate@0.8.3");
 /**
  * node:zlib's `inflateRawSync` as an `Inflater` (its `maxOutputLength`
  * stops it a chunk past the limit), or null where the runtime has no node
- * built-ins (a browser). It is reached through `process.getBuiltinModule`,
+ * built-ins (a browser). It is reached through `process.getBuiltinModule`
  * so the browser bundle holds no static `node:` import.
  */
 export function zlibInflater(): Inflater | null {
-  const process = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
-  const zlib = process?.getBuiltinModule?.("node:zlib") as Zlib | undefined;
-  if (zlib === undefined) return null;
+  const zlib = nodeBuiltin<Zlib>("node:zlib");
+  if (zlib === null) return null;
   return (data, limit) =>
     bounded(limit, () => {
       try {

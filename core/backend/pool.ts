@@ -18,6 +18,7 @@
  * which thread runs it, so neither do a job's.
  * @module
  */
+import { nodeBuiltin } from "../builtin.ts";
 import { checkInt } from "../validate.ts";
 
 /** The most threads `setThreads` accepts (the control block is sized for them). */
@@ -232,14 +233,7 @@ export function poolStats(): { workers: number; jobs: number; workerRanges: numb
 
 /** node:worker_threads, where the host hands built-ins out synchronously (Deno, Node). */
 function workerThreads(): NodeThreads | null {
-  const process = (globalThis as {
-    process?: { getBuiltinModule?(id: string): unknown };
-  }).process;
-  try {
-    return (process?.getBuiltinModule?.("node:worker_threads") ?? null) as NodeThreads | null;
-  } catch {
-    return null;
-  }
+  return nodeBuiltin<NodeThreads>("node:worker_threads");
 }
 
 /**
