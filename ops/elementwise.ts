@@ -399,7 +399,10 @@ export const sigmoid: (x: VariableLike) => Variable = unary(
   (_x, y, gy) => mul(gy, mul(y, sub(1, y))),
 );
 /**
- * `max(x, 0)`; gradient `gy * (x > 0)`.
+ * `max(x, 0)`; gradient `gy * (x > 0)`, computed as `gy * (y > 0)` (the same
+ * mask: `y > 0` exactly where `x > 0`), so that the JIT can fuse the ReLU
+ * into the store of the matrix product before it (the product itself is
+ * then needed by nothing else).
  *
  * @example
  * ```ts
@@ -410,7 +413,7 @@ export const sigmoid: (x: VariableLike) => Variable = unary(
  */
 export const relu: (x: VariableLike) => Variable = unary(
   "relu",
-  (x, _y, gy) => mul(gy, mask("gt", x, 0)),
+  (_x, y, gy) => mul(gy, mask("gt", y, 0)),
 );
 
 /**
