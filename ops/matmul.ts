@@ -9,17 +9,13 @@ import type { NDArray } from "../core/array/ndarray.ts";
 import { fmtShape } from "../core/array/shape_rules.ts";
 import { asVariable, type Variable, type VariableLike } from "../core/autograd/variable.ts";
 import { add } from "./elementwise.ts";
-import { reshape, sumTo, transpose } from "./shape.ts";
-
-/** Swaps the last two axes. */
-function mT(x: Variable): Variable {
-  const axes = x.shape.map((_, i) => i);
-  axes.push(...axes.splice(-2).reverse());
-  return transpose(x, axes);
-}
+import { checkBool } from "../core/validate.ts";
+import { reshape, sumTo } from "./shape.ts";
 
 /**
- * Matrix product of operands with at least two axes.
+ * Matrix product of operands with at least two axes, each optionally read
+ * with its last two axes swapped (`transA`, `transB`: no transposed copy is
+ * made, the product reads it so).
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -29,17 +25,39 @@ function mT(x: Variable): Variable {
  * y.backward();
  * assert.equal(String(y), "variable([[11]])");
  * assert.equal(String(a.grad), "variable([[3 4]])");
+ * assert.equal(String(new F.MatMul(false, true).apply(a, a)), "variable([[5]])"); // a @ a^T
  * ```
  */
 export class MatMul extends Function {
+  /**
+   * A matrix product `op(a) @ op(b)`.
+   * @param transA read `a` with its last two axes swapped
+   * @param transB read `b` with its last two axes swapped
+   */
+  constructor(readonly transA = false, readonly transB = false) {
+    super();
+    checkBool(transA, "MatMul", "transA");
+    checkBool(transB, "MatMul", "transB");
+  }
   /** Runs the matmul kernel. */
   forward(a: NDArray, b: NDArray): NDArray {
-    return dispatch("matmul", [a, b]);
+    const { transA, transB } = this;
+    return dispatch("matmul", [a, b], transA || transB ? { transA, transB } : undefined);
   }
-  /** `ga = gy @ b^T`, `gb = a^T @ gy`, summed over broadcast batch axes. */
+  /**
+   * `ga = gy @ op(b)^T` (transposed back when `transA`), `gb = op(a)^T @ gy`
+   * (likewise), summed over broadcast batch axes; the transposes are read,
+   * never copied.
+   */
   backward(gy: Variable): Variable[] {
-    const [a, b] = this.inputs;
-    return [sumTo(matmul(gy, mT(b)), a.shape), sumTo(matmul(mT(a), gy), b.shape)];
+    const [a, b] = this.inputs, { transA, transB } = this;
+    const ga = transA
+      ? new MatMul(transB, true).apply(b, gy)
+      : new MatMul(false, !transB).apply(gy, b);
+    const gb = transB
+      ? new MatMul(true, transA).apply(gy, a)
+      : new MatMul(!transA, false).apply(a, gy);
+    return [sumTo(ga, a.shape), sumTo(gb, b.shape)];
   }
 }
 

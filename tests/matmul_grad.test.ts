@@ -115,6 +115,60 @@ Deno.test("matmul() gradients are gy @ W^T and x^T @ gy (the notes' shapes (2,3)
   assert.deepEqual(M.grad!.data.toArray(), [[1, 1], [2, 2]]);
 });
 
+/** The last two axes of a nested array of matrices swapped (the reference transpose). */
+function swapLast(v: dz.NestedArray): dz.NestedArray {
+  const m = v as dz.NestedArray[];
+  if (!Array.isArray(m[0]) || !Array.isArray((m[0] as dz.NestedArray[])[0])) {
+    const rows = m as number[][];
+    return rows[0].map((_, j) => rows.map((r) => r[j]));
+  }
+  return m.map(swapLast);
+}
+
+Deno.test("MatMul(transA, transB) reads operands transposed; grads match numerical, also of grads", () => {
+  // [a shape as stored, b shape as stored] for op(a) [2, 3] @ op(b) [3, 4], one batched
+  const cases: [boolean, boolean, number[], number[]][] = [
+    [false, false, [2, 3], [3, 4]],
+    [true, false, [3, 2], [3, 4]],
+    [false, true, [2, 3], [4, 3]],
+    [true, true, [3, 2], [4, 3]],
+    [true, true, [2, 3, 2], [4, 3]],
+  ];
+  for (const [tA, tB, sa, sb] of cases) {
+    const what = `transA ${tA}, transB ${tB}, [${sa}] @ [${sb}]`;
+    const a = mk(sa, "float64", 1), b = mk(sb, "float64", 4);
+    const f = (u: Variable, v: Variable) => new F.MatMul(tA, tB).apply(u, v);
+    const y = f(a, b);
+    const ra = a.data.toArray(), rb = b.data.toArray();
+    const want = matmulRef(tA ? swapLast(ra) : ra, tB ? swapLast(rb) : rb) as number[];
+    assertAllClose(y, want, { rtol: 1e-14, atol: 1e-15, msg: what });
+    // a weighted sum makes gy other than ones
+    const w = mk(y.shape, "float64", 7);
+    const loss = (u: Variable, v: Variable) => F.sum(F.mul(f(u, v), w));
+    loss(a, b).backward({ createGraph: true });
+    assertAllClose(a.grad!, utils.numericalGrad((u) => loss(u, b), a), {
+      ...TOL.float64,
+      msg: what,
+    });
+    assertAllClose(b.grad!, utils.numericalGrad((v) => loss(a, v), b), {
+      ...TOL.float64,
+      msg: what,
+    });
+    // second order: d/db of sum(ga * w2), numerically
+    const w2 = mk(sa, "float64", 9);
+    const ga = a.grad!;
+    b.cleargrad();
+    F.sum(F.mul(ga, w2)).backward();
+    const gaSum = (v: Variable) => {
+      const u = new Variable(a.data);
+      loss(u, v).backward({ createGraph: true });
+      return F.sum(F.mul(u.grad!, w2));
+    };
+    assertAllClose(b.grad!, utils.numericalGrad(gaSum, b), { ...TOL.float64, msg: what });
+  }
+  assert.throws(() => new F.MatMul(1 as unknown as boolean), /MatMul.*transA/);
+});
+
 Deno.test("matmul() with a broadcast batch sums the weight's gradient over the batch", () => {
   const x = mk([4, 2, 3]);
   const W = mk([3, 2], "float64", 1);
