@@ -248,6 +248,34 @@ Deno.test("jit() inference relu(x @ W + b) with the add and ReLU in the store eq
   }
 });
 
+Deno.test("jit() training relu(x @ W + b): the ReLU runs in the product's store, params equal eager bit for bit", () => {
+  dz.random.seed(7);
+  for (const dtype of ["float32", "float64"] as const) {
+    const [x, w0, b0, w1] = inputs(dtype, [40, 300], [300, 30], [30], [30, 5]);
+    const t = dz.array([0, 1, 2, 3, 4].flatMap((c) => Array(8).fill(c)), { dtype: "int32" });
+    const fresh = () => [w0, b0, w1].map((a) => new dz.Parameter(a.sub(0.5)));
+    const train = (params: dz.Parameter[]) => (x: dz.NDArray, t: dz.NDArray) => {
+      const [W, b, W2] = params;
+      const loss = F.softmaxCrossEntropy(F.matmul(F.relu(F.linear(x, W, b)), W2), t);
+      for (const p of params) p.cleargrad();
+      loss.backward();
+      for (const p of params) p.data = p.data.sub(p.grad!.data.mul(0.1));
+      return loss;
+    };
+    const pe = fresh(), pj = fresh();
+    const eager = train(pe), step = jit(train(pj));
+    for (let i = 0; i < 3; i++) {
+      assert.equal(step(x, t).data.item(), eager(x, t).data.item());
+    }
+    for (let i = 0; i < pe.length; i++) {
+      assert.deepEqual(Array.from(pj[i].data.raw), Array.from(pe[i].data.raw));
+    }
+    const src = step.source();
+    assert.match(src, /\+ bias, relu/);
+    assert.doesNotMatch(src, /fused loop over \[40,30\]: relu\b/);
+  }
+});
+
 Deno.test("jit() reductions over inner and middle axes (runs summed in a local) equal eager bit for bit", () => {
   dz.random.seed(5);
   for (const dtype of ["float32", "float64"] as const) {
