@@ -259,6 +259,14 @@ export interface ConvOptions {
  * `randn(...).astype(dtype) * sqrt(1 / (C * KH * KW))` (so `random.seed(s)`
  * gives DeZero's weights), lazily when `inChannels` is omitted (until then
  * W is an empty placeholder with 0 input channels), and a zero bias b.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { L } from "@dezero/dezero-ts";
+ * const conv = new L.Conv2d(4, 3);
+ * assert.ok(conv instanceof L.ConvLayer);
+ * assert.deepEqual(conv.W.shape, [4, 0, 3, 3]); // in channels taken from the first input
+ * ```
  */
 export abstract class ConvLayer extends Layer {
   /** Number of output channels. */

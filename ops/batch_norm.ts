@@ -44,6 +44,15 @@ function decayInto(avg: NDArray, stat: NDArray, decay: number, rate: number): vo
  * Batch normalization over axis 1 of a `[N, C]` or `[N, C, H, W]` input;
  * inputs `x, gamma, beta, mean, var` (the running statistics, written in
  * place in training; they get no gradient).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { array, F, ones, zeros } from "@dezero/dezero-ts";
+ * const x = array([[1, 2], [3, 6]], { dtype: "float64" });
+ * const y = F.batchNorm(x, ones([2]), zeros([2]), zeros([2]), ones([2]));
+ * assert.ok(y.creator instanceof F.BatchNorm);
+ * assert.ok(Math.abs(y.data.data[2] - 1) < 1e-4); // y[1, 0] = (3 - 2) / sqrt(1 + eps)
+ * ```
  */
 export class BatchNorm extends Function {
   /** Whether the call normalized by the batch's statistics (training). */

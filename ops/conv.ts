@@ -39,7 +39,17 @@ function image(y: NDArray, N: number, H: number, W: number): NDArray {
   return dispatch("transpose", [t], { axes: [0, 3, 1, 2] });
 }
 
-/** 2-D convolution (DeZero's Conv2d): im2col, then `col @ W^T + b`. */
+/**
+ * 2-D convolution (DeZero's Conv2d): im2col, then `col @ W^T + b`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, ones } from "@dezero/dezero-ts";
+ * const y = F.conv2d(ones([1, 1, 3, 3]), ones([2, 1, 2, 2]));
+ * assert.ok(y.creator instanceof F.Conv2d);
+ * assert.deepEqual(y.shape, [1, 2, 2, 2]);
+ * ```
+ */
 export class Conv2d extends Function {
   /**
    * The function's static arguments.
@@ -105,6 +115,14 @@ export function conv2d(
  * 2-D transposed convolution (DeZero's Deconv2d): each input pixel's
  * channels times W spread over a kernel-sized patch, the patches added up
  * by col2im.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, ones } from "@dezero/dezero-ts";
+ * const y = F.deconv2d(ones([1, 1, 2, 2]), ones([1, 1, 2, 2]));
+ * assert.ok(y.creator instanceof F.Deconv2d);
+ * assert.deepEqual(y.data.toArray(), [[[[1, 2, 1], [2, 4, 2], [1, 2, 1]]]]);
+ * ```
  */
 export class Deconv2d extends Function {
   /**
@@ -193,7 +211,18 @@ export function deconv2d(
   return bv === null ? f.apply(xv, Wv) : f.apply(xv, Wv, bv);
 }
 
-/** The kernel gradient of a convolution (DeZero's Conv2DGradW): `gy^T @ im2col(x)`. */
+/**
+ * The kernel gradient of a convolution (DeZero's Conv2DGradW): `gy^T @ im2col(x)`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { F, ones, Variable } from "@dezero/dezero-ts";
+ * const W = new Variable(ones([1, 1, 2, 2]));
+ * F.sum(F.conv2d(ones([1, 1, 3, 3]), W)).backward({ createGraph: true });
+ * assert.ok(W.grad!.creator instanceof F.Conv2DGradW);
+ * assert.deepEqual(W.grad!.data.toArray(), [[[[4, 4], [4, 4]]]]);
+ * ```
+ */
 export class Conv2DGradW extends Function {
   /**
    * The function's static arguments.

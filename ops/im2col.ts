@@ -12,7 +12,18 @@ import { asVariable, type Variable, type VariableLike } from "../core/autograd/v
 import type { Pair } from "./conv_sizes.ts";
 import { col2imArray, colShape, im2colArray, patches } from "./patches.ts";
 
-/** The patches under a sliding kernel, as rows (DeZero's Im2col). */
+/**
+ * The patches under a sliding kernel, as rows (DeZero's Im2col).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { array, F } from "@dezero/dezero-ts";
+ * const x = array([[[[1, 2], [3, 4]]]], { dtype: "float64" });
+ * const y = new F.Im2col([2, 2], [1, 1], [0, 0], true).apply(x);
+ * assert.deepEqual(y.data.toArray(), [[1, 2, 3, 4]]);
+ * assert.ok(F.im2col(x, 2).creator instanceof F.Im2col);
+ * ```
+ */
 export class Im2col extends Function {
   /**
    * The function's static arguments.
@@ -71,7 +82,18 @@ export function im2col(
   return new Im2col(kernelSize, stride, pad, toMatrix).apply(v);
 }
 
-/** Patches added back into an image (DeZero's Col2im). */
+/**
+ * Patches added back into an image (DeZero's Col2im).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { array, F } from "@dezero/dezero-ts";
+ * const col = array([[1, 2, 3, 4]], { dtype: "float64" });
+ * const y = F.col2im(col, [1, 1, 2, 2], 2);
+ * assert.ok(y.creator instanceof F.Col2im);
+ * assert.deepEqual(y.data.toArray(), [[[[1, 2], [3, 4]]]]);
+ * ```
+ */
 export class Col2im extends Function {
   /**
    * The function's static arguments.
