@@ -65,8 +65,9 @@ async function npmCache(): Promise<string> {
   return JSON.parse(new TextDecoder().decode(out.stdout)).npmCache;
 }
 
+/** A user's script that imports mod.ts statically by URL (the specifier is data here, quoted). */
 const script = (base: string) => `
-import * as dz from "http://${base}/mod.ts";
+import * as dz from ${JSON.stringify(`http://${base}/mod.ts`)};
 const x = new dz.Variable(dz.array([[1, 2, 3], [4, 5, 6]]));
 const y = dz.F.sum(x.mul(x));
 y.backward();
