@@ -340,7 +340,7 @@ export function backprop(root: Variable, store: GradStore, options: BackwardOpti
   // the sums this pass made for a Variable (no one else holds them), which later terms may be
   // added into in place (the values of a fresh sum each time); a Variable's entry goes when its
   // creator reads its gradient
-  const sums = new Map<Variable, Variable>();
+  let sums: Map<Variable, Variable> | null = null; // made at the first sum (most passes add none)
   const inPlace = !createGraph && tracer === null;
   const first = store.creator(root);
   if (first !== null) addFunc(first);
@@ -355,7 +355,7 @@ export function backprop(root: Variable, store: GradStore, options: BackwardOpti
         tracer.backward(f);
         r = scoped(`${f.name} backward`, null, () => backwardOf(f, store));
       }
-      for (const o of f.outputs) sums.delete(o.deref());
+      if (sums !== null) { for (const o of f.outputs) sums.delete(o.deref()); }
       const gxs = Array.isArray(r) ? r : [r];
       if (gxs.length !== f.inputs.length) {
         throw new TypeError(
@@ -387,11 +387,11 @@ export function backprop(root: Variable, store: GradStore, options: BackwardOpti
         if (store.take === undefined || !store.take(f, i, gx)) {
           const g = store.get(x);
           if (g === null) store.set(x, gx);
-          else if (g === sums.get(x) && g.dtype === gx.dtype) g.data.iadd(gx.data);
+          else if (g === sums?.get(x) && g.dtype === gx.dtype) g.data.iadd(gx.data);
           else {
             const sum = ops().add(g, gx);
             store.set(x, sum);
-            if (inPlace) sums.set(x, sum);
+            if (inPlace) (sums ??= new Map()).set(x, sum);
           }
         }
         const c = store.creator(x);
