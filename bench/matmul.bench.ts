@@ -24,18 +24,15 @@ import { getThreads, setThreads } from "../mod.ts";
 import { parallelism } from "../core/backend/pool.ts";
 import {
   assemble,
-  BREAK_IF,
   get,
   I32,
   i32,
   I32_ADD,
-  I32_GE_U,
-  LOOP,
-  LOOP_END,
   set,
   simd,
   V128,
   vStore,
+  whileLt,
 } from "../core/backend/simd/wasm.ts";
 
 /** An array of `shape` with fixed, varied values in [-1, 1]. */
@@ -157,8 +154,7 @@ function simdPeak(f64: boolean): number {
     result: false,
     locals: [[1, I32], [CHAINS + 1, V128]],
     body: [
-      ...[...LOOP, ...get(i), ...get(n), ...I32_GE_U, ...BREAK_IF],
-      ...[...body, ...get(i), ...i32(1), ...I32_ADD, ...set(i), ...LOOP_END],
+      ...whileLt(i, n, [...body, ...get(i), ...i32(1), ...I32_ADD, ...set(i)]),
       ...Array.from({ length: CHAINS }, (_, c) => [...i32(16 * c), ...get(acc + c), ...vStore(0)])
         .flat(),
     ],

@@ -33,15 +33,14 @@ import { gemm as scalarGemm, isSmallGemm } from "../cpu/gemm.ts";
 import { parallelism, type PoolModule, registerModule, runRanges } from "../pool.ts";
 import {
   assemble,
-  BREAK_IF,
   type Code,
+  F64X2,
   get,
   I32,
   i32,
   I32_ADD,
-  I32_GE_U,
-  LOOP,
-  LOOP_END,
+  I32_SHL,
+  I32_SUB,
   type MemoryImport,
   set,
   simd,
@@ -51,6 +50,7 @@ import {
   vLoad,
   vStore,
   type WasmFunction,
+  whileLt,
 } from "./wasm.ts";
 
 /** Rows of a micro-tile (an A panel's width). */
@@ -66,9 +66,9 @@ const MCP = 16;
 /** The memory's most pages (2 GiB): larger products run the scalar gemm. */
 const MAX_PAGES = 32768;
 
-const I32_SUB: Code = [0x6b], I32_MUL: Code = [0x6c], I32_LT_U: Code = [0x49];
+const I32_MUL: Code = [0x6c], I32_LT_U: Code = [0x49];
 const I32_EQZ: Code = [0x45], I32_EQ: Code = [0x46], I32_AND: Code = [0x71];
-const I32_OR: Code = [0x72], I32_SHL1: Code = [0x41, 1, 0x74], SELECT: Code = [0x1b];
+const I32_OR: Code = [0x72], SELECT: Code = [0x1b];
 const IF: Code = [0x04, 0x40], ELSE: Code = [0x05], END: Code = [0x0b];
 const call = (f: number): Code => [0x10, ...uleb(f)];
 
@@ -99,22 +99,12 @@ const F32: Lanes = {
 const F64: Lanes = {
   es: 8,
   splat: (offset) => simd(0x0a, 3, ...uleb(offset)),
-  add: simd(0xf0),
-  mul: simd(0xf2),
-  pmax: simd(0xf7),
+  add: F64X2.add,
+  mul: F64X2.mul,
+  pmax: F64X2.pmax,
   madd: simd(0x107),
 };
 
-/** `while (x < limit) { body }` over i32 locals (unsigned). */
-const whileLt = (x: number, limit: number, body: Code): Code => [
-  ...LOOP,
-  ...get(x),
-  ...get(limit),
-  ...I32_GE_U,
-  ...BREAK_IF,
-  ...body,
-  ...LOOP_END,
-];
 /** Local `x` += `n`. */
 const inc = (x: number, n: number): Code => [...get(x), ...i32(n), ...I32_ADD, ...set(x)];
 
@@ -238,7 +228,7 @@ function rows(t: Lanes, tileFn: number): WasmFunction {
   const overK: Code = [
     ...[...kLeft, ...i32(KC), ...kLeft, ...i32(KC), ...I32_LT_U, ...SELECT, ...set(kc)],
     ...[...get(flags), ...get(pc), ...I32_EQZ, ...I32_OR],
-    ...[...get(pc), ...get(kc), ...I32_ADD, ...get(k), ...I32_EQ, ...I32_SHL1, ...I32_OR],
+    ...[...get(pc), ...get(kc), ...I32_ADD, ...get(k), ...I32_EQ, ...i32(1), ...I32_SHL, ...I32_OR],
     ...set(mode),
     ...[...get(p0), ...set(ic), ...whileLt(ic, p1, overA)],
     ...[...get(pc), ...get(kc), ...I32_ADD, ...set(pc)],

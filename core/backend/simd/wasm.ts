@@ -58,6 +58,8 @@ export const i32 = (n: number): Code => [0x41, ...sleb(n)];
 export const I32_SHL: Code = [0x74];
 /** `i32.add`. */
 export const I32_ADD: Code = [0x6a];
+/** `i32.sub`. */
+export const I32_SUB: Code = [0x6b];
 /** `i32.ge_u`. */
 export const I32_GE_U: Code = [0x4f];
 /** `f64.load` of the address on the stack plus `offset`. */
@@ -126,6 +128,16 @@ export const I32X4 = {
 export const LOOP: Code = [0x02, 0x40, 0x03, 0x40];
 /** `br_if 1` (leave the loop), `br 0` then both `end`s. */
 export const BREAK_IF: Code = [0x0d, 1], LOOP_END: Code = [0x0c, 0, 0x0b, 0x0b];
+/** `while (x < limit) { body }` over i32 locals `x` and `limit` (unsigned). */
+export const whileLt = (x: number, limit: number, body: Code): Code => [
+  ...LOOP,
+  ...get(x),
+  ...get(limit),
+  ...I32_GE_U,
+  ...BREAK_IF,
+  ...body,
+  ...LOOP_END,
+];
 
 /** One exported function. */
 export interface WasmFunction {
@@ -285,7 +297,7 @@ export function simdLoop(
     body: [
       ...[...get(0), ...get(n), ...i32(3), ...I32_SHL, ...I32_ADD, ...set(end)],
       ...[...i32x4(-1), ...set(ok), ...prologue],
-      ...[...LOOP, ...get(0), ...get(end), ...I32_GE_U, ...BREAK_IF, ...body, ...LOOP_END],
+      ...whileLt(0, end, body),
       ...[...get(ok), ...I32X4.allTrue64],
     ],
   };
