@@ -1,7 +1,8 @@
 /**
  * The CPU backend: generated JavaScript loops (with WebAssembly SIMD for the
- * float32 math and the gemm), the packed gemm, gather/scatter-add and argmax loops and
- * numpy's MT19937 generator, behind the Backend interface.
+ * float32 math), the WebAssembly SIMD gemm (the scalar packed gemm where
+ * it does not run), gather/scatter-add and argmax loops and numpy's MT19937
+ * generator, behind the Backend interface.
  * @module
  */
 import type { Backend } from "../backend.ts";

@@ -1,7 +1,9 @@
 /**
- * The CPU gemm: `C = op(A) @ op(B)` with operands optionally read transposed
- * and a fused epilogue (bias over the last axis, ReLU), packed and
- * register-tiled.
+ * The scalar JS gemm: `C = op(A) @ op(B)` with operands optionally read
+ * transposed and a fused epilogue (bias over the last axis, ReLU), packed
+ * and register-tiled, float64 sums. It computes small, int32 and mixed
+ * products, and every product where WebAssembly SIMD is missing, for the
+ * WebAssembly gemm (core/backend/simd/gemm.ts).
  *
  * How the gemm gets its speed in plain JS (V8 keeps numbers in float64
  * registers, and does not vectorise):
