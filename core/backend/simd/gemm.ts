@@ -451,6 +451,9 @@ function reserve(bytes: number): boolean {
   return true;
 }
 
+/** `x` elements rounded up to a multiple of 16 (a 64-byte line of float32). */
+const line = (x: number) => Math.ceil(x / 16) * 16;
+
 /**
  * Packs `op(A)` [m, k], `op(B)` [k, n] and the bias into the module's
  * memory for an f64 (else f32) product; null where the module is missing
@@ -474,7 +477,6 @@ export function prepareGemm(
   const es = f64 ? 8 : 4, NR = V * (16 / es);
   const panels = Math.ceil(m / MR), np = Math.ceil(n / NR);
   // each region from a 64-byte line (a B panel's vectors never straddle one)
-  const line = (x: number) => Math.ceil(x / 16) * 16;
   const aAt = 0, bAt = line(aAt + panels * MR * k), cAt = line(bAt + np * NR * k);
   const dAt = line(cAt + panels * MR * np * NR), rawA = line(dAt + np * NR);
   const rawB = line(rawA + m * k), end = rawB + k * n;
@@ -482,7 +484,7 @@ export function prepareGemm(
   const view = f64 ? f64View : f32View, w = GEMM_WASM;
   view.set(part(A, aOff, m * k), rawA);
   view.set(part(B, bOff, k * n), rawB);
-  const [packA, packB] = f64 ? [w.packA64, w.packB64] : [w.packA32, w.packB32];
+  const packA = f64 ? w.packA64 : w.packA32, packB = f64 ? w.packB64 : w.packB32;
   packA(aAt * es, rawA * es, (transA ? 1 : k) * es, (transA ? m : 1) * es, m, k);
   packB(bAt * es, rawB * es, (transB ? k : 1) * es, (transB ? 1 : n) * es, n, k);
   if (bias !== null) {
