@@ -231,11 +231,6 @@ export function poolStats(): { workers: number; jobs: number; workerRanges: numb
   return { workers: ports.length, jobs, workerRanges };
 }
 
-/** node:worker_threads, where the host hands built-ins out synchronously (Deno, Node). */
-function workerThreads(): NodeThreads | null {
-  return nodeBuiltin<NodeThreads>("node:worker_threads");
-}
-
 /**
  * Starts workers up to `count`: the caller starts the first (creating a
  * worker blocks its creator for 55-70 ms on the idle 2-core machine), which
@@ -244,7 +239,7 @@ function workerThreads(): NodeThreads | null {
  * alive.
  */
 function start(count: number): void {
-  const threads = supported() ? workerThreads() : null;
+  const threads = supported() ? nodeBuiltin<NodeThreads>("node:worker_threads") : null;
   if (threads === null) {
     failed = true;
     return;
