@@ -61,7 +61,7 @@ export const I32_ADD: Code = [0x6a];
 /** `i32.sub`. */
 export const I32_SUB: Code = [0x6b];
 /** `i32.ge_u`. */
-export const I32_GE_U: Code = [0x4f];
+const I32_GE_U: Code = [0x4f];
 /** `f64.load` of the address on the stack plus `offset`. */
 export const f64Load = (offset: number): Code => [0x2b, 3, ...uleb(offset)];
 
@@ -125,9 +125,9 @@ export const I32X4 = {
 };
 
 /** `block ... loop ...` head: `br 1` leaves, `br 0` repeats. */
-export const LOOP: Code = [0x02, 0x40, 0x03, 0x40];
+const LOOP: Code = [0x02, 0x40, 0x03, 0x40];
 /** `br_if 1` (leave the loop), `br 0` then both `end`s. */
-export const BREAK_IF: Code = [0x0d, 1], LOOP_END: Code = [0x0c, 0, 0x0b, 0x0b];
+const BREAK_IF: Code = [0x0d, 1], LOOP_END: Code = [0x0c, 0, 0x0b, 0x0b];
 /** `while (x < limit) { body }` over i32 locals `x` and `limit` (unsigned). */
 export const whileLt = (x: number, limit: number, body: Code): Code => [
   ...LOOP,
