@@ -1,8 +1,9 @@
 /**
  * The `pretrained` option of the image models (VGG16, ResNet): DeZero's
  * `pretrained=True` loads weights inside the constructor; here they come
- * from a local file, read synchronously by the constructor (Deno, Node) or
- * asynchronously by the models' `static load` (any runtime with files).
+ * from a local file, read synchronously by the constructor (in Deno: it needs `Deno.readFileSync`
+ * and node:zlib) or asynchronously by the models' `static load` (any runtime
+ * with `Deno.readFile`).
  * @module
  */
 import { checkOptions, checkString } from "../core/validate.ts";

@@ -101,7 +101,7 @@ export class VGG16 extends Model {
    * A VGG16 with freshly drawn weights (DeZero's `VGG16()`), or, given
    * `pretrained`, holding the weights of that `.npz` (DeZero's format) or
    * `.safetensors` file, read synchronously (DeZero's `VGG16(pretrained=True)`
-   * for a local file; needs Deno or Node: elsewhere use `VGG16.load`).
+   * for a local file; needs `Deno.readFileSync`: elsewhere use `VGG16.load`).
    */
   constructor(options?: PretrainedOptions) {
     super();
