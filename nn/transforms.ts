@@ -12,10 +12,7 @@ import { array, NDArray } from "../core/array/ndarray.ts";
 import { checkFinite, checkFunction, show } from "../core/validate.ts";
 import type { Transform } from "./datasets.ts";
 
-/**
- * Base class of the transforms: an instance is callable, `t(x)` running
- * `t.transform(x)` (DeZero's `__call__`), and its `name` is its class's.
- */
+/** The call signature of a transform: `t(x)` is `t.transform(x)` (merged into the class below). */
 export interface ArrayTransform {
   /** The transformed array. */
   (x: NDArray): NDArray;
