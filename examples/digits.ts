@@ -82,15 +82,7 @@ export async function saveCaptionedDigits(
   const rows = Math.ceil(n / cols);
   const parts: string[] = [];
   for (let k = 0; k < n; k++) {
-    const one = tile(
-      new (images.constructor as typeof dz.NDArray)(
-        images.data.subarray(k * px, (k + 1) * px),
-        [1, px],
-      ),
-      1,
-      2,
-      0,
-    );
+    const one = tile(new dz.NDArray(images.data.subarray(k * px, (k + 1) * px), [1, px]), 1, 2, 0);
     const b64 = btoa(String.fromCharCode(...encode({ ...one, channels: 1, depth: 8 })));
     const x = (k % cols) * cellW + (cellW - size) / 2, y = Math.floor(k / cols) * cellH + 4;
     parts.push(
