@@ -333,7 +333,14 @@ Deno.test("VGG16.preprocess reverses RGB to BGR, subtracts DeZero's mean pixel a
     f(100 - mr),
     f(0 - mr), // R
   ]);
-  assert.deepEqual(VGG16.preprocess(image, [2, 2], "float64").shape, [3, 2, 2]);
+  // float64: the mean pixel is not rounded to float32
+  const x64 = VGG16.preprocess(image, [2, 2], "float64");
+  assert.deepEqual([x64.dtype, x64.shape], ["float64", [3, 2, 2]]);
+  assert.deepEqual(Array.from(x64.data).filter((_, i) => i % 4 === 2), [
+    200 - 103.939,
+    150 - 116.779,
+    100 - 123.68,
+  ]);
   assert.throws(() => VGG16.preprocess(image, [224, 224]), {
     message: /^VGG16.preprocess: size \[224,224\] differs from the image's \[W, H\] = \[2, 2\]/,
   });
