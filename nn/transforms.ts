@@ -204,17 +204,18 @@ export class AsType extends ArrayTransform {
 }
 
 /**
- * `AsType` under DeZero's other name: float32 by default.
+ * `AsType` under DeZero's other name (its subclass `ToFloat`): float32 by default.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import * as dz from "@dezero/dezero-ts";
  * const { transforms } = dz;
- * assert.equal(new transforms.ToFloat()(dz.array([1, 2])).dtype, "float32");
+ * const toFloat = new transforms.ToFloat();
+ * assert.deepEqual([toFloat.name, toFloat(dz.array([1, 2])).dtype], ["ToFloat", "float32"]);
  * ```
  */
-export const ToFloat: typeof AsType = AsType;
+export class ToFloat extends AsType {}
 
 /**
  * To integers (DeZero's `ToInt`): int32 by default (DeZero's `int` is

@@ -41,7 +41,10 @@ Deno.test("Flatten copies to one axis; AsType, ToFloat and ToInt convert", () =>
   assert.equal(x.data[0], 1, "a copy, as numpy's flatten");
   assert.equal(new transforms.AsType()(x).dtype, "float32");
   assert.equal(new transforms.AsType("float64")(x).dtype, "float64");
-  assert.equal(new transforms.ToFloat()(x).dtype, "float32");
+  const toFloat = new transforms.ToFloat();
+  assert.deepEqual([toFloat.name, toFloat(x).dtype], ["ToFloat", "float32"]);
+  assert.ok(toFloat instanceof transforms.AsType, "a subclass of AsType, as DeZero's");
+  assert.equal(new transforms.ToFloat("float64")(x).dtype, "float64");
   const t = new transforms.ToInt()(dz.array([2.9, -2.9, 0.5], { dtype: "float64" }));
   assert.deepEqual([t.dtype, t.toArray()], ["int32", [2, -2, 0]]);
 });
