@@ -185,8 +185,8 @@ function latentGrid(): dz.NDArray {
 
 /** 10 test digits above their reconstructions (the latent mean decoded). */
 function reconstructions(): dz.NDArray {
-  const x = F.getItem(testSet.data, [[0, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800]]).data
-    .astype("float32").div(255);
+  const picks = [[0, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800]];
+  const x = transform(F.getItem(testSet.data, picks).data); // the training data's scaling
   const y = dz.noGrad(() => vae.decoder.apply(vae.encoder.encode(x)[0])).data;
   return dz.array([...x.data, ...y.data], { dtype: "float32" }).reshape(20, 784);
 }
