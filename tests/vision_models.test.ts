@@ -131,6 +131,32 @@ Deno.test("VGG16 has DeZero's parameters, runs a 32x32 image, and its weights lo
   }
 });
 
+Deno.test("VGG16's forward pass (five stages of conv-relu and 2x2 max pooling, then fc6-fc8 with relu) gives the output worked out by hand", () => {
+  // every convolution copies its input's channel 0 (the centre tap), so after the five stages
+  // each of the 512 channels holds m = max over the image of relu(channel 0); fc6 averages them
+  // and adds 1 (outputs 0-2047) or -10 (2048-4095): relu keeps m + 1 and 0; fc7 averages all
+  // 4096: (m + 1) / 2; fc8 output j weighs that by j + 1: (m + 1)(j + 1) / 2
+  const model = new VGG16();
+  for (const [name, shape] of vggParams()) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    if (shape.length === 4) { for (let o = 0; o < shape[0]; o++) data[o * shape[1] * 9 + 4] = 1; }
+    else if (name === "fc6.W") data.fill(1 / 512);
+    else if (name === "fc6.b") data.fill(1, 0, 2048).fill(-10, 2048);
+    else if (name === "fc7.W") data.fill(1 / 4096);
+    else if (name === "fc8.W") data.forEach((_, i) => data[i] = (i % 1000 + 1) / 4096);
+    model.namedParams().get(name)!.data = new dz.NDArray(data, shape);
+  }
+  random.seed(0);
+  // image 0: channel 0 in [0, 1); image 1: channel 0 negative, which the relu makes 0
+  const x = random.rand(2, 3, 32, 32).astype("float32");
+  x.data.subarray(3 * 1024, 4 * 1024).forEach((v, i, a) => a[i] = -v - 0.1);
+  const y = dz.testMode(() => dz.noGrad(() => model.apply(x)));
+  assert.deepEqual(y.shape, [2, 1000]);
+  const m0 = Math.max(...x.data.subarray(0, 1024));
+  const want = [m0, 0].map((m) => Array.from({ length: 1000 }, (_, j) => (m + 1) * (j + 1) / 2));
+  assertAllClose(y, want, { rtol: 1e-5 });
+});
+
 Deno.test("ResNet50 has DeZero's parameters (res2.a.conv1 ... res5.b2.bn3, BatchNorm inside) and runs a 32x32 image", () => {
   const model = new ResNet50();
   const expected = resnetParams([3, 4, 6, 3]);
