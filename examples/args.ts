@@ -22,6 +22,8 @@ export interface ExampleSpec {
   data?: boolean;
   /** Default of `--digits N` (train on N digits drawn at random; 0: all), when it takes it. */
   digits?: number;
+  /** The least `--digits` other than 0 (default 1): a GAN trains on whole batches only. */
+  minDigits?: number;
   /** Options taking one of a few values (`--model rnn|lstm`), by name. */
   choices?: Record<string, Choice>;
 }
@@ -113,6 +115,9 @@ export function parseExampleArgs(spec: ExampleSpec, args: string[] = Deno.args):
   const digits = values.digits === undefined ? spec.digits ?? 0 : Number(values.digits);
   if (spec.digits !== undefined && !(Number.isInteger(digits) && digits >= 0)) {
     fail(`--digits must be a non-negative integer, got '${values.digits}'`);
+  }
+  if (digits > 0 && digits < (spec.minDigits ?? 1)) {
+    fail(`--digits must be 0 or at least ${spec.minDigits}, got ${digits}`);
   }
   const chosen: Record<string, string> = {};
   for (const [name, c] of Object.entries(spec.choices ?? {})) {

@@ -27,6 +27,7 @@ const { epochs: maxEpoch, eager, data: dir, digits } = parseExampleArgs({
   eager: true,
   data: true,
   digits: 3840,
+  minDigits: 128, // one whole batch
 });
 const batchSize = 128;
 const hiddenSize = 62;

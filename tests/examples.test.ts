@@ -125,6 +125,11 @@ Deno.test("examples/gan.ts runs an iteration of DeZero's DCGAN with the jit (no 
   assert.match(r.stdout, /jit: 1 trace\(s\), \d+ kernels, 0 eager fallbacks/);
   // 25 digits, 5 per row, 56 pixels each (scaled 2x) with 2-pixel gaps
   assert.deepEqual(r.pngs, { "gan_1.png": [292, 292] });
+  // fewer digits than a batch would train nothing: gan.py skips partial batches
+  const few = await run("gan.ts", ["--digits", "127"]);
+  assert.equal(few.code, 2);
+  assert.match(few.stderr, /^gan.ts: --digits must be 0 or at least 128, got 127/);
+  assert.equal(few.files, 0);
 });
 
 Deno.test("examples/vae.ts runs DeZero's VAE on a few digits with the jit and writes the latent grid and reconstructions", async () => {
