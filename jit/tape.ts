@@ -9,7 +9,7 @@ import { allocate } from "../core/array/alloc.ts";
 import { dtypeOf, type TypedArray } from "../core/array/dtype.ts";
 import { NDArray, RAW } from "../core/array/ndarray.ts";
 import { sameShape, sizeOf } from "../core/array/shape_rules.ts";
-import { Variable } from "../core/autograd/variable.ts";
+import { lend, Variable } from "../core/autograd/variable.ts";
 import { backend } from "../core/backend/mod.ts";
 import { ARRAY_KERNELS } from "../core/dispatch.ts";
 import { type Driver, driverText, type HostStep, type TapeStats } from "./codegen/driver.ts";
@@ -53,8 +53,12 @@ export interface Compiled {
 
 /** A compiled, replayable trace. */
 export interface Tape extends Compiled {
-  /** Runs the tape on new arguments; returns what `fn` would have returned. */
-  replay(args: unknown[]): unknown;
+  /**
+   * Runs the tape on new arguments; returns what `fn` would have returned.
+   * With `lendResults`, the Variables it returns hold views of the tape's
+   * buffers, marked lent (see `lend`), valid until its next replay; else copies.
+   */
+  replay(args: unknown[], lendResults?: boolean): unknown;
   /** The module text that runs, as an ES module. */
   source: string;
   /** Kernel and fallback counts. */
@@ -184,7 +188,7 @@ class Replayer implements Tape {
     });
   }
 
-  replay(args: unknown[]): unknown {
+  replay(args: unknown[], lendResults = false): unknown {
     const states = this.g.stateReads.length === 0 ? NONE : this.g.stateReads.map(stateOf);
     const bound = this.#bound;
     for (let k = 0; k < bound.length; k++) bound[k] = sourceArray(this.#sources[k], args)![RAW];
@@ -196,7 +200,9 @@ class Replayer implements Tape {
     }
     // results and state are fresh Variables, as eager's; with the graph, when they carry one
     const outs = this.#outs, made = this.#made;
-    for (let i = 0; i < outs.length; i++) made[i] = new Variable(this.#fresh(outs[i]));
+    for (let i = 0; i < outs.length; i++) {
+      made[i] = new Variable(lendResults ? lend(this.#view(outs[i])) : this.#fresh(outs[i]));
+    }
     if (this.linker !== null) {
       const saved = this.g.saved.length === 0 ? NONE : this.g.saved.map((v) => this.#fresh(v));
       this.linker.link(made, args, states, saved);
@@ -226,7 +232,12 @@ class Replayer implements Tape {
    */
   #expose(v: number): NDArray {
     const b = this.#buffer(v);
-    return this.#owned.has(b) ? this.#fresh(v) : new NDArray(b, this.g.values[v].shape);
+    return this.#owned.has(b) ? this.#fresh(v) : this.#view(v);
+  }
+
+  /** Value `v` where it is after a replay (in a tape buffer until the next one). */
+  #view(v: number): NDArray {
+    return new NDArray(this.#buffer(v), this.g.values[v].shape);
   }
 
   /** A copy of value `v`, for results. */

@@ -21,6 +21,7 @@ import type { DType } from "../core/array/dtype.ts";
 import { type NDArray, zeros } from "../core/array/ndarray.ts";
 import { Function, VariableRef } from "../core/autograd/function.ts";
 import { backprop, type GradStore, INNER, Parameter, Variable } from "../core/autograd/variable.ts";
+import { tracer } from "../core/hooks.ts";
 import type { Graph, Source } from "./ir.ts";
 import { compileTape, type Linker, type Tape } from "./tape.ts";
 import { type Resolve, traceBackward, type TraceResult, Untraceable } from "./trace.ts";
@@ -79,6 +80,8 @@ interface PartTape {
    * input's creator is visited next), else null, to be filled from `parts`.
    */
   flows: (Variable | null)[][];
+  /** The call whose gradients are lent from this tape's buffers (see `Call.detach`). */
+  lender: Call | null;
 }
 
 /** One root: its part's inputs, pieces, residuals and compiled backward tapes. */
@@ -137,7 +140,7 @@ class Root {
    * in the part), for the root's gradient `args[0]` (args: gy, inputs' data,
    * residuals), the pieces' generations being `gens`.
    */
-  run(dtype: DType, args: NDArray[], gens: number[]): (Variable | null)[][] {
+  run(call: Call, dtype: DType, args: NDArray[], gens: number[]): (Variable | null)[][] {
     const ranks = rank(gens);
     const key = `${dtype} ${ranks}`;
     let t = this.tapes.get(key);
@@ -145,7 +148,12 @@ class Root {
       t = this.record(dtype, ranks, this.#known());
       this.tapes.set(key, t);
     }
-    const out = t.tape.replay(args) as (Variable | undefined)[];
+    // outside a trace the gradients are lent views of the tape's buffers (most are added
+    // where they go at once); the previous lender's unread ones are copied first
+    t.lender?.detach();
+    const lending = tracer === null;
+    t.lender = lending ? call : null;
+    const out = t.tape.replay(args, lending) as (Variable | undefined)[];
     const grads = t.flows.map((f) => f.slice());
     for (let j = 0; j < out.length; j++) grads[t.parts[j][0]][t.parts[j][1]] = out[j] ?? null;
     return grads;
@@ -193,7 +201,7 @@ class Root {
         backprop(this.variable, store);
         return gxs;
       });
-      return { tape: compileTape(graph), parts, flows };
+      return { tape: compileTape(graph), parts, flows, lender: null };
     } finally {
       this.pieces.forEach((p, k) => p.fn.generation = traced[k]);
     }
@@ -301,6 +309,8 @@ function rank(gens: number[]): number[] {
 class Call {
   readonly pieces: Piece[] = [];
   #grads: (Variable | null)[][] | null = null;
+  /** Per piece, whether backprop has yet to take its gradients (lent ones go stale). */
+  #unread: boolean[] = [];
 
   constructor(readonly root: Root, readonly inputs: Variable[], readonly arrays: NDArray[]) {}
 
@@ -315,14 +325,25 @@ class Call {
       const data = [gy.data];
       for (const x of this.inputs) data.push(x.data);
       this.#grads = this.root.run(
+        this,
         gy.dtype,
         data.concat(this.arrays),
         this.pieces.map((p) => p.generation),
       );
+      this.#unread = this.pieces.map(() => true);
     } else if (this.#grads === null) {
       throw new Error("jit: internal: a replayed part reached past its root");
     }
+    this.#unread[k] = false; // backprop adds or copies them before any other backward runs
     return this.#grads[k];
+  }
+
+  /** Copies the lent gradients backprop has not taken yet: their tape is about to run again. */
+  detach(): void {
+    this.#grads?.forEach((gs, k) => {
+      if (!this.#unread[k]) return;
+      for (const g of gs) if (g !== null && g !== INNER) g.data = g.data.copy();
+    });
   }
 }
 

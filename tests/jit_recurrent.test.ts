@@ -213,6 +213,24 @@ function gradBits<F extends (...args: never[]) => unknown>(
   return { eager: once(false), jitted: once(true), hits };
 }
 
+Deno.test("jit() gradients kept from a backward pass through replayed calls keep their values after later passes", () => {
+  // a replayed call's backward lends its gradients from the tape's buffers: those a pass keeps
+  // (every parameter's and argument's here: one call per pass) must be copies
+  random.seed(3);
+  const W = new dz.Parameter(random.randn(3, 3).astype("float32"));
+  const step = jit((x: V) => F.sum(F.tanh(F.matmul(F.sin(x), W))));
+  const kept: [V, number[]][] = [];
+  for (let i = 0; i < 4; i++) {
+    const x = new Variable(random.randn(2, 3).astype("float32"));
+    W.cleargrad();
+    step(x).backward();
+    kept.push([W.grad!, Array.from(W.grad!.data.data)], [x.grad!, Array.from(x.grad!.data.data)]);
+  }
+  assert.ok(step.stats().cacheHits >= 2);
+  for (const [g, values] of kept) assert.deepEqual(Array.from(g.data.data), values);
+  assert.notDeepEqual(kept[0][1], kept[2][1], "the passes' gradients differ");
+});
+
 Deno.test("jit() gradients through replayed calls keep eager's order when the calls' generations shift", () => {
   // h comes in as an argument carrying the earlier calls' graph: its generation grows, and u's
   // consumers (an add on h's side, a product and a sine on x's: one generation at the trace)
