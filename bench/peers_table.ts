@@ -1,14 +1,18 @@
 /**
- * Runs bench/peers.ts eager and with `--jit` (or reads saved JSON lines given
- * as arguments) and prints our figures beside the peers' figures of
- * BASELINE.md as a markdown table. Run: `deno task bench:peers`.
+ * Runs bench/peers.ts eager and with `--jit`, and bench/peers_numpy.py
+ * single-threaded twice (stock, and with glibc keeping freed memory) when
+ * python3 has numpy, or reads saved JSON lines given as arguments; prints our
+ * figures beside those same-run numpy figures and the peers' figures of
+ * BASELINE.md (measured on another machine of this kind) as a markdown table.
+ * Run: `deno task bench:peers`.
  * @module
  */
 import { fileURLToPath } from "node:url";
 
-/** One line of bench/peers.ts's output. */
+/** One line of bench/peers.ts's or bench/peers_numpy.py's output. */
 interface PeerLine {
   peer: string;
+  info?: { malloc_kept?: boolean };
   results: Record<string, Record<string, number | string>>;
 }
 
@@ -144,18 +148,55 @@ const SANITY: [string, string, string][] = [
   ["W8", "loss1", "3.91222"],
 ];
 
-/** Runs bench/peers.ts in a fresh process; its progress goes to our stderr. */
-async function runPeers(jit: boolean): Promise<string> {
-  const script = fileURLToPath(new URL("./peers.ts", import.meta.url));
-  const args = ["run", "-A", script, ...(jit ? ["--jit"] : [])];
-  const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" })
-    .output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  if (!out.success) throw new Error(`peers.ts ${args.slice(3).join(" ")} exited ${out.code}`);
-  return text;
+/** The glibc settings that keep freed memory in the process (numpy's "malloc kept" run). */
+const MALLOC_KEPT: Record<string, string> = {
+  MALLOC_MMAP_THRESHOLD_: "268435456",
+  MALLOC_TRIM_THRESHOLD_: "1073741824",
+  MALLOC_TOP_PAD_: "268435456",
+};
+
+/** Runs `cmd` with `args` (and `env` as its whole environment, if given); its stdout. */
+async function runLine(cmd: string, args: string[], env?: Record<string, string>): Promise<string> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    env,
+    clearEnv: env !== undefined,
+    stdout: "piped",
+    stderr: "inherit", // progress
+  }).output();
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} exited ${out.code}`);
+  return new TextDecoder().decode(out.stdout).trim();
 }
 
-/** Our figure for `key` of `workload` in `line`, formatted. */
+/** Runs bench/peers.ts in a fresh process. */
+function runPeers(jit: boolean): Promise<string> {
+  const script = fileURLToPath(new URL("./peers.ts", import.meta.url));
+  return runLine(Deno.execPath(), ["run", "-A", script, ...(jit ? ["--jit"] : [])]);
+}
+
+/** Whether `python3 -c "import numpy"` works. */
+async function hasNumpy(): Promise<boolean> {
+  try {
+    const cmd = new Deno.Command("python3", { args: ["-c", "import numpy"], stderr: "null" });
+    return (await cmd.output()).success;
+  } catch {
+    return false; // no python3
+  }
+}
+
+/** Runs bench/peers_numpy.py single-threaded, with glibc's stock settings or MALLOC_KEPT. */
+function runNumpy(kept: boolean): Promise<string> {
+  const script = fileURLToPath(new URL("./peers_numpy.py", import.meta.url));
+  const env = Deno.env.toObject();
+  for (const k of Object.keys(MALLOC_KEPT)) delete env[k];
+  return runLine("python3", [script], {
+    ...env,
+    OPENBLAS_NUM_THREADS: "1",
+    ...(kept ? MALLOC_KEPT : {}),
+  });
+}
+
+/** The figure for `key` of `workload` in `line` (a peer's JSON line), formatted. */
 function cell(line: PeerLine | undefined, workload: string, key: string, digits?: number): string {
   const r = line?.results[workload];
   if (r === undefined) return "-";
@@ -165,53 +206,58 @@ function cell(line: PeerLine | undefined, workload: string, key: string, digits?
   return digits === undefined ? String(Number(v.toPrecision(8))) : v.toFixed(digits);
 }
 
-/** The markdown tables of figures and sanity values. */
-function tables(lines: PeerLine[]): string {
+/** The markdown tables of figures and sanity values; `note` goes under the legend. */
+function tables(lines: PeerLine[], note: string): string {
   const eager = lines.find((l) => l.peer === "dezero.ts");
   const jit = lines.find((l) => l.peer === "dezero.ts-jit");
+  const numpy = lines.filter((l) => l.peer.startsWith("numpy"));
+  const numpyNames = numpy.map((l) =>
+    `${l.peer.replace("-", " ")} ${l.info?.malloc_kept ? "malloc kept" : "stock"}`
+  );
   const row = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  const head = (cells: string[]) => [row(cells), row(cells.map(() => "---"))];
+  const ours = (w: string, key: string, digits?: number) =>
+    [eager, jit, ...numpy].map((l) => cell(l, w, key, digits));
   const out = [
-    row([
+    "Same run: dezero.ts, dezero.ts-jit" + numpyNames.map((n) => `, ${n}`).join("") +
+    ". BL: the shared bench/BASELINE.md (2026-12-02, measured on another machine of this kind).",
+    ...(note ? ["", note] : []),
+    "",
+    ...head([
       "figure",
       "dezero.ts",
       "dezero.ts-jit",
+      ...numpyNames,
       "target",
-      "numpy",
-      "numpy 1t",
-      "DeZero",
-      "torch 1t",
-      "tfjs-cpu",
-      "tfjs-wasm",
+      ...["numpy", "numpy 1t", "DeZero", "torch 1t", "tfjs-cpu", "tfjs-wasm"].map((p) => `BL ${p}`),
     ]),
-    row(Array(10).fill("---")),
-    ...ROWS.map((r) =>
-      row([
-        r.figure,
-        cell(eager, r.workload, r.key, r.digits),
-        cell(jit, r.workload, r.key, r.digits),
-        r.target,
-        ...r.peers,
-      ])
-    ),
+    ...ROWS.map((r) => row([r.figure, ...ours(r.workload, r.key, r.digits), r.target, ...r.peers])),
     "",
-    row(["sanity", "dezero.ts", "dezero.ts-jit", "peers"]),
-    row(Array(4).fill("---")),
-    ...SANITY.map(([w, key, want]) =>
-      row([`${w} ${key}`, cell(eager, w, key), cell(jit, w, key), want])
-    ),
+    ...head(["sanity", "dezero.ts", "dezero.ts-jit", ...numpyNames, "BL peers"]),
+    ...SANITY.map(([w, key, want]) => row([`${w} ${key}`, ...ours(w, key), want])),
   ];
   return out.join("\n");
 }
 
-/** Collects the JSON lines (from the files given, else two fresh runs) and prints the tables. */
+/**
+ * Collects the JSON lines (from the files given, else fresh runs: ours eager
+ * and jit, then numpy stock and malloc kept when python3 has numpy) and
+ * prints the tables.
+ */
 async function main(): Promise<void> {
-  const texts = Deno.args.length
-    ? await Promise.all(Deno.args.map((f) => Deno.readTextFile(f)))
-    : [await runPeers(false), await runPeers(true)];
+  let texts: string[];
+  let note = "";
+  if (Deno.args.length) {
+    texts = await Promise.all(Deno.args.map((f) => Deno.readTextFile(f)));
+  } else {
+    texts = [await runPeers(false), await runPeers(true)];
+    if (await hasNumpy()) texts.push(await runNumpy(false), await runNumpy(true));
+    else note = 'Same-run numpy columns omitted: `python3 -c "import numpy"` failed.';
+  }
   const lines = texts.flatMap((t) => t.split("\n")).filter((l) => l.trim().startsWith("{"))
     .map((l) => JSON.parse(l) as PeerLine);
   if (!Deno.args.length) { for (const l of lines) console.log(JSON.stringify(l)); }
-  console.log("\n" + tables(lines));
+  console.log("\n" + tables(lines, note));
 }
 
 if (import.meta.main) await main();
