@@ -305,6 +305,30 @@ function pack(name: string, es: number, w: number): WasmFunction {
   };
 }
 
+/**
+ * `compact(c, m, n, ldc)`: C's `m` rows, `ldc` bytes apart from byte `c`,
+ * moved in place to `n` bytes apart (rows of a product whose columns do not
+ * fill its last B panel), so that one copy takes them out.
+ */
+function compact(): WasmFunction {
+  const [c, m, n, ldc, i, to, from] = [0, 1, 2, 3, 4, 5, 6];
+  const MEMORY_COPY: Code = [0xfc, ...uleb(10), 0, 0];
+  return {
+    name: "compact",
+    params: 4,
+    result: false,
+    locals: [[3, I32]],
+    body: [
+      ...[...get(c), ...set(to), ...get(c), ...set(from)],
+      ...whileLt(i, m, [
+        ...[...get(to), ...get(from), ...get(n), ...MEMORY_COPY],
+        ...[...get(to), ...get(n), ...I32_ADD, ...set(to)],
+        ...[...get(from), ...get(ldc), ...I32_ADD, ...set(from), ...inc(i, 1)],
+      ]),
+    ],
+  };
+}
+
 /** Whether the engine takes `f32x4.relaxed_madd` (a module of one such function validates). */
 function hasRelaxedMadd(): boolean {
   const body = [...get(0), ...get(0), ...get(0), ...F32.madd, 0x1a]; // 0x1a: drop
@@ -333,6 +357,8 @@ interface GemmWasm {
   packA64: (...args: number[]) => void;
   /** `packB32` in float64. */
   packB64: (...args: number[]) => void;
+  /** `compact(c, m, n, ldc)`: C's rows moved together (see `compact`). */
+  compact: (...args: number[]) => void;
 }
 
 /**
@@ -351,7 +377,7 @@ function instantiate(): GemmWasm | null {
         [
           ...[tile(F32, fused), tile(F64, fused), rows(F32, 0), rows(F64, 1)],
           ...[pack("packA32", 4, MR), pack("packB32", 4, 4 * V), pack("packA64", 8, MR)],
-          pack("packB64", 8, 2 * V),
+          ...[pack("packB64", 8, 2 * V), compact()],
         ],
         imported,
       );
@@ -369,6 +395,7 @@ function instantiate(): GemmWasm | null {
         packB32: fn("packB32"),
         packA64: fn("packA64"),
         packB64: fn("packB64"),
+        compact: fn("compact"),
       };
     } catch {
       // no shared memory here (or no WebAssembly SIMD): try unshared, then give up
@@ -509,14 +536,8 @@ export function gemmRows(plan: GemmPlan, p0: number, p1: number): void {
 export function finishGemm(plan: GemmPlan, C: TypedArray, cOff: number): void {
   const { m, n } = plan, es = plan.f64 ? 8 : 4;
   const view = plan.f64 ? f64View : f32View, ldc = plan.args[5] * V * (16 / es);
-  const cAt = plan.args[2] / es;
-  if (ldc === n) {
-    part(C, cOff, m * n).set(part(view, cAt, m * n));
-    return;
-  }
-  for (let i = 0, at = cAt, o = cOff; i < m; i++, at += ldc) {
-    for (let j = 0; j < n; j++) C[o++] = view[at + j];
-  }
+  if (ldc !== n) GEMM_WASM!.compact(plan.args[2], m, n * es, ldc * es);
+  part(C, cOff, m * n).set(part(view, plan.args[2] / es, m * n));
 }
 
 /**
