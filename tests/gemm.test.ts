@@ -16,7 +16,14 @@ import { allocate } from "../core/array/alloc.ts";
 import type { DType } from "../core/array/dtype.ts";
 import { NDArray } from "../core/array/ndarray.ts";
 import { matmulArrays } from "../core/matmul.ts";
-import { finishGemm, GEMM_WASM, gemmRows, prepareGemm } from "../core/backend/simd/gemm.ts";
+import {
+  finishGemm,
+  gemm,
+  GEMM_WASM,
+  gemmEpoch,
+  gemmRows,
+  prepareGemm,
+} from "../core/backend/simd/gemm.ts";
 import { gemm as scalarGemm } from "../core/backend/cpu/gemm.ts";
 import { gemmOperands, gemmProgram } from "./fixtures/gemm_program.ts";
 
@@ -180,6 +187,70 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "gemm keeping B packed for a replay: the bits of packing it each time, until the next epoch",
+  { ignore: !GEMM_WASM },
+  () => {
+    const [m, n, k] = [37, 70, 130];
+    for (const dtype of ["float32", "float64"] as const) {
+      const A = make([m, k], dtype, 1).data, B = make([n, k], dtype, 2).data;
+      const other = make([k, n], dtype, 3).data;
+      const product = (b: typeof B, keep: number) => {
+        const C = allocate(dtype, m * n);
+        gemm(m, n, k, A, 0, false, b, 0, true, C, 0, null, false, keep);
+        return Array.from(C);
+      };
+      const fresh = product(B, -1), theOther = product(other, -1);
+      gemmEpoch();
+      assert.deepEqual(product(B, 0), fresh, `${dtype}: packs and keeps`);
+      // products in between work above the kept pack, without touching it
+      for (let i = 0; i < 3; i++) {
+        const C = allocate(dtype, 400 * 300);
+        const big = make([400, 500], dtype, 4).data, right = make([500, 300], dtype, 5).data;
+        gemm(400, 300, 500, big, 0, false, right, 0, false, C, 0);
+      }
+      // the caller promises the same operand: the kept pack is read, not `other`
+      assert.deepEqual(product(other, 0), fresh, `${dtype}: reads the kept pack`);
+      gemmEpoch();
+      assert.deepEqual(product(other, 0), theOther, `${dtype}: a new epoch packs afresh`);
+      assert.deepEqual(product(B, 1), fresh, `${dtype}: another index, another pack`);
+      assert.deepEqual(product(other, 0), theOther, `${dtype}: both kept`);
+    }
+    // one index read by float32 then float64 products packs each its own way
+    gemmEpoch();
+    const r32 = make([m, k], "float32", 6).data, r64 = make([m, k], "float64", 6).data;
+    const W32 = make([n, k], "float32", 7).data, W64 = make([n, k], "float64", 7).data;
+    const C32 = allocate("float32", m * n), C64 = allocate("float64", m * n);
+    gemm(m, n, k, r32, 0, false, W32, 0, true, C32, 0, null, false, 2);
+    gemm(m, n, k, r64, 0, false, W64, 0, true, C64, 0, null, false, 2);
+    const ref = naive(m, n, k, r64, 0, false, W64, 0, true);
+    check(C64, 0, ref, n, k, EPS.float64, "float64 after float32 under one index");
+  },
+);
+
+Deno.test("jit == eager bit for bit where products read the same weights twice, threads included", () => {
+  for (const [rows, size] of [[30, 100], [300, 600]]) {
+    const run = (jitted: boolean) => {
+      dz.random.seed(4);
+      const W = new dz.Parameter(dz.random.randn(size, size).mul(0.05).astype("float32"));
+      const step = (x: NDArray) => {
+        const y = dz.F.sum(dz.F.tanh(dz.F.matmul(dz.F.tanh(dz.F.matmul(x, W)), W)));
+        W.cleargrad();
+        y.backward();
+        W.data = W.data.sub(W.grad!.data.mul(0.1)).astype("float32");
+        return y;
+      };
+      const f = jitted ? jit(step) : step;
+      const xs = [0, 1, 2, 3].map((s) => make([rows, size], "float32", s));
+      const ys = xs.map((x) => f(x).data.item());
+      if (jitted) assert.equal((f as dz.Jitted<[NDArray], dz.Variable>).stats().cacheHits, 3);
+      return { ys, W: Array.from(W.data.data) };
+    };
+    const eager = run(false), jitted = run(true);
+    assert.deepEqual(jitted, eager, `[${rows}x${size}] @ [${size}x${size}]`);
+  }
+});
 
 Deno.test("jit == eager bit for bit on a training step with products of several sizes", () => {
   const run = (jitted: boolean) => {

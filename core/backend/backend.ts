@@ -48,7 +48,9 @@ export interface Backend {
    * `C[m, n] = op(A) @ op(B) (+ bias) (then ReLU)` for row-major matrices at
    * the given offsets; `op(X)` is X, or X transposed when its flag is set.
    * `bias` holds n values (or 1, broadcast), added to the product rounded
-   * to C's type. C must not overlap A, B or bias.
+   * to C's type. C must not overlap A, B or bias. `keep` >= 0 (generated
+   * code only) names op(B) for the replay: a later product naming the same
+   * `keep` reads it as prepared then (see `gemmEpoch` of the runtime).
    */
   gemm(
     m: number,
@@ -64,6 +66,7 @@ export interface Backend {
     cOff: number,
     bias: TypedArray | null,
     relu: boolean,
+    keep?: number,
   ): void;
   /**
    * `out[b, i] = x[b, offsets[i]]` over `batch` equal blocks of `x` and

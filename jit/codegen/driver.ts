@@ -13,7 +13,7 @@ import type { BufferPlan, Slot } from "../passes/plan.ts";
 import { argmaxSource } from "./argmax.ts";
 import { checkSource, gatherSource } from "./gather.ts";
 import { loopSource } from "./loop.ts";
-import { matmulSource } from "./matmul.ts";
+import { keptOperands, matmulSource } from "./matmul.ts";
 import { comment, indent, type KernelSource, word } from "./source.ts";
 
 /** A step the text calls through `host`: a host scalar or effect, or an eager fallback. */
@@ -150,10 +150,14 @@ export function driverText(
     hostSteps.push({ name: h, node: n });
     return h;
   };
+  const products = fused.steps.filter((s) => s.kind === "matmul");
+  const keep = keptOperands(g, products);
+  if (keep.some((k) => k >= 0)) calls.push("gemmEpoch();");
   for (const step of fused.steps) {
     if (step.kind === "loop") kernel(loopSource(g, step, name, wasm ? declareWasm : null), step);
-    else if (step.kind === "matmul") kernel(matmulSource(g, step, name), step);
-    else {
+    else if (step.kind === "matmul") {
+      kernel(matmulSource(g, step, name, keep[products.indexOf(step)]), step);
+    } else {
       const n = step.node;
       const k = gatherSource(g, n, name) ?? checkSource(g, n, name) ?? argmaxSource(g, n, name);
       if (k !== null) kernel(k, step);

@@ -30,6 +30,7 @@ export function matmulSource(
   g: Graph,
   step: MatmulStep,
   slot: (v: number) => string,
+  keep = -1,
 ): KernelSource {
   const out = g.values[step.out];
   const A = g.values[step.a].shape, B = g.values[step.b].shape;
@@ -53,7 +54,7 @@ export function matmulSource(
       [...flags, ...extra].filter(Boolean).join(", ")
     }`.trim(),
     body: !isSmallGemm(m, n, k)
-      ? gemmCalls(p, step, biasStep >= 0)
+      ? gemmCalls(p, step, biasStep >= 0, keep)
       : byRows(p, step)
       ? smallProduct(p, step, biasStep, out.dtype, rowDot(p, step))
       : smallProduct(p, step, biasStep, out.dtype),
@@ -73,13 +74,35 @@ function perBatch(nb: number, body: string): string {
   return nb === 1 ? body : `for (let t = 0; t < ${nb}; t++) {\n${body}\n}`;
 }
 
-/** A call of the backend's gemm per batch. */
-function gemmCalls(p: Product, step: MatmulStep, bias: boolean): string {
+/** A call of the backend's gemm per batch (`keep`: see `keptOperands`). */
+function gemmCalls(p: Product, step: MatmulStep, bias: boolean, keep: number): string {
   const t = p.nb === 1 ? "" : "t";
   const call = `gemm(${p.m}, ${p.n}, ${p.k}, A, ${sum(scaled(t, p.aBatch))}, ${step.transA}, B, ${
     sum(scaled(t, p.bBatch))
-  }, ${step.transB}, C, ${sum(scaled(t, p.m * p.n))}, ${bias ? "D" : "null"}, ${step.relu});`;
+  }, ${step.transB}, C, ${sum(scaled(t, p.m * p.n))}, ${bias ? "D" : "null"}, ${step.relu}${
+    keep >= 0 ? `, ${keep}` : ""
+  });`;
   return perBatch(p.nb, call);
+}
+
+/**
+ * The products that keep their B operand packed for the rest of a replay:
+ * per matmul step, the index of its operand's pack where two or more
+ * unbatched products past the small-product rule read the same value as B,
+ * the same way round (an LSTM's recurrent weights, read by every time step
+ * of a window and again, transposed, by its backward), else -1. A value
+ * stays as it is while it is live, so its pack does.
+ */
+export function keptOperands(g: Graph, steps: MatmulStep[]): number[] {
+  const key = (s: MatmulStep) => {
+    const A = g.values[s.a].shape, out = g.values[s.out].shape;
+    const [m, n] = out.slice(-2), k = s.transA ? A[A.length - 2] : A[A.length - 1];
+    const unbatched = sizeOf(out.slice(0, -2)) === 1 && g.values[s.b].shape.length <= 2;
+    return unbatched && !isSmallGemm(m, n, k) ? `${s.b} ${s.transB}` : null;
+  };
+  const keys = steps.map(key);
+  const groups = [...new Set(keys.filter((k, i) => k !== null && keys.indexOf(k) !== i))];
+  return keys.map((k) => (k === null ? -1 : groups.indexOf(k)));
 }
 
 /**

@@ -13,7 +13,7 @@ import { instantiateLoop, type SimdFn } from "../simd/vecmath.ts";
 
 export * from "../simd/fastmath.ts";
 export { vcos, VEC, vexp, vlog, vsigmoid, vsin, vsincos, vtanh } from "../simd/vecmath.ts";
-export { gemm } from "../simd/gemm.ts";
+export { gemm, gemmEpoch } from "../simd/gemm.ts";
 export { draw as random, setRngState } from "./rng.ts";
 
 /** A WebAssembly loop module (base64, from `loopModule`) instantiated over `VEC`'s memory. */

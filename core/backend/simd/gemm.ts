@@ -481,10 +481,40 @@ function reserve(bytes: number): boolean {
 /** `x` elements rounded up to a multiple of 16 (a 64-byte line of float32). */
 const line = (x: number) => Math.ceil(x / 16) * 16;
 
+/** A packed B operand kept for later products of one replay (see `gemmEpoch`). */
+interface Kept {
+  epoch: number;
+  /** Its byte address. */
+  at: number;
+  f64: boolean;
+  k: number;
+  n: number;
+}
+
+/** The current replay's number: packs kept in an earlier one are stale. */
+let epoch = 0;
+/** Bytes at the memory's start that this replay's kept packs take (products work above). */
+let pinned = 0;
+/** Kept packs by the index a tape's products name them with. */
+const kept: Kept[] = [];
+
+/**
+ * Starts a tape's replay: the B operands its products keep packed
+ * (`gemm(..., keep)`) are packed afresh. A replay that starts inside
+ * another (a host step) makes the outer one pack its operands again.
+ */
+export function gemmEpoch(): void {
+  epoch++;
+  pinned = 0;
+}
+
 /**
  * Packs `op(A)` [m, k], `op(B)` [k, n] and the bias into the module's
  * memory for an f64 (else f32) product; null where the module is missing
- * or the memory cannot hold them.
+ * or the memory cannot hold them. With `keep` >= 0, op(B) stays packed
+ * until the next `gemmEpoch`, and a later product of this replay that
+ * names the same `keep` (the same operand: the caller's promise) reads that
+ * pack instead of packing B again.
  */
 export function prepareGemm(
   m: number,
@@ -499,27 +529,37 @@ export function prepareGemm(
   bias: TypedArray | null,
   relu: boolean,
   f64: boolean,
+  keep = -1,
 ): GemmPlan | null {
   if (GEMM_WASM === null) return null;
   const es = f64 ? 8 : 4, NR = V * (16 / es);
   const panels = Math.ceil(m / MR), np = Math.ceil(n / NR);
-  // each region from a 64-byte line (a B panel's vectors never straddle one)
-  const aAt = 0, bAt = line(aAt + panels * MR * k), cAt = line(bAt + np * NR * k);
-  const dAt = line(cAt + panels * MR * np * NR), rawA = line(dAt + np * NR);
-  const rawB = line(rawA + m * k), end = rawB + k * n;
+  const old = keep >= 0 ? kept[keep] : undefined;
+  const reuse = old !== undefined && old.epoch === epoch && old.f64 === f64 && old.k === k &&
+    old.n === n;
+  // each region from a 64-byte line (a B panel's vectors never straddle one), above the kept packs
+  const bAt = pinned / es, aAt = reuse ? bAt : line(bAt + np * NR * k);
+  const cAt = line(aAt + panels * MR * k), dAt = line(cAt + panels * MR * np * NR);
+  const rawA = line(dAt + np * NR), rawB = line(rawA + m * k), end = rawB + (reuse ? 0 : k * n);
   if (end * es > 2 ** 31 || !reserve(end * es)) return null;
   const view = f64 ? f64View : f32View, w = GEMM_WASM;
   view.set(part(A, aOff, m * k), rawA);
-  view.set(part(B, bOff, k * n), rawB);
   const packA = f64 ? w.packA64 : w.packA32, packB = f64 ? w.packB64 : w.packB32;
   packA(aAt * es, rawA * es, (transA ? 1 : k) * es, (transA ? m : 1) * es, m, k);
-  packB(bAt * es, rawB * es, (transB ? k : 1) * es, (transB ? 1 : n) * es, n, k);
+  if (!reuse) {
+    view.set(part(B, bOff, k * n), rawB);
+    packB(bAt * es, rawB * es, (transB ? k : 1) * es, (transB ? 1 : n) * es, n, k);
+    if (keep >= 0) {
+      kept[keep] = { epoch, at: bAt * es, f64, k, n };
+      pinned = aAt * es;
+    }
+  }
   if (bias !== null) {
     const step = bias.length > 1 ? 1 : 0;
     for (let j = 0; j < np * NR; j++) view[dAt + j] = j < n ? bias[j * step] : 0;
   }
   const a = PLAN.args;
-  a[0] = aAt * es, a[1] = bAt * es, a[2] = cAt * es, a[3] = dAt * es;
+  a[0] = aAt * es, a[1] = reuse ? old.at : bAt * es, a[2] = cAt * es, a[3] = dAt * es;
   a[4] = k, a[5] = np, a[6] = panels;
   a[7] = (bias !== null ? BIAS : 0) | (relu ? RELU : 0);
   PLAN.f64 = f64, PLAN.panels = panels, PLAN.m = m, PLAN.n = n;
@@ -545,7 +585,9 @@ export function finishGemm(plan: GemmPlan, C: TypedArray, cOff: number): void {
  * float32 C from float32 operands and bias, or float64 C, through the
  * WebAssembly SIMD kernels (float32 sums in float32); small products
  * (`isSmallGemm`), int32 and other mixes, and all products without
- * WebAssembly SIMD, through the scalar JS gemm (float64 sums).
+ * WebAssembly SIMD, through the scalar JS gemm (float64 sums). `keep` >= 0
+ * keeps op(B) packed for this replay's later products naming it (see
+ * `prepareGemm`).
  */
 export function gemm(
   m: number,
@@ -561,12 +603,13 @@ export function gemm(
   cOff: number,
   bias: TypedArray | null = null,
   relu = false,
+  keep = -1,
 ): void {
   const f64 = C instanceof Float64Array;
   const f32 = C instanceof Float32Array && A instanceof Float32Array &&
     B instanceof Float32Array && (bias === null || bias instanceof Float32Array);
   const plan = (f64 || f32) && k > 0 && !isSmallGemm(m, n, k)
-    ? prepareGemm(m, n, k, A, aOff, transA, B, bOff, transB, bias, relu, f64)
+    ? prepareGemm(m, n, k, A, aOff, transA, B, bOff, transB, bias, relu, f64, keep)
     : null;
   if (plan === null) {
     scalarGemm(m, n, k, A, aOff, transA, B, bOff, transB, C, cOff, bias, relu);
