@@ -9,7 +9,7 @@ import { allocate } from "../core/array/alloc.ts";
 import { dtypeOf, type TypedArray } from "../core/array/dtype.ts";
 import { NDArray, RAW } from "../core/array/ndarray.ts";
 import { sameShape, sizeOf } from "../core/array/shape_rules.ts";
-import { lend, Variable } from "../core/autograd/variable.ts";
+import { LentGradient, Variable } from "../core/autograd/variable.ts";
 import { backend } from "../core/backend/mod.ts";
 import { ARRAY_KERNELS } from "../core/dispatch.ts";
 import { type Driver, driverText, type HostStep, type TapeStats } from "./codegen/driver.ts";
@@ -55,8 +55,8 @@ export interface Compiled {
 export interface Tape extends Compiled {
   /**
    * Runs the tape on new arguments; returns what `fn` would have returned.
-   * With `lendResults`, the Variables it returns hold views of the tape's
-   * buffers, marked lent (see `lend`), valid until its next replay; else copies.
+   * With `lendResults`, the Variables it returns are `LentGradient`s over
+   * the tape's buffers, valid until its next replay; else over copies.
    */
   replay(args: unknown[], lendResults?: boolean): unknown;
   /** The module text that runs, as an ES module. */
@@ -201,7 +201,9 @@ class Replayer implements Tape {
     // results and state are fresh Variables, as eager's; with the graph, when they carry one
     const outs = this.#outs, made = this.#made;
     for (let i = 0; i < outs.length; i++) {
-      made[i] = new Variable(lendResults ? lend(this.#view(outs[i])) : this.#fresh(outs[i]));
+      made[i] = lendResults
+        ? new LentGradient(this.#view(outs[i]))
+        : new Variable(this.#fresh(outs[i]));
     }
     if (this.linker !== null) {
       const saved = this.g.saved.length === 0 ? NONE : this.g.saved.map((v) => this.#fresh(v));

@@ -386,8 +386,9 @@ export function backprop(root: Variable, store: GradStore, options: BackwardOpti
         }
         if (store.take === undefined || !store.take(f, i, gx)) {
           const g = store.get(x);
-          if (g === null) store.set(x, lent.has(gx.data) ? new Variable(gx.data.copy()) : gx);
-          else if (g === sums?.get(x) && g.dtype === gx.dtype) g.data.iadd(gx.data);
+          if (g === null) {
+            store.set(x, gx instanceof LentGradient ? new Variable(gx.data.copy()) : gx);
+          } else if (g === sums?.get(x) && g.dtype === gx.dtype) g.data.iadd(gx.data);
           else {
             const sum = ops().add(g, gx);
             store.set(x, sum);
@@ -406,20 +407,14 @@ export function backprop(root: Variable, store: GradStore, options: BackwardOpti
   }
 }
 
-/** Gradient arrays a backward lent (see `lend`). */
-const lent = new WeakSet<NDArray>();
-
 /**
- * Marks `a`, a gradient a function's backward returns, as lent: its memory
- * is reused after the pass has added it where it goes, so `backprop` copies
- * it where it keeps it (an input's first gradient) and only reads it where
- * it adds it to one. The JIT's replayed pieces lend the buffers of their
+ * A gradient a function's backward lends: its array's memory is reused
+ * after the pass has added it where it goes, so `backprop` copies it where
+ * it keeps it (an input's first gradient) and only reads it where it adds
+ * it to one. The JIT's replayed pieces hand out the buffers of their
  * compiled backward this way instead of copying every gradient out.
  */
-export function lend(a: NDArray): NDArray {
-  lent.add(a);
-  return a;
-}
+export class LentGradient extends Variable {}
 
 /**
  * What a function's backward returns for an input whose gradient stays
