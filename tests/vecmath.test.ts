@@ -25,7 +25,7 @@ import {
   vtanh,
   WASM_KERNELS,
 } from "../core/backend/simd/vecmath.ts";
-import { F64X2, op1, op2, SIMD_STEP, simdLoop, uleb } from "../core/backend/simd/wasm.ts";
+import { F32X4, F64X2, op1, op2, SIMD_STEP, simdLoop, uleb } from "../core/backend/simd/wasm.ts";
 import { fallbackProgram } from "./fixtures/fallback_program.ts";
 
 const F32 = new Float32Array(1);
@@ -43,7 +43,8 @@ function inputs(): Float64Array {
     }
   }
   xs.push(NaN, Infinity, -Infinity, 0, -0, 88.72, 88.73, 109.6, -103.97, -110, 1048575.9, 2 ** 20);
-  xs.push(0.29999998, 0.3, -0.3, 0.30000001, 44.4, -44.4, 55); // tanh's branch point, overflow of e^2x
+  xs.push(0.62499994, 0.625, -0.625, 0.62500006, 44.4, -44.4, 55); // tanh's branch point, overflow of e^2x
+  xs.push(32767.998, -32767.998, 2 ** 15, -(2 ** 15), -1e-30, 1e-30, -95, 89, -104); // sin's limit
   return Float64Array.from(xs);
 }
 
@@ -132,7 +133,7 @@ Deno.test("vsincos equals vsin and vcos; works in place", () => {
   each(xs, 515, (n) => vexp(X, X, n), (x, j) => same(X + j, exp32, x, "vexp in place"));
 });
 
-Deno.test("vsin beyond 2^20 takes the exact scalar path for the whole call", () => {
+Deno.test("vsin beyond its limit (2^15) takes the exact scalar path for the whole call", () => {
   const xs = Float64Array.from({ length: 64 }, (_, k) => Math.fround((k - 32) * 0.37));
   xs[17] = 3e9; // beyond the fast reduction: Math.sin for it, the rest still bit-identical
   each(xs, 64, (n) => vsin(X, S, n), (x, j) => {
@@ -180,6 +181,25 @@ Deno.test("simdLoop: unrolled f64x2 statements, constants, check flag; uleb enco
   }
   assert.equal(VEC[S + n], 42);
   VEC[X + 7] = 0;
+  assert.equal(run(0, n), 0);
+});
+
+Deno.test("simdLoop in f32x4 lanes: float64 elements demoted, computed in float32, promoted", () => {
+  // y = x * 3 + 0.5 in float32 over n elements; check fails when some x < 0
+  const f = simdLoop("f", 1, (b) => {
+    const x = b.let(b.load(0, X * 8));
+    b.check(op2(F32X4.lt)(b.c(0), op1(F32X4.abs)(x)));
+    b.store(0, S * 8, op2(F32X4.add)(op2(F32X4.mul)(x, b.c(3)), b.c(0.1)));
+  }, true);
+  const run = instantiateLoop(loopModule(f));
+  const n = 5 * SIMD_STEP;
+  for (let j = 0; j < n; j++) VEC[X + j] = (j + 1) / 3; // not float32 values: rounded on load
+  VEC[S + n] = 42;
+  assert.equal(run(0, n), 1);
+  const f32 = Math.fround;
+  for (let j = 0; j < n; j++) assert.equal(VEC[S + j], f32(f32(f32((j + 1) / 3) * 3) + f32(0.1)));
+  assert.equal(VEC[S + n], 42);
+  VEC[X + 6] = 0; // one lane of one f32x4
   assert.equal(run(0, n), 0);
 });
 

@@ -19,44 +19,50 @@
  */
 
 const LN2 = Math.LN2;
+const f32 = Math.fround;
+/** Float32 addition of float32 values `a + b` past 2^23 rounds to an integer, ties to even. */
+const ROUND = 12582912; // 1.5 * 2^23
 
-// exp: x = k ln2/8 + r, |r| <= ln2/16; exp(x) = 2^(k/8) * exp(r), with
-// 2^(k/8) read from a table. x is clamped to [-110, 110] (Math.min/max keep
-// NaN) instead of branching: V8 compiles a never-taken branch of an inlined
-// helper into a deoptimization exit, which measured 2x slower per element.
-// The table's ends (|x| > 109.6) hold 0 and Infinity, so ±Infinity and
-// out-of-range inputs need no branch either.
-const EXP_N = 8;
-const EXP_MIN = -110, EXP_MAX = 110; // the clamp of x
-const EXP_OFF = 1280; // table index of k = 0; |k| <= 110 * 8 / ln2 < 1271
-const EXP_EDGE = 1265; // |k| from which the table holds 0 / Infinity
-const EXP_SCALE = EXP_N / LN2;
-const EXP_STEP = LN2 / EXP_N;
-const EXP_TABLE = new Float64Array(2 * EXP_OFF + 1);
-for (let i = 0; i < EXP_TABLE.length; i++) {
-  const k = i - EXP_OFF;
-  EXP_TABLE[i] = k <= -EXP_EDGE ? 0 : k >= EXP_EDGE ? Infinity : 2 ** (k / EXP_N);
-}
+// exp: x = n ln2 + r, |r| <= ln2/2 (slightly more where x * log2(e) rounds
+// up), exp(x) = 2^n exp(r); n ln2 in two float32 parts, the first with 9
+// significant bits so that n * LN2_HI is exact for |n| <= 150. x is clamped
+// to [-104, 89] (Math.min/max keep NaN), beyond which float32 exp is 0 or
+// Infinity, and 2^n is applied as 2^(n >> 1) * 2^(n - (n >> 1)), two
+// float32 normals, so results underflow through the subnormals and overflow
+// to Infinity rounded once, as float32 does.
+const EXP_MIN = -104, EXP_MAX = 89;
+const LOG2E = f32(Math.LOG2E);
+const LN2_HI = 0.693359375; // 355 / 512
+const LN2_LO = f32(LN2 - LN2_HI);
+// q(r) = (exp(r) - 1 - r) / r², minimax for relative error of exp(r) over
+// |r| <= 1.02 ln2/2 by Lawson's iteration (numpy), rounded to float32: 4e-9
 const EXP_POLY = [
-  1,
-  0.9999999905174652,
-  0.49999999209787904,
-  0.16668654372567293,
-  0.041676606017038764,
-];
-const [, E1, E2, E3, E4] = EXP_POLY;
+  0.4999999403953552,
+  0.16666509211063385,
+  0.04166852682828903,
+  0.008370121009647846,
+  0.0013811592943966389,
+].map(f32);
+const [Q0, Q1, Q2, Q3, Q4] = EXP_POLY;
+const POW2_HALF_OFF = 75; // 2^j at j + 75, j in [-75, 64]: the halves of 2^n, |n| <= 150
+const POW2_HALF = Float64Array.from({ length: 140 }, (_, i) => 2 ** (i - POW2_HALF_OFF));
 
 /**
- * `exp(x)` as `2^(k/8) * p(r)`, `k = round(x * 8 / ln2)`, `r = x - k ln2/8`,
- * `p` a degree-4 minimax polynomial (relative error 8e-11). From 88.73 to
- * 109.6 the result is a finite float64 above the float32 range, which rounds
- * to Infinity when stored; beyond ±109.6 it is Infinity or 0 exactly.
+ * `exp(x)` in float32 arithmetic: `n = round(x log2(e))`, `r = x - n ln2`,
+ * `exp(x) = 2^n (1 + (r + r² q(r)))`, `q` a degree-4 polynomial. Each
+ * operation is a float32 one (`fround` of the float64 result, which is the
+ * float32 result exactly), in the order of the vector kernel (vecmath.ts),
+ * whose results it equals bit for bit. Rounding to nearest integer is by
+ * adding and subtracting 1.5 * 2^23.
  */
 export function exp32(x: number): number {
-  const y = Math.max(EXP_MIN, Math.min(EXP_MAX, x)); // NaN stays NaN (index 0, NaN result)
-  const i = (y * EXP_SCALE + (EXP_OFF + 0.5)) | 0; // floor(v + 0.5) for v > 0
-  const r = y - (i - EXP_OFF) * EXP_STEP;
-  return EXP_TABLE[i] * (1 + r * (E1 + r * (E2 + r * (E3 + r * E4))));
+  const y = Math.max(EXP_MIN, Math.min(EXP_MAX, f32(x)));
+  const n = f32(f32(f32(y * LOG2E) + ROUND) - ROUND);
+  const r = f32(f32(y - f32(n * LN2_HI)) - f32(n * LN2_LO));
+  const q = f32(Q0 + f32(r * f32(Q1 + f32(r * f32(Q2 + f32(r * f32(Q3 + f32(r * Q4))))))));
+  const p = f32(1 + f32(r + f32(f32(r * r) * q)));
+  const k = n | 0, k1 = k >> 1; // as i32x4.trunc_sat_f32x4_s (NaN to 0), i32x4.shr_s
+  return f32(f32(p * POW2_HALF[k1 + POW2_HALF_OFF]) * POW2_HALF[k - k1 + POW2_HALF_OFF]);
 }
 
 // log: the float64 exponent is read through a shared scratch buffer (no
@@ -97,39 +103,45 @@ export function log32(x: number): number {
   return k * LN2 + s * (2 + z * (L1 + z * (L2 + z * L3)));
 }
 
-// sin/cos: x = n π/2 + y, |y| <= π/4, by Cody-Waite with fdlibm's split of
-// π/2 (33 + 53 bits): n π/2 is exact for n < 2^20, which covers |x| < 2^20.
-const TWO_OVER_PI = 2 / Math.PI;
-const PIO2_1 = 1.57079632673412561417e+00; // first 33 bits of π/2
-const PIO2_1T = 6.07710050650619224932e-11; // π/2 - PIO2_1
-const SINCOS_OFF = 4194304; // 2^22: keeps the rounding argument positive, a multiple of 4
-/** Largest |x| reduced here; beyond, `Math.sin`/`Math.cos` (slower, exact reduction). */
-export const SINCOS_LIMIT = 1048576; // 2^20
-const SIN_POLY = [1, -0.16666654605910536, 0.00833216052675533, -0.00019515250638454235];
-const COS_POLY = [
-  1,
-  -0.4999999969435035,
-  0.04166662034293148,
-  -0.0013886681198984013,
-  2.438352501894499e-05,
+// sin/cos: x = n π/2 + y, |y| <= π/4 (a little more where x 2/π rounds
+// up), by Cody-Waite in float32 with π/2 in four float32 parts, the first
+// three of 8-9 significant bits so that n times each is exact for
+// |n| < 2^15. Sweeping every float32 x within 12 ulp of each n π/2 and a
+// sample of the rest (numpy, float32 arithmetic) keeps sin/cos within 2 ulp
+// below 2^15 and finds up to 12 ulp by 2^16: the limit is 2^15.
+const TWO_OVER_PI = f32(2 / Math.PI);
+const PIO2 = [
+  1.5703125, // 201 / 128
+  0.00048351287841796875, // 507 / 2^20
+  3.1385570764541626e-07, // 337 / 2^30
+  6.07710062827671e-11, // float32 nearest the rest of π/2
 ];
-const [, S1, S2, S3] = SIN_POLY;
-const [, C1, C2, C3, C4] = COS_POLY;
+const [P1, P2, P3, P4] = PIO2;
+/** Largest |x| reduced here; beyond, `Math.sin`/`Math.cos` (slower, exact reduction). */
+export const SINCOS_LIMIT = 32768; // 2^15
+// sin(y) = y + y z s(z), cos(y) = 1 + (z² c(z) - z/2), z = y²: minimax for
+// relative error over |y| <= 1.01 π/4 by Lawson's iteration (numpy),
+// rounded to float32: 4e-9 and 1.3e-10
+const SIN_POLY = [-0.16666653752326965, 0.008332113735377789, -0.00019508831610437483].map(f32);
+const COS_POLY = [0.04166664555668831, -0.0013887252425774932, 2.4425746232736856e-05].map(f32);
+const [S0, S1, S2] = SIN_POLY;
+const [C0, C1, C2] = COS_POLY;
 const SC = new Float64Array(2); // [sin(y), cos(y)], selected by the quadrant
+
 /**
- * `sin(x)`: with `x = n π/2 + y`, `±sin(y)` or `±cos(y)` by the quadrant
- * `n mod 4`, where `sin(y) = y (1 + z s(z))`, `cos(y) = 1 + z c(z)`,
- * `z = y²` (minimax, relative errors 4e-9 and 6e-11). Accurate for float32
- * `|x| < 2^20` (float64 inputs within 1e-12 of a multiple of π/2 lose
- * accuracy); `Math.sin` beyond.
+ * `sin(x)` in float32 arithmetic (as `exp32`): with `x = n π/2 + y`,
+ * `±sin(y)` or `±cos(y)` by the quadrant `n mod 4` (minimax polynomials).
+ * Within 2 ulp for float32 `|x| < 2^15` (SINCOS_LIMIT); `Math.sin` beyond.
  */
 export function sin32(x: number): number {
+  x = f32(x);
   if (!(Math.abs(x) < SINCOS_LIMIT)) return Math.sin(x);
   return quadrant(reduce(x));
 }
 
 /** `cos(x)` as `sin32` with the quadrant shifted by one: `cos(y)`, `-sin(y)`, `-cos(y)`, `sin(y)`. */
 export function cos32(x: number): number {
+  x = f32(x);
   if (!(Math.abs(x) < SINCOS_LIMIT)) return Math.cos(x);
   return quadrant(reduce(x) + 1);
 }
@@ -142,13 +154,14 @@ const LAST_COS = new Float64Array(1);
  * value, as sin's gradient does, calls this), bit-identical to the two.
  */
 export function sincos32(x: number): number {
+  x = f32(x);
   if (!(Math.abs(x) < SINCOS_LIMIT)) {
     LAST_COS[0] = Math.cos(x);
     return Math.sin(x);
   }
-  const i = reduce(x);
-  LAST_COS[0] = quadrant(i + 1);
-  return quadrant(i);
+  const n = reduce(x);
+  LAST_COS[0] = quadrant(n + 1);
+  return quadrant(n);
 }
 
 /** The cosine computed by the latest `sincos32` call. */
@@ -157,80 +170,87 @@ export function lastCos32(): number {
 }
 
 /**
- * Cody-Waite reduction of |x| < SINCOS_LIMIT to `y` in [-pi/4, pi/4]:
- * leaves `[sin(y), cos(y)]` in SC and returns the quadrant index
- * `n + SINCOS_OFF` (a multiple of 4 apart from n, so its low bits are n's).
+ * Cody-Waite reduction of float32 |x| < SINCOS_LIMIT to `y`: leaves
+ * `[sin(y), cos(y)]` in SC and returns the quadrant `n` (an int32, NaN to 0).
+ * sin(y) is `y` itself where y is ±0 (the sum would turn -0 into +0).
  */
 function reduce(x: number): number {
-  const i = (x * TWO_OVER_PI + (SINCOS_OFF + 0.5)) | 0;
-  const n = i - SINCOS_OFF;
-  const y = (x - n * PIO2_1) - n * PIO2_1T;
-  const z = y * y;
-  SC[0] = y * (1 + z * (S1 + z * (S2 + z * S3)));
-  SC[1] = 1 + z * (C1 + z * (C2 + z * (C3 + z * C4)));
-  return i;
+  const n = f32(f32(f32(x * TWO_OVER_PI) + ROUND) - ROUND);
+  const y = f32(f32(f32(f32(x - f32(n * P1)) - f32(n * P2)) - f32(n * P3)) - f32(n * P4));
+  const z = f32(y * y);
+  const s = f32(y + f32(f32(y * z) * f32(S0 + f32(z * f32(S1 + f32(z * S2))))));
+  SC[0] = y === 0 ? y : s;
+  const c = f32(C0 + f32(z * f32(C1 + f32(z * C2))));
+  SC[1] = f32(1 + f32(f32(f32(z * z) * c) - f32(0.5 * z)));
+  return n | 0;
 }
 
 /**
- * `sin(y + q pi/2)` from SC: sin, cos, -sin, -cos by `q mod 4`, selected
- * without branching (a branch on the quadrant mispredicts on spread inputs:
- * 2x slower there).
+ * `sin(y + q π/2)` from SC: sin, cos, -sin, -cos by `q mod 4` (two's
+ * complement bits), selected without branching (a branch on the quadrant
+ * mispredicts on spread inputs: 2x slower there).
  */
 function quadrant(q: number): number {
   return SC[q & 1] * (1 - (q & 2));
 }
 
-const TANH_SMALL = 0.3;
+const TANH_SMALL = 0.625;
+// t(z) = (tanh(x) - x) / x³, z = x²: minimax for relative error over
+// |x| <= 1.01 * 0.625 by Lawson's iteration (numpy), rounded to float32: 5e-9
 const TANH_POLY = [
-  1,
-  -0.33333329623104946,
-  0.13332930991434294,
-  -0.05383204591059735,
-  0.02003383386933814,
-];
-const [, T1, T2, T3, T4] = TANH_POLY;
+  -0.33333277702331543,
+  0.13331303000450134,
+  -0.05372760444879532,
+  0.02059810422360897,
+  -0.005657739471644163,
+].map(f32);
+const [T0, T1, T2, T3, T4] = TANH_POLY;
 
 /**
- * `tanh(x)`: `x (1 + z t(z))`, `z = x²`, for `|x| < 0.3` (minimax, relative
- * error 1e-10; keeps -0 and avoids cancellation near 0), else
- * `1 - 2 / (exp32(2x) + 1)` (±1 at ±Infinity).
+ * `tanh(x)` in float32 arithmetic (as `exp32`), from `a = |x|`:
+ * `a + a z t(z)`, `z = a²`, for `a < 0.625` (minimax), else
+ * `1 - 2 / (exp32(2a) + 1)` (1 at Infinity), with the sign of x (-0 stays).
  */
 export function tanh32(x: number): number {
-  if (Math.abs(x) < TANH_SMALL) {
-    const z = x * x;
-    return x * (1 + z * (T1 + z * (T2 + z * (T3 + z * T4))));
+  x = f32(x);
+  const a = Math.abs(x);
+  let r;
+  if (a < TANH_SMALL) {
+    const z = f32(a * a);
+    const t = f32(T0 + f32(z * f32(T1 + f32(z * f32(T2 + f32(z * f32(T3 + f32(z * T4))))))));
+    r = f32(a + f32(f32(a * z) * t));
+  } else {
+    r = f32(1 - f32(2 / f32(exp32(f32(a + a)) + 1)));
   }
-  return 1 - 2 / (exp32(2 * x) + 1);
-}
-
-/** `sigmoid(x) = 1 / (1 + exp32(-x))`: 0 at -Infinity, 1 at Infinity. */
-export function sigmoid32(x: number): number {
-  return 1 / (1 + exp32(-x));
+  return Math.sign(x) * r; // r >= 0: the kernel's copy of x's sign bit
 }
 
 /**
- * The constants of `exp32`, `log32`, the sin/cos reduction and polynomials and `tanh32`,
- * for the vector kernels of core/backend/simd/vecmath.ts, which run the same operations
- * (polynomials as `c0 + x (c1 + x (c2 + ...))`).
+ * `sigmoid(x)` in float32 arithmetic, from `e = exp32(-|x|)`: `1 / (1 + e)`
+ * for x >= 0, `e / (1 + e)` for x < 0 (no overflow of exp(-x): results
+ * down to the float32 subnormals); 0 at -Infinity, 1 at Infinity.
+ */
+export function sigmoid32(x: number): number {
+  x = f32(x);
+  const e = exp32(-Math.abs(x));
+  return f32((x < 0 ? e : 1) / f32(1 + e));
+}
+
+/**
+ * The constants of `exp32`, the sin/cos reduction and polynomials, `tanh32` (float32
+ * values) and `log32` (float64), for the vector kernels of core/backend/simd/vecmath.ts,
+ * which run the same operations (polynomials as `c0 + x (c1 + x (c2 + ...))`).
  */
 export const FASTMATH_CONSTANTS = {
+  round: ROUND,
   exp: {
     min: EXP_MIN,
     max: EXP_MAX,
-    scale: EXP_SCALE,
-    offset: EXP_OFF,
-    step: EXP_STEP,
-    table: EXP_TABLE,
+    log2e: LOG2E,
+    ln2: [LN2_HI, LN2_LO],
     poly: EXP_POLY,
   },
-  sincos: {
-    scale: TWO_OVER_PI,
-    offset: SINCOS_OFF,
-    pio2: [PIO2_1, PIO2_1T],
-    limit: SINCOS_LIMIT,
-    sin: SIN_POLY,
-    cos: COS_POLY,
-  },
+  sincos: { scale: TWO_OVER_PI, pio2: PIO2, limit: SINCOS_LIMIT, sin: SIN_POLY, cos: COS_POLY },
   tanh: { small: TANH_SMALL, poly: TANH_POLY },
   log: { min: LOG_MIN, carry: LOG_CARRY, table: POW2_NEG, offset: POW2_OFF, poly: LOG_POLY },
 } as const;

@@ -29,6 +29,7 @@ import {
 } from "./fastmath.ts";
 import {
   assemble,
+  F32X4,
   f64Load,
   F64X2,
   i32,
@@ -45,31 +46,48 @@ import {
   type WasmFunction,
 } from "./wasm.ts";
 
-const { exp: E, sincos: T, tanh: H, log: L } = FASTMATH_CONSTANTS;
+const { round: ROUND, exp: E, sincos: T, tanh: H, log: L } = FASTMATH_CONSTANTS;
 
+// float64 lanes (log32)
 const add = op2(F64X2.add), sub = op2(F64X2.sub), mul = op2(F64X2.mul), div = op2(F64X2.div);
-const pmin = op2(F64X2.pmin), pmax = op2(F64X2.pmax), lt = op2(F64X2.lt), ge = op2(F64X2.ge);
+const lt = op2(F64X2.lt), ge = op2(F64X2.ge), fromI32 = op1(F64X2.fromI32);
+// float32 lanes (the others)
+const add4 = op2(F32X4.add), sub4 = op2(F32X4.sub), mul4 = op2(F32X4.mul), div4 = op2(F32X4.div);
+const pmin4 = op2(F32X4.pmin), pmax4 = op2(F32X4.pmax), lt4 = op2(F32X4.lt), eq4 = op2(F32X4.eq);
+const abs4 = op1(F32X4.abs), trunc4 = op1(I32X4.fromF32);
+// integer and bit operations
 const iadd = op2(I32X4.add), isub = op2(I32X4.sub), iand = op2(I32X4.and), ieq = op2(I32X4.eq);
-const abs = op1(F64X2.abs), neg = op1(F64X2.neg), fround = op1(F64X2.fround);
-const fromI32 = op1(F64X2.fromI32);
-const trunc = op1(I32X4.fromF64), widen = op1(I32X4.widenLow);
+const xor = op2(I32X4.xor);
 /** i32 lanes 0 and 2 moved to lanes 0 and 1 (a shuffle of the vector with itself). */
 const evenLanes = (a: Vec): Vec => (k) => [...a(k), ...a(k), ...I32X4.evenLanes];
-/** `m ? a : b` per lane. */
+/** `m ? a : b` per bit. */
 const select =
   (a: Vec, b: Vec, m: Vec): Vec => (k) => [...a(k), ...b(k), ...m(k), ...I32X4.bitselect];
+/** Each lane shifted by `bits` with shift instruction `op`. */
+const shift =
+  (op: number[]) => (a: Vec, bits: number): Vec => (k) => [...a(k), ...i32(bits), ...op];
+const shl = shift(I32X4.shl), shrS = shift(I32X4.shrS);
+/** i32 lanes shifted right (logical) by `bits`; `wide`: the two i64 lanes. */
+const shr = (a: Vec, bits: number, wide = false) =>
+  shift(wide ? I32X4.shrU64 : I32X4.shrU)(a, bits);
 
-/** `cs[0] + x (cs[1] + x (cs[2] + ...))`, as fastmath evaluates it. */
-function poly(b: LoopBuilder, x: Vec, cs: readonly number[]): Vec {
-  return cs.slice(0, -1).reduceRight((acc: Vec, ck) => add(b.c(ck), mul(x, acc)), b.c(cs.at(-1)!));
+/**
+ * `cs[0] + x (cs[1] + x (cs[2] + ...))`, as fastmath evaluates it, in f64x2
+ * (or with `f32`, f32x4) lanes.
+ */
+function poly(b: LoopBuilder, x: Vec, cs: readonly number[], f32 = false): Vec {
+  const [plus, times] = f32 ? [add4, mul4] : [add, mul];
+  return cs.slice(0, -1).reduceRight(
+    (acc: Vec, ck) => plus(b.c(ck), times(x, acc)),
+    b.c(cs.at(-1)!),
+  );
 }
 
-/** i32 lanes shifted right (logical) by `bits`; `wide`: the two i64 lanes. */
-const shr = (a: Vec, bits: number, wide = false): Vec => (k) => [
-  ...a(k),
-  ...i32(bits),
-  ...(wide ? I32X4.shrU64 : I32X4.shrU),
-];
+/** `x` rounded to an integer (ties to even) as float32: `(x + 1.5 2^23) - 1.5 2^23`. */
+const nearest = (b: LoopBuilder, x: Vec): Vec => sub4(add4(x, b.c(ROUND)), b.c(ROUND));
+
+/** The float32 2^k of i32 lanes k in [-126, 127], built in the exponent bits. */
+const pow2 = (b: LoopBuilder, k: Vec): Vec => shl(iadd(k, b.ci(127)), 23);
 
 /** The f64 table entries at element `at` + the indices in i32 lanes 0 and 1 of `i`. */
 function lookup(i: Vec, at: number): Vec {
@@ -83,16 +101,18 @@ function lookup(i: Vec, at: number): Vec {
   return (k) => [...entry(0)(k), ...F64X2.splat, ...entry(1)(k), ...F64X2.replaceLane1];
 }
 
-/** Where the tables the kernels read lie in memory (f64 elements). */
-const EXP_TABLE_AT = 0, POW2_TABLE_AT = E.table.length;
+/** Where log's table of powers of two lies in memory (f64 elements). */
+const POW2_TABLE_AT = 0;
 
-/** exp32 of `x`, as exp32 computes it (before the float32 rounding). */
+/** exp32 of f32x4 `x`, as exp32 computes it. */
 function exp(b: LoopBuilder, x: Vec): Vec {
   // Math.max(min, Math.min(max, x)): pmin/pmax with x first keep NaN and -0 alike
-  const y = b.let(pmax(pmin(x, b.c(E.max)), b.c(E.min)));
-  const i = b.let(trunc(add(mul(y, b.c(E.scale)), b.c(E.offset + 0.5))));
-  const r = b.let(sub(y, mul(fromI32(isub(i, b.ci(E.offset))), b.c(E.step))));
-  return mul(lookup(i, EXP_TABLE_AT), poly(b, r, E.poly));
+  const y = b.let(pmax4(pmin4(x, b.c(E.max)), b.c(E.min)));
+  const n = b.let(nearest(b, mul4(y, b.c(E.log2e))));
+  const r = b.let(sub4(sub4(y, mul4(n, b.c(E.ln2[0]))), mul4(n, b.c(E.ln2[1]))));
+  const p = add4(b.c(1), add4(r, mul4(mul4(r, r), poly(b, r, E.poly, true))));
+  const k = b.let(trunc4(n)), k1 = b.let(shrS(k, 1));
+  return mul4(mul4(p, pow2(b, k1)), pow2(b, isub(k, k1)));
 }
 
 /**
@@ -110,20 +130,34 @@ function log(b: LoopBuilder, x: Vec): Vec {
   return add(mul(fromI32(k), b.c(Math.LN2)), mul(s, poly(b, z, L.poly)));
 }
 
-/** A kernel `(from, to, n)` storing `fround(f(x))` of each element. */
+/** A kernel `(from, to, n)` storing `f(x)` of each element, in f32x4 lanes. */
 const unaryKernel = (name: string, f: (b: LoopBuilder, x: Vec) => Vec) =>
-  simdLoop(name, 2, (b) => b.store(1, 0, fround(f(b, b.let(b.load(0, 0))))));
+  simdLoop(name, 2, (b) => b.store(1, 0, f(b, b.let(b.load(0, 0)))), true);
 
-/** tanh32: the polynomial where |x| < 0.3 (`H.small`), else `1 - 2 / (exp32(2x) + 1)`, per lane. */
+/** log32's kernel, in f64x2 lanes, storing `fround(log32(x))`. */
+const logKernel = () =>
+  simdLoop("log", 2, (b) => b.store(1, 0, op1(F64X2.fround)(log(b, b.let(b.load(0, 0))))));
+
+/** The sign bit of each lane. */
+const SIGN = -0x80000000;
+
+/**
+ * tanh32 of `a = |x|`: the polynomial where a < 0.625 (`H.small`), else
+ * `1 - 2 / (exp32(2a) + 1)`, per lane; then x's sign bit.
+ */
 function tanh(b: LoopBuilder, x: Vec): Vec {
-  const z = b.let(mul(x, x));
-  const small = b.let(mul(x, poly(b, z, H.poly)));
-  const large = sub(b.c(1), div(b.c(2), add(exp(b, mul(b.c(2), x)), b.c(1))));
-  return select(small, large, lt(abs(x), b.c(H.small)));
+  const a = b.let(abs4(x));
+  const z = b.let(mul4(a, a));
+  const small = b.let(add4(a, mul4(mul4(a, z), poly(b, z, H.poly, true))));
+  const large = sub4(b.c(1), div4(b.c(2), add4(exp(b, add4(a, a)), b.c(1))));
+  return select(x, select(small, large, lt4(a, b.c(H.small))), b.ci(SIGN));
 }
 
-/** sigmoid32: `1 / (1 + exp32(-x))`. */
-const sigmoid = (b: LoopBuilder, x: Vec): Vec => div(b.c(1), add(b.c(1), exp(b, neg(x))));
+/** sigmoid32: `e = exp32(-|x|)`, `(x < 0 ? e : 1) / (1 + e)`. */
+function sigmoid(b: LoopBuilder, x: Vec): Vec {
+  const e = b.let(exp(b, xor(abs4(x), b.ci(SIGN))));
+  return div4(select(e, b.c(1), lt4(x, b.c(0))), add4(b.c(1), e));
+}
 
 /**
  * `sin(from, to, n)`, `cos(...)` or `sincos(from, toSin, toCos, n)`:
@@ -133,19 +167,21 @@ const sigmoid = (b: LoopBuilder, x: Vec): Vec => div(b.c(1), add(b.c(1), exp(b, 
 function trigKernel(name: string, sin: boolean, cos: boolean): WasmFunction {
   return simdLoop(name, sin && cos ? 3 : 2, (b) => {
     const x = b.let(b.load(0, 0));
-    b.check(lt(abs(x), b.c(T.limit)));
-    const i = b.let(trunc(add(mul(x, b.c(T.scale)), b.c(T.offset + 0.5))));
-    const n = b.let(fromI32(isub(i, b.ci(T.offset))));
-    const y = b.let(sub(sub(x, mul(n, b.c(T.pio2[0]))), mul(n, b.c(T.pio2[1]))));
-    const z = b.let(mul(y, y));
-    const s = b.let(mul(y, poly(b, z, T.sin)));
-    const co = b.let(poly(b, z, T.cos));
-    const even = b.let(widen(ieq(iand(i, b.ci(1)), b.ci(0))));
-    // quadrant q: ±sin or ±cos of y by q & 1, sign 1 - (q & 2); cos is quadrant q + 1
-    const sign = (q: Vec) => fromI32(isub(b.ci(1), iand(q, b.ci(2))));
-    if (sin) b.store(1, 0, fround(mul(select(s, co, even), sign(i))));
-    if (cos) b.store(sin ? 2 : 1, 0, fround(mul(select(co, s, even), sign(iadd(i, b.ci(1))))));
-  });
+    b.check(lt4(abs4(x), b.c(T.limit)));
+    const n = b.let(nearest(b, mul4(x, b.c(T.scale))));
+    const y = b.let(T.pio2.reduce((acc: Vec, p) => sub4(acc, mul4(n, b.c(p))), x));
+    const z = b.let(mul4(y, y));
+    const s = add4(y, mul4(mul4(y, z), poly(b, z, T.sin, true)));
+    const sy = b.let(select(y, s, eq4(y, b.c(0)))); // sin(±0) = ±0
+    const cz = poly(b, z, T.cos, true);
+    const co = b.let(add4(b.c(1), sub4(mul4(mul4(z, z), cz), mul4(b.c(0.5), z))));
+    const q = b.let(trunc4(n));
+    const even = b.let(ieq(iand(q, b.ci(1)), b.ci(0)));
+    // quadrant q: ±sin or ±cos of y by q & 1, negated where q & 2; cos is quadrant q + 1
+    const sign = (q: Vec) => shl(iand(q, b.ci(2)), 30);
+    if (sin) b.store(1, 0, xor(select(sy, co, even), sign(q)));
+    if (cos) b.store(sin ? 2 : 1, 0, xor(select(co, sy, even), sign(iadd(q, b.ci(1)))));
+  }, true);
 }
 
 const EXPORTS = instantiate();
@@ -158,7 +194,7 @@ function instantiate(): WebAssembly.Exports | null {
   if (typeof WebAssembly !== "object") return null;
   const bytes = assemble(VEC_PAGES, [
     unaryKernel("exp", exp),
-    unaryKernel("log", log),
+    logKernel(),
     unaryKernel("tanh", tanh),
     unaryKernel("sigmoid", sigmoid),
     trigKernel("sin", true, false),
@@ -212,9 +248,8 @@ export function instantiateLoop(bytes: Uint8Array): SimdFn {
 export const VEC: Float64Array = MEMORY
   ? new Float64Array(MEMORY.buffer)
   : new Float64Array(VEC_LENGTH);
-/** First element of `VEC` free for operands (the tables lie below). */
+/** First element of `VEC` free for operands (log's table lies below). */
 export const VEC_BASE: number = POW2_TABLE_AT + L.table.length + 7 & ~7;
-VEC.set(E.table, EXP_TABLE_AT);
 VEC.set(L.table, POW2_TABLE_AT);
 
 /** The part of `n` the kernels take (a multiple of their step); the rest runs scalar. */

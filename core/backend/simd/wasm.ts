@@ -2,7 +2,7 @@
  * A small WebAssembly assembler: the binary encoding of the few instructions
  * the vector kernels of core/backend/simd/vecmath.ts and the JIT's WebAssembly loops use,
  * of a module of functions over one memory, and `simdLoop`, a builder of
- * unrolled f64x2 loops. Code is a plain array of bytes; every helper returns
+ * unrolled f64x2 (or, over the same float64 memory, f32x4) loops. Code is a plain array of bytes; every helper returns
  * one, so kernels are written as concatenations.
  * @module
  */
@@ -76,6 +76,10 @@ function f64x2(x: number): Code {
   const b = [...new Uint8Array(new Float64Array([x, x]).buffer)];
   return simd(0x0c, ...b);
 }
+/** `v128.const` of four f32 lanes all `fround(x)`. */
+function f32x4(x: number): Code {
+  return simd(0x0c, ...new Uint8Array(new Float32Array([x, x, x, x]).buffer));
+}
 /** `v128.const` of four i32 lanes all `n`. */
 function i32x4(n: number): Code {
   return simd(0x0c, ...new Uint8Array(new Int32Array([n, n, n, n]).buffer));
@@ -102,16 +106,47 @@ export const F64X2 = {
   /** rounds each lane to float32 and back (`Math.fround`) */
   fround: [...simd(0x5e), ...simd(0x5f)],
 };
+/** f32x4 lane operations (IEEE single precision, no fused multiply-add). */
+export const F32X4 = {
+  eq: simd(0x41),
+  lt: simd(0x43),
+  abs: simd(0xe0),
+  add: simd(0xe4),
+  sub: simd(0xe5),
+  mul: simd(0xe6),
+  div: simd(0xe7),
+  /** `b < a ? b : a` (a NaN `a` stays) */
+  pmin: simd(0xea),
+  /** `a < b ? b : a` (a NaN `a` stays) */
+  pmax: simd(0xeb),
+  /** i32 lanes to f32 */
+  fromI32: simd(0xfa),
+  /** the two f64 lanes rounded to f32 lanes 0 and 1 (lanes 2 and 3 zero) */
+  demote: simd(0x5e),
+  /** f32 lanes 0 and 1 to two f64 lanes */
+  promoteLow: simd(0x5f),
+  /** lanes 0, 1 of the first operand and 0, 1 of the second (two demoted f64x2) */
+  joinLow: simd(0x0d, ...[0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]),
+  /** lanes 2 and 3 moved to lanes 0 and 1 (a shuffle of the vector with itself) */
+  highToLow: simd(0x0d, ...[8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]),
+};
 /** i32x4 / i64x2 / v128 operations. */
 export const I32X4 = {
   extractLane: (lane: number): Code => simd(0x1b, lane),
   eq: simd(0x37),
   and: simd(0x4e),
+  xor: simd(0x51),
   bitselect: simd(0x52),
   add: simd(0xae),
   sub: simd(0xb1),
   /** f64x2 lanes truncated (saturating; NaN to 0) into the low two lanes */
   fromF64: simd(0xfc),
+  /** f32x4 lanes truncated (saturating; NaN to 0) */
+  fromF32: simd(0xf8),
+  /** each lane shifted left by the i32 on the stack */
+  shl: simd(0xab),
+  /** each lane shifted right (arithmetic) by the i32 on the stack */
+  shrS: simd(0xac),
   /** each lane shifted right (logical) by the i32 on the stack */
   shrU: simd(0xad),
   /** each i64 lane shifted right (logical) by the i32 on the stack */
@@ -122,6 +157,8 @@ export const I32X4 = {
   widenLow: simd(0xc7),
   /** 1 when both i64 lanes are non-zero */
   allTrue64: simd(0xc3),
+  /** 1 when all four i32 lanes are non-zero */
+  allTrue32: simd(0xa3),
 };
 
 /** `block ... loop ...` head: `br 1` leaves, `br 0` repeats. */
@@ -229,17 +266,17 @@ export const op1 = (code: Code) => (a: Vec): Vec => (k) => [...a(k), ...code];
 
 /** What a loop's statements are written with. */
 export interface LoopBuilder {
-  /** The f64x2 at pointer parameter `ptr` plus `offset` bytes. */
+  /** The vector at pointer parameter `ptr` plus `offset` bytes (f64x2, or 4 elements as f32x4). */
   load: (ptr: number, offset: number) => Vec;
-  /** Stores `e` at pointer parameter `ptr` plus `offset` bytes. */
+  /** Stores `e` at pointer parameter `ptr` plus `offset` bytes (f32x4: as 4 f64 elements). */
   store: (ptr: number, offset: number, e: Vec) => void;
-  /** An f64x2 constant (hoisted into a local before the loop). */
+  /** An f64x2 (f32x4: f32x4) constant, hoisted into a local before the loop. */
   c: (x: number) => Vec;
   /** An i32x4 constant (hoisted). */
   ci: (n: number) => Vec;
   /** Computes `e` into fresh locals (one per unrolled copy). */
   let: (e: Vec) => Vec;
-  /** Clears the returned flag unless both i64 lanes of mask `e` are set. */
+  /** Clears the returned flag unless every lane of mask `e` is set. */
   check: (e: Vec) => void;
 }
 
@@ -247,8 +284,10 @@ export interface LoopBuilder {
  * A function `(p0, ..., p{ptrs-1}, n)` looping over `n` f64 elements (a
  * multiple of SIMD_STEP) at the byte addresses `p0...`, each advanced by
  * SIMD_STEP elements per iteration; `emit` writes the iteration's
- * statements, whose `U` unrolled copies run side by side (independent
- * chains keep the pipeline full). Returns 1 unless a `check` failed.
+ * statements, whose unrolled copies run side by side (independent
+ * chains keep the pipeline full): `U` copies of f64x2, or with `f32` two of
+ * f32x4, each loading four f64 elements demoted to float32 and storing its
+ * lanes promoted back. Returns 1 unless a `check` failed.
  * Constants live in locals set before the loop: V8 materializes a
  * `v128.const` with several instructions where it appears (measured 2x
  * slower kernels).
@@ -257,17 +296,19 @@ export function simdLoop(
   name: string,
   ptrs: number,
   emit: (b: LoopBuilder) => void,
+  f32 = false,
 ): WasmFunction {
-  const n = ptrs, end = n + 1, ok = n + 2; // ok: the lanes every check passed (a v128)
-  let next = n + 3;
+  const n = ptrs, end = n + 1, ok = n + 2, tmp = n + 3; // ok: the lanes every check passed
+  const copies = f32 ? U / 2 : U;
+  let next = n + 4;
   const body: Code = [], prologue: Code = [];
   const constants = new Map<string, number>();
   const each = (f: (k: number) => Code) => {
-    for (let k = 0; k < U; k++) body.push(...f(k));
+    for (let k = 0; k < copies; k++) body.push(...f(k));
   };
   const bind = (e: Vec): Vec => {
     const base = next;
-    next += U;
+    next += copies;
     each((k) => [...e(k), ...set(base + k)]);
     return (k) => get(base + k);
   };
@@ -280,10 +321,25 @@ export function simdLoop(
     const local = constants.get(key)!;
     return () => get(local);
   };
+  const half = (ptr: number, at: number) => [...get(ptr), ...vLoad(at), ...F32X4.demote];
   emit({
-    load: (ptr, offset) => (k) => [...get(ptr), ...vLoad(offset + 16 * k)],
-    store: (ptr, offset, e) => each((k) => [...get(ptr), ...e(k), ...vStore(offset + 16 * k)]),
-    c: (x) => constant(f64x2(x)),
+    load: (ptr, offset) =>
+      f32
+        ? (
+          k,
+        ) => [...half(ptr, offset + 32 * k), ...half(ptr, offset + 32 * k + 16), ...F32X4.joinLow]
+        : (k) => [...get(ptr), ...vLoad(offset + 16 * k)],
+    store: (ptr, offset, e) =>
+      each((k) =>
+        f32
+          ? [
+            ...[...get(ptr), ...e(k), ...tee(tmp), ...F32X4.promoteLow, ...vStore(offset + 32 * k)],
+            ...[...get(ptr), ...get(tmp), ...get(tmp), ...F32X4.highToLow, ...F32X4.promoteLow],
+            ...vStore(offset + 32 * k + 16),
+          ]
+          : [...get(ptr), ...e(k), ...vStore(offset + 16 * k)]
+      ),
+    c: (x) => constant(f32 ? f32x4(x) : f64x2(x)),
     ci: (x) => constant(i32x4(x)),
     let: bind,
     check: (e) => each((k) => [...get(ok), ...e(k), ...I32X4.and, ...set(ok)]),
@@ -298,7 +354,7 @@ export function simdLoop(
       ...[...get(0), ...get(n), ...i32(3), ...I32_SHL, ...I32_ADD, ...set(end)],
       ...[...i32x4(-1), ...set(ok), ...prologue],
       ...whileLt(0, end, body),
-      ...[...get(ok), ...I32X4.allTrue64],
+      ...[...get(ok), ...(f32 ? I32X4.allTrue32 : I32X4.allTrue64)],
     ],
   };
 }
