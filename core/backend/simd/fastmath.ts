@@ -61,7 +61,7 @@ export function exp32(x: number): number {
   const r = f32(f32(y - f32(n * LN2_HI)) - f32(n * LN2_LO));
   const q = f32(Q0 + f32(r * f32(Q1 + f32(r * f32(Q2 + f32(r * f32(Q3 + f32(r * Q4))))))));
   const p = f32(1 + f32(r + f32(f32(r * r) * q)));
-  const k = n | 0, k1 = k >> 1; // as i32x4.trunc_sat_f32x4_s (NaN to 0), i32x4.shr_s
+  const k = n | 0, k1 = k >> 1; // the kernel: n's int32 from the bits of n + 1.5 2^23
   return f32(f32(p * POW2_HALF[k1 + POW2_HALF_OFF]) * POW2_HALF[k - k1 + POW2_HALF_OFF]);
 }
 

@@ -39,6 +39,7 @@ import {
   op1,
   op2,
   SIMD_STEP,
+  SIMD_STEP32,
   simdLoop,
   type Vec,
   VEC_LENGTH,
@@ -54,7 +55,7 @@ const lt = op2(F64X2.lt), ge = op2(F64X2.ge), fromI32 = op1(F64X2.fromI32);
 // float32 lanes (the others)
 const add4 = op2(F32X4.add), sub4 = op2(F32X4.sub), mul4 = op2(F32X4.mul), div4 = op2(F32X4.div);
 const pmin4 = op2(F32X4.pmin), pmax4 = op2(F32X4.pmax), lt4 = op2(F32X4.lt), eq4 = op2(F32X4.eq);
-const abs4 = op1(F32X4.abs), trunc4 = op1(I32X4.fromF32);
+const abs4 = op1(F32X4.abs);
 // integer and bit operations
 const iadd = op2(I32X4.add), isub = op2(I32X4.sub), iand = op2(I32X4.and), ieq = op2(I32X4.eq);
 const xor = op2(I32X4.xor);
@@ -83,8 +84,18 @@ function poly(b: LoopBuilder, x: Vec, cs: readonly number[], f32 = false): Vec {
   );
 }
 
-/** `x` rounded to an integer (ties to even) as float32: `(x + 1.5 2^23) - 1.5 2^23`. */
-const nearest = (b: LoopBuilder, x: Vec): Vec => sub4(add4(x, b.c(ROUND)), b.c(ROUND));
+/**
+ * `x + 1.5 2^23` for |x| < 2^22: rounds x to an integer n (ties to even),
+ * which is this float32 minus 1.5 2^23, and its bits minus those of 1.5 2^23
+ * as int32 (what `n | 0` is in fastmath; for NaN x the bits are a NaN's,
+ * which the results ignore).
+ */
+const biased = (b: LoopBuilder, x: Vec): Vec => add4(x, b.c(ROUND));
+/** The integer of a `biased` value as float32. */
+const unbiased = (b: LoopBuilder, m: Vec): Vec => sub4(m, b.c(ROUND));
+/** The integer of a `biased` value as int32. */
+const unbiasedInt = (b: LoopBuilder, m: Vec): Vec => isub(m, b.ci(ROUND_BITS));
+const ROUND_BITS = new Int32Array(new Float32Array([ROUND]).buffer)[0];
 
 /** The float32 2^k of i32 lanes k in [-126, 127], built in the exponent bits. */
 const pow2 = (b: LoopBuilder, k: Vec): Vec => shl(iadd(k, b.ci(127)), 23);
@@ -108,10 +119,11 @@ const POW2_TABLE_AT = 0;
 function exp(b: LoopBuilder, x: Vec): Vec {
   // Math.max(min, Math.min(max, x)): pmin/pmax with x first keep NaN and -0 alike
   const y = b.let(pmax4(pmin4(x, b.c(E.max)), b.c(E.min)));
-  const n = b.let(nearest(b, mul4(y, b.c(E.log2e))));
+  const m = b.let(biased(b, mul4(y, b.c(E.log2e))));
+  const n = b.let(unbiased(b, m));
   const r = b.let(sub4(sub4(y, mul4(n, b.c(E.ln2[0]))), mul4(n, b.c(E.ln2[1]))));
   const p = add4(b.c(1), add4(r, mul4(mul4(r, r), poly(b, r, E.poly, true))));
-  const k = b.let(trunc4(n)), k1 = b.let(shrS(k, 1));
+  const k = b.let(unbiasedInt(b, m)), k1 = b.let(shrS(k, 1));
   return mul4(mul4(p, pow2(b, k1)), pow2(b, isub(k, k1)));
 }
 
@@ -168,14 +180,15 @@ function trigKernel(name: string, sin: boolean, cos: boolean): WasmFunction {
   return simdLoop(name, sin && cos ? 3 : 2, (b) => {
     const x = b.let(b.load(0, 0));
     b.check(lt4(abs4(x), b.c(T.limit)));
-    const n = b.let(nearest(b, mul4(x, b.c(T.scale))));
+    const m = b.let(biased(b, mul4(x, b.c(T.scale))));
+    const n = b.let(unbiased(b, m));
     const y = b.let(T.pio2.reduce((acc: Vec, p) => sub4(acc, mul4(n, b.c(p))), x));
     const z = b.let(mul4(y, y));
     const s = add4(y, mul4(mul4(y, z), poly(b, z, T.sin, true)));
     const sy = b.let(select(y, s, eq4(y, b.c(0)))); // sin(±0) = ±0
     const cz = poly(b, z, T.cos, true);
     const co = b.let(add4(b.c(1), sub4(mul4(mul4(z, z), cz), mul4(b.c(0.5), z))));
-    const q = b.let(trunc4(n));
+    const q = m; // the low bits of m's are n's (those of 1.5 2^23 are 0)
     const even = b.let(ieq(iand(q, b.ci(1)), b.ci(0)));
     // quadrant q: ±sin or ±cos of y by q & 1, negated where q & 2; cos is quadrant q + 1
     const sign = (q: Vec) => shl(iand(q, b.ci(2)), 30);
@@ -252,8 +265,11 @@ export const VEC: Float64Array = MEMORY
 export const VEC_BASE: number = POW2_TABLE_AT + L.table.length + 7 & ~7;
 VEC.set(L.table, POW2_TABLE_AT);
 
-/** The part of `n` the kernels take (a multiple of their step); the rest runs scalar. */
-const bulk = (n: number) => (K ? n - n % SIMD_STEP : 0);
+/**
+ * The part of `n` the kernels take (a multiple of SIMD_STEP32, so of log's
+ * SIMD_STEP too); the rest runs scalar.
+ */
+const bulk = (n: number) => (K ? n - n % SIMD_STEP32 : 0);
 
 /**
  * A vector function `(from, to, n)`: `VEC[to + j] = fround(f32(VEC[from + j]))`

@@ -255,6 +255,8 @@ export const VEC_LENGTH: number = VEC_PAGES * 65536 / 8;
 const U = 4;
 /** Elements (f64 lanes) per iteration of a `simdLoop`. */
 export const SIMD_STEP = 2 * U;
+/** Elements (f32 lanes) per iteration of an f32x4 `simdLoop`. */
+export const SIMD_STEP32 = 4 * U;
 
 /** Code that leaves unrolled copy `k` of a vector value on the stack. */
 export type Vec = (k: number) => Code;
@@ -284,10 +286,11 @@ export interface LoopBuilder {
  * A function `(p0, ..., p{ptrs-1}, n)` looping over `n` f64 elements (a
  * multiple of SIMD_STEP) at the byte addresses `p0...`, each advanced by
  * SIMD_STEP elements per iteration; `emit` writes the iteration's
- * statements, whose unrolled copies run side by side (independent
- * chains keep the pipeline full): `U` copies of f64x2, or with `f32` two of
+ * statements, whose `U` unrolled copies of f64x2 run side by side
+ * (independent chains keep the pipeline full). With `f32` the copies are
  * f32x4, each loading four f64 elements demoted to float32 and storing its
- * lanes promoted back. Returns 1 unless a `check` failed.
+ * lanes promoted back (SIMD_STEP32 elements per iteration, `n` a multiple
+ * of it). Returns 1 unless a `check` failed.
  * Constants live in locals set before the loop: V8 materializes a
  * `v128.const` with several instructions where it appears (measured 2x
  * slower kernels).
@@ -299,16 +302,15 @@ export function simdLoop(
   f32 = false,
 ): WasmFunction {
   const n = ptrs, end = n + 1, ok = n + 2, tmp = n + 3; // ok: the lanes every check passed
-  const copies = f32 ? U / 2 : U;
   let next = n + 4;
   const body: Code = [], prologue: Code = [];
   const constants = new Map<string, number>();
   const each = (f: (k: number) => Code) => {
-    for (let k = 0; k < copies; k++) body.push(...f(k));
+    for (let k = 0; k < U; k++) body.push(...f(k));
   };
   const bind = (e: Vec): Vec => {
     const base = next;
-    next += copies;
+    next += U;
     each((k) => [...e(k), ...set(base + k)]);
     return (k) => get(base + k);
   };
@@ -344,7 +346,9 @@ export function simdLoop(
     let: bind,
     check: (e) => each((k) => [...get(ok), ...e(k), ...I32X4.and, ...set(ok)]),
   });
-  for (let p = 0; p < ptrs; p++) body.push(...get(p), ...i32(16 * U), ...I32_ADD, ...set(p));
+  for (let p = 0; p < ptrs; p++) {
+    body.push(...get(p), ...i32((f32 ? 32 : 16) * U), ...I32_ADD, ...set(p));
+  }
   return {
     name,
     params: n + 1,
