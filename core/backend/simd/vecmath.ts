@@ -58,7 +58,7 @@ const pmin4 = op2(F32X4.pmin), pmax4 = op2(F32X4.pmax), lt4 = op2(F32X4.lt), eq4
 const abs4 = op1(F32X4.abs);
 // integer and bit operations
 const iadd = op2(I32X4.add), isub = op2(I32X4.sub), iand = op2(I32X4.and), ieq = op2(I32X4.eq);
-const xor = op2(I32X4.xor);
+const xor = op2(I32X4.xor), or = op2(I32X4.or);
 /** i32 lanes 0 and 2 moved to lanes 0 and 1 (a shuffle of the vector with itself). */
 const evenLanes = (a: Vec): Vec => (k) => [...a(k), ...a(k), ...I32X4.evenLanes];
 /** `m ? a : b` per bit. */
@@ -115,15 +115,23 @@ function lookup(i: Vec, at: number): Vec {
 /** Where log's table of powers of two lies in memory (f64 elements). */
 const POW2_TABLE_AT = 0;
 
-/** exp32 of f32x4 `x`, as exp32 computes it. */
-function exp(b: LoopBuilder, x: Vec): Vec {
+/**
+ * exp32 of f32x4 `x`, as exp32 computes it; or (`upTo`) of x in [0, upTo]
+ * (NaN kept) for `upTo` <= 88: with 2^n a float32 normal, the two scalings
+ * by halves of it are exact and one does, and the clamp from below is moot.
+ */
+function exp(b: LoopBuilder, x: Vec, upTo?: number): Vec {
   // Math.max(min, Math.min(max, x)): pmin/pmax with x first keep NaN and -0 alike
-  const y = b.let(pmax4(pmin4(x, b.c(E.max)), b.c(E.min)));
+  const y = b.let(
+    upTo === undefined ? pmax4(pmin4(x, b.c(E.max)), b.c(E.min)) : pmin4(x, b.c(upTo)),
+  );
   const m = b.let(biased(b, mul4(y, b.c(E.log2e))));
   const n = b.let(unbiased(b, m));
   const r = b.let(sub4(sub4(y, mul4(n, b.c(E.ln2[0]))), mul4(n, b.c(E.ln2[1]))));
   const p = add4(b.c(1), add4(r, mul4(mul4(r, r), poly(b, r, E.poly, true))));
-  const k = b.let(unbiasedInt(b, m)), k1 = b.let(shrS(k, 1));
+  const k = b.let(unbiasedInt(b, m));
+  if (upTo !== undefined) return mul4(p, pow2(b, k));
+  const k1 = b.let(shrS(k, 1));
   return mul4(mul4(p, pow2(b, k1)), pow2(b, isub(k, k1)));
 }
 
@@ -154,6 +162,12 @@ const logKernel = () =>
 const SIGN = -0x80000000;
 
 /**
+ * Where tanh's `exp32(2a)` may stop: from exp32(19) = 1.8e8 on,
+ * `1 - 2 / (exp32(2a) + 1)` rounds to 1 in float32.
+ */
+const TANH_EXP_MAX = 19;
+
+/**
  * tanh32 of `a = |x|`: the polynomial where a < 0.625 (`H.small`), else
  * `1 - 2 / (exp32(2a) + 1)`, per lane; then x's sign bit.
  */
@@ -161,13 +175,14 @@ function tanh(b: LoopBuilder, x: Vec): Vec {
   const a = b.let(abs4(x));
   const z = b.let(mul4(a, a));
   const small = b.let(add4(a, mul4(mul4(a, z), poly(b, z, H.poly, true))));
-  const large = sub4(b.c(1), div4(b.c(2), add4(exp(b, add4(a, a)), b.c(1))));
+  const e = exp(b, add4(a, a), TANH_EXP_MAX);
+  const large = sub4(b.c(1), div4(b.c(2), add4(e, b.c(1))));
   return select(x, select(small, large, lt4(a, b.c(H.small))), b.ci(SIGN));
 }
 
 /** sigmoid32: `e = exp32(-|x|)`, `(x < 0 ? e : 1) / (1 + e)`. */
 function sigmoid(b: LoopBuilder, x: Vec): Vec {
-  const e = b.let(exp(b, xor(abs4(x), b.ci(SIGN))));
+  const e = b.let(exp(b, or(x, b.ci(SIGN)))); // exp32(-|x|)
   return div4(select(e, b.c(1), lt4(x, b.c(0))), add4(b.c(1), e));
 }
 

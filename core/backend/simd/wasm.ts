@@ -135,6 +135,7 @@ export const I32X4 = {
   extractLane: (lane: number): Code => simd(0x1b, lane),
   eq: simd(0x37),
   and: simd(0x4e),
+  or: simd(0x50),
   xor: simd(0x51),
   bitselect: simd(0x52),
   add: simd(0xae),
