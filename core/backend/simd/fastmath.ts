@@ -1,14 +1,22 @@
 /**
  * Fast float32 transcendentals for the generated loops.
  *
- * Each function takes and returns a float64 JS number but is only accurate
- * enough for a float32 result: once the caller rounds it into a Float32Array
- * it is within 2 float32 ulp (in practice within 1) of the correctly rounded
- * float32 of the float64 `Math.*` value, for every float32 input, with IEEE
- * handling of NaN, ±Infinity and -0. They compute in float64 with range
- * reduction and short minimax polynomials (Remez fits for relative error,
- * each polynomial below 4e-9 relative error), which in V8 is 1.5-3.5x faster
- * than the `Math.*` builtins in a loop over a Float32Array.
+ * Each function takes and returns a float64 JS number but works on float32
+ * values: the argument is rounded to float32 first and the result is a
+ * float32 value within 2 float32 ulp of the correctly rounded float32 of the
+ * float64 `Math.*` value (`exp32`, `tanh32`, `log32` within 1), with IEEE
+ * handling of NaN, ±Infinity and -0. They use range reduction and short
+ * minimax polynomials (Lawson/Remez fits for relative error, fitted with
+ * numpy and rounded to float32).
+ *
+ * `exp32`, `sin32`, `cos32`, `sincos32`, `tanh32` and `sigmoid32` compute in
+ * float32 arithmetic: every operation is written `f32(a op b)`, which equals
+ * the float32 operation exactly (float64 has more than twice float32's
+ * precision), in the order of their f32x4 vector kernels in
+ * core/backend/simd/vecmath.ts (no fused multiply-add, float32 constants,
+ * the same integer and rounding steps), so the scalar function and the
+ * kernel give bit-identical results. `log32` computes in float64 and is
+ * rounded by the caller, as its f64x2 kernel does.
  *
  * They are small, monomorphic and allocation-free so that TurboFan inlines
  * them into the generated kernels: the op registry names them in
@@ -20,7 +28,7 @@
 
 const LN2 = Math.LN2;
 const f32 = Math.fround;
-/** Float32 addition of float32 values `a + b` past 2^23 rounds to an integer, ties to even. */
+/** `f32(f32(v + ROUND) - ROUND)` is float32 v (|v| < 2^22) rounded to an integer, ties to even. */
 const ROUND = 12582912; // 1.5 * 2^23
 
 // exp: x = n ln2 + r, |r| <= ln2/2 (slightly more where x * log2(e) rounds

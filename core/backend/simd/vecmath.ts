@@ -1,10 +1,12 @@
 /**
  * Vector forms of the float32 fast-math functions of core/backend/simd/fastmath.ts
  * (`exp32`, `log32`, `sin32`, `cos32`, `sincos32`, `tanh32`, `sigmoid32`):
- * WebAssembly SIMD kernels that run the scalar functions' float64
- * operations in the same order, two lanes at a time and four vectors
- * interleaved, so each result is bit-identical to the scalar function's,
- * 2-4x faster.
+ * WebAssembly SIMD kernels that run the scalar functions' operations in the
+ * same order, so each result is bit-identical to the scalar function's.
+ * exp, sin/cos, tanh and sigmoid run float32 operations in f32x4 lanes
+ * (each group of four float64 operands demoted to one f32x4, the results
+ * promoted back), four vectors interleaved; log runs float64 operations in
+ * f64x2 lanes.
  *
  * They work in place on the module's memory, seen from JS as the
  * Float64Array `VEC`: a caller writes operands into a region from
@@ -38,7 +40,6 @@ import {
   type LoopBuilder,
   op1,
   op2,
-  SIMD_STEP,
   SIMD_STEP32,
   simdLoop,
   type Vec,
@@ -93,9 +94,9 @@ function poly(b: LoopBuilder, x: Vec, cs: readonly number[], f32 = false): Vec {
 const biased = (b: LoopBuilder, x: Vec): Vec => add4(x, b.c(ROUND));
 /** The integer of a `biased` value as float32. */
 const unbiased = (b: LoopBuilder, m: Vec): Vec => sub4(m, b.c(ROUND));
+const ROUND_BITS = new Int32Array(new Float32Array([ROUND]).buffer)[0];
 /** The integer of a `biased` value as int32. */
 const unbiasedInt = (b: LoopBuilder, m: Vec): Vec => isub(m, b.ci(ROUND_BITS));
-const ROUND_BITS = new Int32Array(new Float32Array([ROUND]).buffer)[0];
 
 /** The float32 2^k of i32 lanes k in [-126, 127], built in the exponent bits. */
 const pow2 = (b: LoopBuilder, k: Vec): Vec => shl(iadd(k, b.ci(127)), 23);
@@ -116,9 +117,10 @@ function lookup(i: Vec, at: number): Vec {
 const POW2_TABLE_AT = 0;
 
 /**
- * exp32 of f32x4 `x`, as exp32 computes it; or (`upTo`) of x in [0, upTo]
- * (NaN kept) for `upTo` <= 88: with 2^n a float32 normal, the two scalings
- * by halves of it are exact and one does, and the clamp from below is moot.
+ * exp32 of f32x4 `x`, as exp32 computes it; or (`upTo` <= 88) exp32 of
+ * `min(x, upTo)` for x >= 0 or NaN: there 2^n is a float32 normal, so
+ * exp32's two scalings by halves of it are exact and one does, and its
+ * clamp from below is moot.
  */
 function exp(b: LoopBuilder, x: Vec, upTo?: number): Vec {
   // Math.max(min, Math.min(max, x)): pmin/pmax with x first keep NaN and -0 alike
@@ -241,7 +243,7 @@ function instantiate(): WebAssembly.Exports | null {
 export type SimdFn = (...args: number[]) => number;
 /**
  * The WebAssembly kernels themselves by name (`exp(from, to, n)`, byte
- * addresses, `n` a multiple of SIMD_STEP; 0 returned when an operand needs
+ * addresses, `n` a multiple of SIMD_STEP32; 0 returned when an operand needs
  * the scalar function), or null where WebAssembly SIMD is missing. The
  * `v...` functions wrap them; tests call them directly.
  */

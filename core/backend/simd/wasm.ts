@@ -97,8 +97,6 @@ export const F64X2 = {
   div: simd(0xf3),
   neg: simd(0xed),
   sqrt: simd(0xef),
-  /** `b < a ? b : a` (one instruction; a NaN `a` stays) */
-  pmin: simd(0xf6),
   /** `a < b ? b : a` (a NaN `a` stays) */
   pmax: simd(0xf7),
   /** low two i32 lanes to f64 */
@@ -119,8 +117,6 @@ export const F32X4 = {
   pmin: simd(0xea),
   /** `a < b ? b : a` (a NaN `a` stays) */
   pmax: simd(0xeb),
-  /** i32 lanes to f32 */
-  fromI32: simd(0xfa),
   /** the two f64 lanes rounded to f32 lanes 0 and 1 (lanes 2 and 3 zero) */
   demote: simd(0x5e),
   /** f32 lanes 0 and 1 to two f64 lanes */
@@ -140,10 +136,6 @@ export const I32X4 = {
   bitselect: simd(0x52),
   add: simd(0xae),
   sub: simd(0xb1),
-  /** f64x2 lanes truncated (saturating; NaN to 0) into the low two lanes */
-  fromF64: simd(0xfc),
-  /** f32x4 lanes truncated (saturating; NaN to 0) */
-  fromF32: simd(0xf8),
   /** each lane shifted left by the i32 on the stack */
   shl: simd(0xab),
   /** each lane shifted right (arithmetic) by the i32 on the stack */
@@ -154,8 +146,6 @@ export const I32X4 = {
   shrU64: simd(0xcd),
   /** i32 lanes 0 and 2 (the low words of two i64 lanes) moved to lanes 0 and 1 */
   evenLanes: simd(0x0d, ...[0, 1, 2, 3, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11]),
-  /** low two lanes sign-extended to i64x2 (a lane mask widens to a 64-bit mask) */
-  widenLow: simd(0xc7),
   /** 1 when both i64 lanes are non-zero */
   allTrue64: simd(0xc3),
   /** 1 when all four i32 lanes are non-zero */
