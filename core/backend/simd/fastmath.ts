@@ -9,14 +9,12 @@
  * minimax polynomials (Lawson/Remez fits for relative error, fitted with
  * numpy and rounded to float32).
  *
- * `exp32`, `sin32`, `cos32`, `sincos32`, `tanh32` and `sigmoid32` compute in
- * float32 arithmetic: every operation is written `f32(a op b)`, which equals
+ * They compute in float32 arithmetic: every operation is written `f32(a op b)`, which equals
  * the float32 operation exactly (float64 has more than twice float32's
  * precision), in the order of their f32x4 vector kernels in
  * core/backend/simd/vecmath.ts (no fused multiply-add, float32 constants,
  * the same integer and rounding steps), so the scalar function and the
- * kernel give bit-identical results. `log32` computes in float64 and is
- * rounded by the caller, as its f64x2 kernel does.
+ * kernel give bit-identical results.
  *
  * They are small, monomorphic and allocation-free so that TurboFan inlines
  * them into the generated kernels: the op registry names them in
@@ -73,42 +71,53 @@ export function exp32(x: number): number {
   return f32(f32(p * POW2_HALF[k1 + POW2_HALF_OFF]) * POW2_HALF[k - k1 + POW2_HALF_OFF]);
 }
 
-// log: the float64 exponent is read through a shared scratch buffer (no
-// allocation); the mantissa is scaled by an exact power of two from a table.
-const SCRATCH = new Float64Array(1);
-const SCRATCH_U32 = new Uint32Array(SCRATCH.buffer);
-const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0; // high word index
-const POW2_OFF = 1050;
-const POW2_NEG = new Float64Array(2 * POW2_OFF); // 2^-k at k + POW2_OFF, k in [-1050, 1050)
-for (let i = 0; i < POW2_NEG.length; i++) POW2_NEG[i] = 2 ** -(i - POW2_OFF);
+// log: x = 2^k m, m in [√½, √2), from the float32 bits of x (read through a
+// shared scratch buffer, no allocation): adding the bits of 1 minus those of
+// √½ carries into the exponent field when m >= √2.
+const LOG_F32 = new Float32Array(1);
+const LOG_BITS = new Int32Array(LOG_F32.buffer);
+const LOG_CARRY = 0x3f800000 - 0x3f3504f3;
+const MIN_NORMAL = 2 ** -126; // smallest normal float32
+// R(z) = z r(z) = (2 atanh(s) - 2s) / s, z = s²: minimax for relative error
+// of 2 atanh(s) over |s| <= 1.01 (√2 - 1) / (√2 + 1) by Lawson's iteration
+// (numpy), rounded to float32: 9e-10
+const LOG_POLY = [0.6666678190231323, 0.3997665047645569, 0.2989770770072937].map(f32);
+const [G0, G1, G2] = LOG_POLY;
 
-const LOG_MIN = 2.2250738585072014e-308; // smallest normal float64
-const LOG_CARRY = 0x95f62;
-const LOG_POLY = [2, 0.6666677611888179, 0.3997756942794339, 0.29871071642249153];
-const [, L1, L2, L3] = LOG_POLY;
-
-/** log32 outside the normal float64 range: 0, negatives, Inf, NaN, subnormals. */
+/** log32 outside the normal float32 range: 0, negatives, Inf, NaN, subnormals. */
 function logSpecial(x: number): number {
   if (x === 0) return -Infinity;
   if (!(x > 0)) return NaN;
   if (x === Infinity) return x;
-  return log32(x * 18014398509481984) - 54 * LN2; // subnormal float64: scale by 2^54
+  return logNormal(x * 8388608, -23); // subnormal float32: scaled by 2^23 (exact)
 }
 
 /**
- * `log(x)` as `k ln2 + 2 atanh(s)`, with `x = 2^k m`, `m` in [√½, √2),
- * `s = (m - 1) / (m + 1)` and `2 atanh(s) = s (2 + z q(z))`, `z = s²`,
- * `q` a degree-2 minimax polynomial (relative error 8e-10).
+ * `log(x)` in float32 arithmetic (as `exp32`), as in fdlibm's logf: with
+ * `x = 2^k m`, `f = m - 1`, `s = f / (2 + f)`, `z = s²`,
+ * `log(x) = k ln2 + f - (f²/2 - s (f²/2 + z r(z)))`, `r` a degree-2 minimax
+ * polynomial; `k ln2` in exp32's two parts.
  */
 export function log32(x: number): number {
-  if (!(x >= LOG_MIN && x < Infinity)) return logSpecial(x);
-  SCRATCH[0] = x;
-  // adding 1 - √½ to the mantissa bits carries into the exponent when m >= √2
-  const k = ((SCRATCH_U32[HI] + LOG_CARRY) >>> 20) - 1023;
-  const f = x * POW2_NEG[POW2_OFF + k] - 1;
-  const s = f / (2 + f);
-  const z = s * s;
-  return k * LN2 + s * (2 + z * (L1 + z * (L2 + z * L3)));
+  x = f32(x);
+  if (!(x >= MIN_NORMAL && x < Infinity)) return logSpecial(x);
+  return logNormal(x, 0);
+}
+
+/** log32 of a normal float32 `x`, plus `k0` ln2. */
+function logNormal(x: number, k0: number): number {
+  LOG_F32[0] = x;
+  const bits = LOG_BITS[0];
+  const e = ((bits + LOG_CARRY) >> 23) - 127;
+  LOG_BITS[0] = bits - (e << 23);
+  const f = f32(LOG_F32[0] - 1);
+  const s = f32(f / f32(2 + f));
+  const z = f32(s * s);
+  const r = f32(z * f32(G0 + f32(z * f32(G1 + f32(z * G2)))));
+  const h = f32(f32(0.5 * f) * f);
+  const k = e + k0;
+  const t = f32(f32(f32(s * f32(h + r)) + f32(k * LN2_LO)) - h);
+  return f32(f32(t + f) + f32(k * LN2_HI));
 }
 
 // sin/cos: x = n π/2 + y, |y| <= π/4 (a little more where x 2/π rounds
@@ -245,8 +254,8 @@ export function sigmoid32(x: number): number {
 }
 
 /**
- * The constants of `exp32`, the sin/cos reduction and polynomials, `tanh32` (float32
- * values) and `log32` (float64), for the vector kernels of core/backend/simd/vecmath.ts,
+ * The constants (float32 values) of `exp32`, `log32`, the sin/cos reduction and polynomials
+ * and `tanh32`, for the vector kernels of core/backend/simd/vecmath.ts,
  * which run the same operations (polynomials as `c0 + x (c1 + x (c2 + ...))`).
  */
 export const FASTMATH_CONSTANTS = {
@@ -260,7 +269,7 @@ export const FASTMATH_CONSTANTS = {
   },
   sincos: { scale: TWO_OVER_PI, pio2: PIO2, limit: SINCOS_LIMIT, sin: SIN_POLY, cos: COS_POLY },
   tanh: { small: TANH_SMALL, poly: TANH_POLY },
-  log: { min: LOG_MIN, carry: LOG_CARRY, table: POW2_NEG, offset: POW2_OFF, poly: LOG_POLY },
+  log: { min: MIN_NORMAL, carry: LOG_CARRY, poly: LOG_POLY },
 } as const;
 
 /**

@@ -2,11 +2,10 @@
  * Vector forms of the float32 fast-math functions of core/backend/simd/fastmath.ts
  * (`exp32`, `log32`, `sin32`, `cos32`, `sincos32`, `tanh32`, `sigmoid32`):
  * WebAssembly SIMD kernels that run the scalar functions' operations in the
- * same order, so each result is bit-identical to the scalar function's.
- * exp, sin/cos, tanh and sigmoid run float32 operations in f32x4 lanes
- * (each group of four float64 operands demoted to one f32x4, the results
- * promoted back), four vectors interleaved; log runs float64 operations in
- * f64x2 lanes.
+ * same order, so each result is bit-identical to the scalar function's:
+ * float32 operations in f32x4 lanes (each group of four float64 operands
+ * demoted to one f32x4, the results promoted back), four vectors
+ * interleaved.
  *
  * They work in place on the module's memory, seen from JS as the
  * Float64Array `VEC`: a caller writes operands into a region from
@@ -32,10 +31,7 @@ import {
 import {
   assemble,
   F32X4,
-  f64Load,
-  F64X2,
   i32,
-  I32_SHL,
   I32X4,
   type LoopBuilder,
   op1,
@@ -50,18 +46,12 @@ import {
 
 const { round: ROUND, exp: E, sincos: T, tanh: H, log: L } = FASTMATH_CONSTANTS;
 
-// float64 lanes (log32)
-const add = op2(F64X2.add), sub = op2(F64X2.sub), mul = op2(F64X2.mul), div = op2(F64X2.div);
-const lt = op2(F64X2.lt), ge = op2(F64X2.ge), fromI32 = op1(F64X2.fromI32);
-// float32 lanes (the others)
 const add4 = op2(F32X4.add), sub4 = op2(F32X4.sub), mul4 = op2(F32X4.mul), div4 = op2(F32X4.div);
 const pmin4 = op2(F32X4.pmin), pmax4 = op2(F32X4.pmax), lt4 = op2(F32X4.lt), eq4 = op2(F32X4.eq);
-const abs4 = op1(F32X4.abs);
+const ge4 = op2(F32X4.ge), abs4 = op1(F32X4.abs), fromI32 = op1(F32X4.fromI32);
 // integer and bit operations
 const iadd = op2(I32X4.add), isub = op2(I32X4.sub), iand = op2(I32X4.and), ieq = op2(I32X4.eq);
 const xor = op2(I32X4.xor), or = op2(I32X4.or);
-/** i32 lanes 0 and 2 moved to lanes 0 and 1 (a shuffle of the vector with itself). */
-const evenLanes = (a: Vec): Vec => (k) => [...a(k), ...a(k), ...I32X4.evenLanes];
 /** `m ? a : b` per bit. */
 const select =
   (a: Vec, b: Vec, m: Vec): Vec => (k) => [...a(k), ...b(k), ...m(k), ...I32X4.bitselect];
@@ -69,18 +59,11 @@ const select =
 const shift =
   (op: number[]) => (a: Vec, bits: number): Vec => (k) => [...a(k), ...i32(bits), ...op];
 const shl = shift(I32X4.shl), shrS = shift(I32X4.shrS);
-/** i32 lanes shifted right (logical) by `bits`; `wide`: the two i64 lanes. */
-const shr = (a: Vec, bits: number, wide = false) =>
-  shift(wide ? I32X4.shrU64 : I32X4.shrU)(a, bits);
 
-/**
- * `cs[0] + x (cs[1] + x (cs[2] + ...))`, as fastmath evaluates it, in f64x2
- * (or with `f32`, f32x4) lanes.
- */
-function poly(b: LoopBuilder, x: Vec, cs: readonly number[], f32 = false): Vec {
-  const [plus, times] = f32 ? [add4, mul4] : [add, mul];
+/** `cs[0] + x (cs[1] + x (cs[2] + ...))`, as fastmath evaluates it. */
+function poly(b: LoopBuilder, x: Vec, cs: readonly number[]): Vec {
   return cs.slice(0, -1).reduceRight(
-    (acc: Vec, ck) => plus(b.c(ck), times(x, acc)),
+    (acc: Vec, ck) => add4(b.c(ck), mul4(x, acc)),
     b.c(cs.at(-1)!),
   );
 }
@@ -101,21 +84,6 @@ const unbiasedInt = (b: LoopBuilder, m: Vec): Vec => isub(m, b.ci(ROUND_BITS));
 /** The float32 2^k of i32 lanes k in [-126, 127], built in the exponent bits. */
 const pow2 = (b: LoopBuilder, k: Vec): Vec => shl(iadd(k, b.ci(127)), 23);
 
-/** The f64 table entries at element `at` + the indices in i32 lanes 0 and 1 of `i`. */
-function lookup(i: Vec, at: number): Vec {
-  const entry = (l: number) => (k: number) => [
-    ...i(k),
-    ...I32X4.extractLane(l),
-    ...i32(3),
-    ...I32_SHL,
-    ...f64Load(at * 8),
-  ];
-  return (k) => [...entry(0)(k), ...F64X2.splat, ...entry(1)(k), ...F64X2.replaceLane1];
-}
-
-/** Where log's table of powers of two lies in memory (f64 elements). */
-const POW2_TABLE_AT = 0;
-
 /**
  * exp32 of f32x4 `x`, as exp32 computes it; or (`upTo` <= 88) exp32 of
  * `min(x, upTo)` for x >= 0 or NaN: there 2^n is a float32 normal, so
@@ -130,7 +98,7 @@ function exp(b: LoopBuilder, x: Vec, upTo?: number): Vec {
   const m = b.let(biased(b, mul4(y, b.c(E.log2e))));
   const n = b.let(unbiased(b, m));
   const r = b.let(sub4(sub4(y, mul4(n, b.c(E.ln2[0]))), mul4(n, b.c(E.ln2[1]))));
-  const p = add4(b.c(1), add4(r, mul4(mul4(r, r), poly(b, r, E.poly, true))));
+  const p = add4(b.c(1), add4(r, mul4(mul4(r, r), poly(b, r, E.poly))));
   const k = b.let(unbiasedInt(b, m));
   if (upTo !== undefined) return mul4(p, pow2(b, k));
   const k1 = b.let(shrS(k, 1));
@@ -139,26 +107,25 @@ function exp(b: LoopBuilder, x: Vec, upTo?: number): Vec {
 
 /**
  * log32 of `x` for normal positive lanes (a check sends anything else, 0,
- * negatives, NaN, Infinity, to the scalar function): the exponent `k` from
- * the high word of each lane's bits plus the carry, as log32 reads it.
+ * negatives, subnormals, NaN, Infinity, to the scalar function): the
+ * exponent `k` from the bits of each lane plus the carry, as log32 reads it.
  */
 function log(b: LoopBuilder, x: Vec): Vec {
-  b.check(iand(ge(x, b.c(L.min)), lt(x, b.c(Infinity))));
-  const hi = shr(x, 32, true); // each lane's high word, in i32 lanes 0 and 2
-  const k = b.let(evenLanes(isub(shr(iadd(hi, b.ci(L.carry)), 20), b.ci(1023))));
-  const f = b.let(sub(mul(x, lookup(iadd(k, b.ci(L.offset)), POW2_TABLE_AT)), b.c(1)));
-  const s = b.let(div(f, add(b.c(2), f)));
-  const z = b.let(mul(s, s));
-  return add(mul(fromI32(k), b.c(Math.LN2)), mul(s, poly(b, z, L.poly)));
+  b.check(iand(ge4(x, b.c(L.min)), lt4(x, b.c(Infinity))));
+  const k = b.let(isub(shrS(iadd(x, b.ci(L.carry)), 23), b.ci(127)));
+  const f = b.let(sub4(isub(x, shl(k, 23)), b.c(1)));
+  const s = b.let(div4(f, add4(b.c(2), f)));
+  const z = b.let(mul4(s, s));
+  const r = mul4(z, poly(b, z, L.poly));
+  const h = b.let(mul4(mul4(b.c(0.5), f), f));
+  const dk = b.let(fromI32(k));
+  const t = sub4(add4(mul4(s, add4(h, r)), mul4(dk, b.c(E.ln2[1]))), h);
+  return add4(add4(t, f), mul4(dk, b.c(E.ln2[0])));
 }
 
 /** A kernel `(from, to, n)` storing `f(x)` of each element, in f32x4 lanes. */
 const unaryKernel = (name: string, f: (b: LoopBuilder, x: Vec) => Vec) =>
   simdLoop(name, 2, (b) => b.store(1, 0, f(b, b.let(b.load(0, 0)))), true);
-
-/** log32's kernel, in f64x2 lanes, storing `fround(log32(x))`. */
-const logKernel = () =>
-  simdLoop("log", 2, (b) => b.store(1, 0, op1(F64X2.fround)(log(b, b.let(b.load(0, 0))))));
 
 /** The sign bit of each lane. */
 const SIGN = -0x80000000;
@@ -176,7 +143,7 @@ const TANH_EXP_MAX = 19;
 function tanh(b: LoopBuilder, x: Vec): Vec {
   const a = b.let(abs4(x));
   const z = b.let(mul4(a, a));
-  const small = b.let(add4(a, mul4(mul4(a, z), poly(b, z, H.poly, true))));
+  const small = b.let(add4(a, mul4(mul4(a, z), poly(b, z, H.poly))));
   const e = exp(b, add4(a, a), TANH_EXP_MAX);
   const large = sub4(b.c(1), div4(b.c(2), add4(e, b.c(1))));
   return select(x, select(small, large, lt4(a, b.c(H.small))), b.ci(SIGN));
@@ -201,9 +168,9 @@ function trigKernel(name: string, sin: boolean, cos: boolean): WasmFunction {
     const n = b.let(unbiased(b, m));
     const y = b.let(T.pio2.reduce((acc: Vec, p) => sub4(acc, mul4(n, b.c(p))), x));
     const z = b.let(mul4(y, y));
-    const s = add4(y, mul4(mul4(y, z), poly(b, z, T.sin, true)));
+    const s = add4(y, mul4(mul4(y, z), poly(b, z, T.sin)));
     const sy = b.let(select(y, s, eq4(y, b.c(0)))); // sin(±0) = ±0
-    const cz = poly(b, z, T.cos, true);
+    const cz = poly(b, z, T.cos);
     const co = b.let(add4(b.c(1), sub4(mul4(mul4(z, z), cz), mul4(b.c(0.5), z))));
     const q = m; // the low bits of m's are n's (those of 1.5 2^23 are 0)
     const even = b.let(ieq(iand(q, b.ci(1)), b.ci(0)));
@@ -224,7 +191,7 @@ function instantiate(): WebAssembly.Exports | null {
   if (typeof WebAssembly !== "object") return null;
   const bytes = assemble(VEC_PAGES, [
     unaryKernel("exp", exp),
-    logKernel(),
+    unaryKernel("log", log),
     unaryKernel("tanh", tanh),
     unaryKernel("sigmoid", sigmoid),
     trigKernel("sin", true, false),
@@ -278,9 +245,8 @@ export function instantiateLoop(bytes: Uint8Array): SimdFn {
 export const VEC: Float64Array = MEMORY
   ? new Float64Array(MEMORY.buffer)
   : new Float64Array(VEC_LENGTH);
-/** First element of `VEC` free for operands (log's table lies below). */
-export const VEC_BASE: number = POW2_TABLE_AT + L.table.length + 7 & ~7;
-VEC.set(L.table, POW2_TABLE_AT);
+/** First element of `VEC` free for operands (all of it: the kernels keep no tables there). */
+export const VEC_BASE = 0;
 
 /**
  * The part of `n` the kernels take (a multiple of SIMD_STEP32, so of log's

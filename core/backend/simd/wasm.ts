@@ -62,8 +62,6 @@ export const I32_ADD: Code = [0x6a];
 export const I32_SUB: Code = [0x6b];
 /** `i32.ge_u`. */
 const I32_GE_U: Code = [0x4f];
-/** `f64.load` of the address on the stack plus `offset`. */
-export const f64Load = (offset: number): Code => [0x2b, 3, ...uleb(offset)];
 
 /** A SIMD instruction (0xfd prefix) with its immediates. */
 export const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
@@ -86,10 +84,7 @@ function i32x4(n: number): Code {
 }
 /** f64x2 lane operations. */
 export const F64X2 = {
-  splat: simd(0x14),
-  replaceLane1: simd(0x22, 1),
   lt: simd(0x49),
-  ge: simd(0x4c),
   abs: simd(0xec),
   add: simd(0xf0),
   sub: simd(0xf1),
@@ -99,8 +94,6 @@ export const F64X2 = {
   sqrt: simd(0xef),
   /** `a < b ? b : a` (a NaN `a` stays) */
   pmax: simd(0xf7),
-  /** low two i32 lanes to f64 */
-  fromI32: simd(0xfe),
   /** rounds each lane to float32 and back (`Math.fround`) */
   fround: [...simd(0x5e), ...simd(0x5f)],
 };
@@ -108,6 +101,7 @@ export const F64X2 = {
 export const F32X4 = {
   eq: simd(0x41),
   lt: simd(0x43),
+  ge: simd(0x46),
   abs: simd(0xe0),
   add: simd(0xe4),
   sub: simd(0xe5),
@@ -117,6 +111,8 @@ export const F32X4 = {
   pmin: simd(0xea),
   /** `a < b ? b : a` (a NaN `a` stays) */
   pmax: simd(0xeb),
+  /** i32 lanes to f32 */
+  fromI32: simd(0xfa),
   /** the two f64 lanes rounded to f32 lanes 0 and 1 (lanes 2 and 3 zero) */
   demote: simd(0x5e),
   /** f32 lanes 0 and 1 to two f64 lanes */
@@ -128,7 +124,6 @@ export const F32X4 = {
 };
 /** i32x4 / i64x2 / v128 operations. */
 export const I32X4 = {
-  extractLane: (lane: number): Code => simd(0x1b, lane),
   eq: simd(0x37),
   and: simd(0x4e),
   or: simd(0x50),
@@ -140,12 +135,6 @@ export const I32X4 = {
   shl: simd(0xab),
   /** each lane shifted right (arithmetic) by the i32 on the stack */
   shrS: simd(0xac),
-  /** each lane shifted right (logical) by the i32 on the stack */
-  shrU: simd(0xad),
-  /** each i64 lane shifted right (logical) by the i32 on the stack */
-  shrU64: simd(0xcd),
-  /** i32 lanes 0 and 2 (the low words of two i64 lanes) moved to lanes 0 and 1 */
-  evenLanes: simd(0x0d, ...[0, 1, 2, 3, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11]),
   /** 1 when both i64 lanes are non-zero */
   allTrue64: simd(0xc3),
   /** 1 when all four i32 lanes are non-zero */
