@@ -32,7 +32,7 @@ import {
   subst,
   sum,
 } from "./source.ts";
-import { stagedLoop, type Stmt, TILE } from "./staged.ts";
+import { stagedLoop, type Stmt } from "./staged.ts";
 
 /** The registry entry of an op a fused loop computes elementwise. */
 function specOf(op: NodeOp): ElementwiseSpec {
@@ -378,6 +378,14 @@ function finish(body: LoopBody, red: Node): string {
 }
 
 /**
+ * Elements from which a flat loop that calls transcendental functions runs
+ * staged (their vector kernels over tiles): where eager loops take the
+ * vector kernels too (a float32 kernel is 20-30x faster per element than
+ * its scalar function, whose rounding after every operation V8 runs slowly).
+ */
+const STAGED_MIN = 64;
+
+/**
  * Source of a fused loop step; `slot(v)` names the buffer of value `v`,
  * `wasm` declares the WebAssembly loops a staged loop calls (null: code
  * that runs without WebAssembly).
@@ -414,7 +422,7 @@ export function loopSource(
   // staging re-reads inputs in later stages: not when the loop writes one in place
   const inPlace = step.stores.some((v) => body.reads.some((r) => r.buf === slot(v)));
   const staged = index.rank === 1 && (red === null || red.full) && !inPlace &&
-      index.shape[0] >= 2 * TILE && stmts.some((x) => x.heavy)
+      index.shape[0] >= STAGED_MIN && stmts.some((x) => x.heavy)
     ? stagedLoop(index.shape[0], all, loads, wasm)
     : null;
   const loops = staged ??
