@@ -55,7 +55,9 @@ const POW2_HALF = Float64Array.from({ length: 140 }, (_, i) => 2 ** (i - POW2_HA
 
 /**
  * `exp(x)` in float32 arithmetic: `n = round(x log2(e))`, `r = x - n ln2`,
- * `exp(x) = 2^n (1 + (r + r² q(r)))`, `q` a degree-4 polynomial. Each
+ * `exp(x) = 2^n (1 + (r + r² q(r)))`, `q` a degree-4 polynomial in
+ * Estrin's form (`(Q0 + r Q1) + r² ((Q2 + r Q3) + r² Q4)`: half Horner's
+ * chain of dependent roundings, which is what a scalar call waits on). Each
  * operation is a float32 one (`fround` of the float64 result, which is the
  * float32 result exactly), in the order of the vector kernel (vecmath.ts),
  * whose results it equals bit for bit. Rounding to nearest integer is by
@@ -65,8 +67,9 @@ export function exp32(x: number): number {
   const y = Math.max(EXP_MIN, Math.min(EXP_MAX, f32(x)));
   const n = f32(f32(f32(y * LOG2E) + ROUND) - ROUND);
   const r = f32(f32(y - f32(n * LN2_HI)) - f32(n * LN2_LO));
-  const q = f32(Q0 + f32(r * f32(Q1 + f32(r * f32(Q2 + f32(r * f32(Q3 + f32(r * Q4))))))));
-  const p = f32(1 + f32(r + f32(f32(r * r) * q)));
+  const r2 = f32(r * r);
+  const q = f32(f32(Q0 + f32(r * Q1)) + f32(r2 * f32(f32(Q2 + f32(r * Q3)) + f32(r2 * Q4))));
+  const p = f32(1 + f32(r + f32(r2 * q)));
   const k = n | 0, k1 = k >> 1; // the kernel: n's int32 from the bits of n + 1.5 2^23
   return f32(f32(p * POW2_HALF[k1 + POW2_HALF_OFF]) * POW2_HALF[k - k1 + POW2_HALF_OFF]);
 }

@@ -98,7 +98,10 @@ function exp(b: LoopBuilder, x: Vec, upTo?: number): Vec {
   const m = b.let(biased(b, mul4(y, b.c(E.log2e))));
   const n = b.let(unbiased(b, m));
   const r = b.let(sub4(sub4(y, mul4(n, b.c(E.ln2[0]))), mul4(n, b.c(E.ln2[1]))));
-  const p = add4(b.c(1), add4(r, mul4(mul4(r, r), poly(b, r, E.poly))));
+  const r2 = b.let(mul4(r, r));
+  const [q0, q1, q2, q3, q4] = E.poly.map((c) => b.c(c));
+  const q = add4(add4(q0, mul4(r, q1)), mul4(r2, add4(add4(q2, mul4(r, q3)), mul4(r2, q4))));
+  const p = add4(b.c(1), add4(r, mul4(r2, q)));
   const k = b.let(unbiasedInt(b, m));
   if (upTo !== undefined) return mul4(p, pow2(b, k));
   const k1 = b.let(shrS(k, 1));
