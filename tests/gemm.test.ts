@@ -25,6 +25,7 @@ import {
   prepareGemm,
 } from "../core/backend/simd/gemm.ts";
 import { gemm as scalarGemm } from "../core/backend/cpu/gemm.ts";
+import { hostEffect } from "../core/hooks.ts";
 import { gemmOperands, gemmProgram } from "./fixtures/gemm_program.ts";
 
 const EPS = { float32: 2 ** -24, float64: 2 ** -53, int32: 0 };
@@ -250,6 +251,28 @@ Deno.test("jit == eager bit for bit where products read the same weights twice, 
     const eager = run(false), jitted = run(true);
     assert.deepEqual(jitted, eager, `[${rows}x${size}] @ [${size}x${size}]`);
   }
+});
+
+Deno.test("jit: a replay inside another's host step does not hand the outer one its packs", () => {
+  // both tapes keep their weights' pack under index 0; the inner replay (run by a host step
+  // between the outer's two products) must not leave a pack the outer's second product reads
+  dz.random.seed(1);
+  const W1 = new dz.Parameter(dz.random.randn(100, 100).mul(0.1).astype("float32"));
+  const W2 = new dz.Parameter(dz.random.randn(100, 100).mul(0.1).astype("float32"));
+  const y = make([30, 100], "float32", 1);
+  const inner = jit((y: NDArray) => dz.F.matmul(dz.F.tanh(dz.F.matmul(y, W2)), W2));
+  inner(y);
+  const body = (x: NDArray) => {
+    const h = dz.F.tanh(dz.F.matmul(x, W1));
+    hostEffect(() => void inner(y));
+    return dz.F.matmul(h, W1);
+  };
+  const outer = jit(body);
+  const x = make([30, 100], "float32", 2);
+  const eager = Array.from(body(x).data.data);
+  for (let i = 0; i < 3; i++) assert.deepEqual(Array.from(outer(x).data.data), eager, `call ${i}`);
+  assert.equal(outer.stats().cacheHits, 2);
+  assert.ok(inner.stats().cacheHits >= 3);
 });
 
 Deno.test("jit == eager bit for bit on a training step with products of several sizes", () => {

@@ -152,7 +152,10 @@ export function driverText(
   };
   const products = fused.steps.filter((s) => s.kind === "matmul");
   const keep = keptOperands(g, products);
-  if (keep.some((k) => k >= 0)) calls.push("gemmEpoch();");
+  // a tape whose products keep packs starts and ends a gemm epoch: a replay run inside it (by
+  // a host step) then leaves no pack that its later products, naming the same index, would read
+  const keeps = keep.some((k) => k >= 0);
+  if (keeps) calls.push("gemmEpoch();");
   for (const step of fused.steps) {
     if (step.kind === "loop") kernel(loopSource(g, step, name, wasm ? declareWasm : null), step);
     else if (step.kind === "matmul") {
@@ -181,6 +184,7 @@ export function driverText(
       }
     }
   }
+  if (keeps) calls.push("gemmEpoch();");
   // bound slots that a step, a result or a writeback reads
   const needed = new Set([...g.nodes.flatMap((n) => n.inputs), ...liveOuts(g)]);
   const named = new Set(calls.join("\n").match(/\w+/g));

@@ -19,5 +19,5 @@ export { draw as random, setRngState } from "./rng.ts";
 /** Where staged loops keep values between their loops: as long as the WebAssembly build's. */
 export const VEC: Float64Array = new Float64Array(VEC_LENGTH);
 
-/** Starts a replay (the WebAssembly gemm forgets the packs it kept; the scalar one keeps none). */
+/** Starts or ends a replay (the WebAssembly gemm forgets the packs it kept; the scalar one keeps none). */
 export function gemmEpoch(): void {}

@@ -499,9 +499,10 @@ let pinned = 0;
 const kept: Kept[] = [];
 
 /**
- * Starts a tape's replay: the B operands its products keep packed
- * (`gemm(..., keep)`) are packed afresh. A replay that starts inside
- * another (a host step) makes the outer one pack its operands again.
+ * Starts or ends a tape's replay: the B operands its products keep packed
+ * (`gemm(..., keep)`) are packed afresh. A replay run inside another (by a
+ * host step) ends with one, so that the outer one packs its operands again
+ * rather than read the inner one's packs under the same indices.
  */
 export function gemmEpoch(): void {
   epoch++;
