@@ -186,9 +186,10 @@ for (const [name, f, ref] of [["sin", sin32, Math.sin], ["cos", cos32, Math.cos]
       ...around(SINCOS_LIMIT, 20_000),
       ...around(-SINCOS_LIMIT, 20_000),
     ]);
-    // beyond the limit the result is Math's, bit for bit
+    // beyond the limit the result is Math's rounded to float32, as the vector kernel gives it
     for (const x of [...around(SINCOS_LIMIT, 1000), ...stratified(50, [0, 1], 5)]) {
-      if (Math.abs(x) >= SINCOS_LIMIT) assert.ok(Object.is(f(x), ref(x)), `${name}(${x})`);
+      const want = f32(ref(f32(x)));
+      if (Math.abs(x) >= SINCOS_LIMIT) assert.ok(Object.is(f(x), want), `${name}(${x})`);
     }
   });
 }

@@ -151,18 +151,19 @@ const SC = new Float64Array(2); // [sin(y), cos(y)], selected by the quadrant
 /**
  * `sin(x)` in float32 arithmetic (as `exp32`): with `x = n π/2 + y`,
  * `±sin(y)` or `±cos(y)` by the quadrant `n mod 4` (minimax polynomials).
- * Within 2 ulp for float32 `|x| < 2^15` (SINCOS_LIMIT); `Math.sin` beyond.
+ * Within 2 ulp for float32 `|x| < 2^15` (SINCOS_LIMIT); `Math.sin` beyond
+ * (rounded to float32, as the vector kernel's).
  */
 export function sin32(x: number): number {
   x = f32(x);
-  if (!(Math.abs(x) < SINCOS_LIMIT)) return Math.sin(x);
+  if (!(Math.abs(x) < SINCOS_LIMIT)) return f32(Math.sin(x));
   return quadrant(reduce(x));
 }
 
 /** `cos(x)` as `sin32` with the quadrant shifted by one: `cos(y)`, `-sin(y)`, `-cos(y)`, `sin(y)`. */
 export function cos32(x: number): number {
   x = f32(x);
-  if (!(Math.abs(x) < SINCOS_LIMIT)) return Math.cos(x);
+  if (!(Math.abs(x) < SINCOS_LIMIT)) return f32(Math.cos(x));
   return quadrant(reduce(x) + 1);
 }
 
@@ -176,8 +177,8 @@ const LAST_COS = new Float64Array(1);
 export function sincos32(x: number): number {
   x = f32(x);
   if (!(Math.abs(x) < SINCOS_LIMIT)) {
-    LAST_COS[0] = Math.cos(x);
-    return Math.sin(x);
+    LAST_COS[0] = f32(Math.cos(x));
+    return f32(Math.sin(x));
   }
   const n = reduce(x);
   LAST_COS[0] = quadrant(n + 1);
