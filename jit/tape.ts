@@ -142,7 +142,10 @@ class Replayer implements Tape {
   /** This call's arrays of the per-call slots, in the driver's order. */
   readonly #bound: TypedArray[];
   readonly #sources: Source[];
-  /** The tape's own buffers: never handed out, so the next replay cannot change what a user holds. */
+  /**
+   * The tape's own buffers: writebacks and results get copies of them, so the next replay
+   * cannot change what a user holds (only lent results, for backprop, are views of them).
+   */
   readonly #owned: Set<TypedArray>;
   /** Scalars baked into the code as literals, with the arrays they came from. */
   readonly #baked: { array: NDArray; c: number }[];
@@ -198,7 +201,8 @@ class Replayer implements Tape {
       if (w.field === "data") v.data = w.value === null ? v.data : this.#expose(w.value);
       else v.grad = w.value === null ? null : new Variable(this.#expose(w.value));
     }
-    // results and state are fresh Variables, as eager's; with the graph, when they carry one
+    // results and state are fresh Variables, as eager's (or lent views, for backprop); with the
+    // graph, when they carry one
     const outs = this.#outs, made = this.#made;
     for (let i = 0; i < outs.length; i++) {
       made[i] = lendResults

@@ -23,7 +23,7 @@ import {
 import { type DeclareWasm, isLit } from "./source.ts";
 
 /** Elements per tile of a staged loop (its stage values stay in L1). */
-export const TILE = 256;
+const TILE = 256;
 
 /** One statement of a fused loop body. */
 export interface Stmt {
