@@ -273,6 +273,23 @@ Deno.test("jit: a replay inside another's host step does not hand the outer one 
   for (let i = 0; i < 3; i++) assert.deepEqual(Array.from(outer(x).data.data), eager, `call ${i}`);
   assert.equal(outer.stats().cacheHits, 2);
   assert.ok(inner.stats().cacheHits >= 3);
+  // nor when the inner replay throws after its products (a bad index), caught in the host step
+  const failing = jit((y: NDArray, idx: NDArray) =>
+    dz.F.getItem(dz.F.matmul(dz.F.tanh(dz.F.matmul(y, W2)), W2), idx)
+  );
+  const good = dz.array([0, 2], { dtype: "int32" }), bad = dz.array([0, 99], { dtype: "int32" });
+  failing(y, good);
+  const caught = (x: NDArray) => {
+    const h = dz.F.tanh(dz.F.matmul(x, W1));
+    hostEffect(() => {
+      assert.throws(() => failing(y, bad), /out of bounds/);
+    });
+    return dz.F.matmul(h, W1);
+  };
+  const outer2 = jit(caught);
+  for (let i = 0; i < 3; i++) assert.deepEqual(Array.from(outer2(x).data.data), eager, `call ${i}`);
+  assert.equal(outer2.stats().cacheHits, 2);
+  assert.equal(failing.stats().cacheHits, 2); // the outer trace ran it inline
 });
 
 Deno.test("jit == eager bit for bit on a training step with products of several sizes", () => {

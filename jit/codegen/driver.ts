@@ -152,10 +152,10 @@ export function driverText(
   };
   const products = fused.steps.filter((s) => s.kind === "matmul");
   const keep = keptOperands(g, products);
-  // a tape whose products keep packs starts and ends a gemm epoch: a replay run inside it (by
-  // a host step) then leaves no pack that its later products, naming the same index, would read
+  // a tape whose products keep packs starts and ends (even by an exception) a gemm epoch: a
+  // replay run inside it (by a host step) then leaves no pack that its later products, naming
+  // the same index, would read
   const keeps = keep.some((k) => k >= 0);
-  if (keeps) calls.push("gemmEpoch();");
   for (const step of fused.steps) {
     if (step.kind === "loop") kernel(loopSource(g, step, name, wasm ? declareWasm : null), step);
     else if (step.kind === "matmul") {
@@ -184,7 +184,6 @@ export function driverText(
       }
     }
   }
-  if (keeps) calls.push("gemmEpoch();");
   // bound slots that a step, a result or a writeback reads
   const needed = new Set([...g.nodes.flatMap((n) => n.inputs), ...liveOuts(g)]);
   const named = new Set(calls.join("\n").match(/\w+/g));
@@ -195,7 +194,10 @@ export function driverText(
     else if (role === "perCall" && needed.has(s.value!)) perCall.push(i);
     else if (role === "constant" && named.has(s.name)) constants.push(i);
   });
-  const code = [...decls, ...kernels, ...calls].join("\n");
+  const steps = keeps
+    ? ["gemmEpoch();", "try {", ...calls, "} finally {", "gemmEpoch();", "}"]
+    : calls;
+  const code = [...decls, ...kernels, ...steps].join("\n");
   const rtNames = Object.keys(backend.runtime).filter((k) => new RegExp(`\\b${k}\\b`).test(code));
   const hostNames = [...constants.map((i) => bp.slots[i].name), ...hostSteps.map((h) => h.name)];
   const owned = bp.slots.filter((s) => slotRole(g, s) === "owned").map((s) => s.name);
@@ -212,7 +214,7 @@ export function driverText(
     ...perCall.flatMap((i, k) =>
       named.has(bp.slots[i].name) ? [`const ${bp.slots[i].name} = B[${k}];`] : []
     ),
-    ...calls,
+    ...steps,
     `}`,
     `return { replay, buffers: { ${owned.join(", ")} } };`,
     `}`,

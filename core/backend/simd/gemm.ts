@@ -501,8 +501,9 @@ const kept: Kept[] = [];
 /**
  * Starts or ends a tape's replay: the B operands its products keep packed
  * (`gemm(..., keep)`) are packed afresh. A replay run inside another (by a
- * host step) ends with one, so that the outer one packs its operands again
- * rather than read the inner one's packs under the same indices.
+ * host step) ends with one, even when it throws, so that the outer one
+ * packs its operands again rather than read the inner one's packs under the
+ * same indices.
  */
 export function gemmEpoch(): void {
   epoch++;
