@@ -78,10 +78,14 @@ Deno.test("runRanges() over the workers gives one thread's bits; traps throw and
     runRanges(k.mod, "range", [], n, n); // one range: the caller alone
     const one = k.y.slice(0, n);
     for (let i = 0; i < n; i++) assert.equal(one[i], formula(k.x[i]));
-    /** Runs `mod` over n in ranges of 64 until the workers have run some; checks each result. */
+    /**
+     * Runs `mod` over n in ranges of 64 until the workers have run some (the caller takes every
+     * range itself while they wake, which on a loaded machine can take many calls; 20 s at most);
+     * checks each result.
+     */
     const split = (mod: typeof k.mod, y: Float64Array) => {
-      const ran = poolStats().workerRanges;
-      for (let tries = 0; tries < 100 && poolStats().workerRanges === ran; tries++) {
+      const ran = poolStats().workerRanges, until = performance.now() + 20_000;
+      while (poolStats().workerRanges === ran && performance.now() < until) {
         y.fill(0);
         runRanges(mod, "range", [], n, 64);
         assert.deepEqual(y.slice(0, n), one);
