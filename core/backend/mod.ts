@@ -16,7 +16,7 @@ export { getThreads, setThreads } from "./pool.ts";
 export { mergeAxes } from "./cpu/loops.ts";
 export { nextInterval, type RngState, rngState, seed } from "./cpu/rng.ts";
 export { loopModule, VEC, VEC_BASE, VECTORIZED } from "./simd/vecmath.ts";
-export { F64X2, op1, op2, SIMD_STEP, simdLoop, type Vec } from "./simd/wasm.ts";
+export { F32X4, F64X2, op1, op2, SIMD_STEP, SIMD_STEP32, simdLoop, type Vec } from "./simd/wasm.ts";
 
 /**
  * The modules an exported tape imports its runtime from (as `rt` names):

@@ -102,11 +102,12 @@ function nodeSimd(n: Node, a: string, b: string, dtype: DType, same: boolean): S
   if (dtype === "int32") return undefined;
   const f = simplify(n, a, b, same);
   const round = dtype === "float32" && !f.exact;
-  if (f.op === "copy") return { fn: "copy", args: [f.args[0]], round };
+  const f32 = dtype === "float32" && same;
+  if (f.op === "copy") return { fn: "copy", args: [f.args[0]], round, f32 };
   const spec = ELEMENTWISE[f.op];
   if (spec.simd === undefined) return undefined;
   // a unary op's operand twice: a two-operand instruction (square: mul) takes both
-  return { fn: spec.simd, args: spec.arity === 1 ? [f.args[0], f.args[0]] : f.args, round };
+  return { fn: spec.simd, args: spec.arity === 1 ? [f.args[0], f.args[0]] : f.args, round, f32 };
 }
 
 /** Strides (over the node's iteration shape) of input `k`'s flat index. */

@@ -9,11 +9,13 @@
  * @module
  */
 import {
+  F32X4,
   F64X2,
   loopModule,
   op1,
   op2,
   SIMD_STEP,
+  SIMD_STEP32,
   simdLoop,
   VEC,
   type Vec,
@@ -40,7 +42,12 @@ export interface Stmt {
   /** The vector function (vecmath) that computes it over a tile, and its operand. */
   vector?: { fn: string; operand: string };
   /** Its f64x2 form, for a WebAssembly loop. */
-  simd?: { fn: string; args: string[]; round: boolean };
+  /**
+   * Its lane form, for a WebAssembly loop: `round`, rounded to float32 (f64x2
+   * lanes); `f32`, its operands and result all float32, so that f32x4 lanes
+   * compute it as it is (the float32 operation equals the rounded float64 one).
+   */
+  simd?: { fn: string; args: string[]; round: boolean; f32: boolean };
 }
 
 /** The names a statement defines. */
@@ -262,18 +269,21 @@ class Tiles {
       : `for (let j = 0; j < n; j++) {\nconst i = b + j;\n${
         inputs.map(([n, code]) => `${code} ${this.ref(n)} = ${n};`).join("\n")
       }\n}\n`;
-    const fn = wasm(loopModule(this.simdLoop(computed)));
-    return `${copy}// ${fn}: the loop below as WebAssembly, over whole steps of ${SIMD_STEP}\n${fn}(0, n - n % ${SIMD_STEP});\n${
-      loop(`n - n % ${SIMD_STEP}`)
-    }`;
+    const f32 = computed.every((x) => x.simd!.f32), step = f32 ? SIMD_STEP32 : SIMD_STEP;
+    const fn = wasm(loopModule(this.simdLoop(computed, f32)));
+    return `${copy}// ${fn}: the loop below as WebAssembly (${
+      f32 ? "f32x4" : "f64x2"
+    }), over whole steps of ${step}\n${fn}(0, n - n % ${step});\n${loop(`n - n % ${step}`)}`;
   }
 
   /**
    * The WebAssembly loop of a segment's statements (all with a `simd` form)
    * over tiles of `VEC`: reads its inputs' tiles, writes the tiles of the
-   * names other segments read.
+   * names other segments read; in f32x4 lanes (`f32`) where every statement
+   * computes in float32, else in f64x2 lanes rounded as the JavaScript rounds.
    */
-  simdLoop(stmts: Stmt[]) {
+  simdLoop(stmts: Stmt[], f32: boolean) {
+    const OPS = f32 ? F32X4_OPS : F64X2_OPS;
     return simdLoop("f", 1, (b) => {
       const values = new Map<string, Vec>();
       const value = (x: string) => {
@@ -284,23 +294,24 @@ class Tiles {
       for (const x of stmts) {
         const f = x.simd!;
         const args = f.args.map(value);
-        let e = f.fn === "copy" ? args[0] : F64X2_OPS[f.fn](args);
-        if (f.round) e = op1(F64X2.fround)(e);
+        let e = f.fn === "copy" ? args[0] : OPS[f.fn](args);
+        if (f.round && !f32) e = op1(F64X2.fround)(e);
         const v = b.let(e);
         values.set(x.name, v);
         if (this.at.has(x.name)) b.store(0, this.at.get(x.name)! * 8, v);
       }
-    });
+    }, f32);
   }
 }
 
-/** The f64x2 instructions a `simd` form names. */
-const F64X2_OPS: Record<string, (args: Vec[]) => Vec> = {
-  add: ([a, b]) => op2(F64X2.add)(a, b),
-  sub: ([a, b]) => op2(F64X2.sub)(a, b),
-  mul: ([a, b]) => op2(F64X2.mul)(a, b),
-  div: ([a, b]) => op2(F64X2.div)(a, b),
-  neg: ([a]) => op1(F64X2.neg)(a),
-  abs: ([a]) => op1(F64X2.abs)(a),
-  sqrt: ([a]) => op1(F64X2.sqrt)(a),
-};
+/** The instructions a `simd` form names, of one lane type. */
+const laneOps = (t: typeof F64X2 | typeof F32X4): Record<string, (args: Vec[]) => Vec> => ({
+  add: ([a, b]) => op2(t.add)(a, b),
+  sub: ([a, b]) => op2(t.sub)(a, b),
+  mul: ([a, b]) => op2(t.mul)(a, b),
+  div: ([a, b]) => op2(t.div)(a, b),
+  neg: ([a]) => op1(t.neg)(a),
+  abs: ([a]) => op1(t.abs)(a),
+  sqrt: ([a]) => op1(t.sqrt)(a),
+});
+const F64X2_OPS = laneOps(F64X2), F32X4_OPS = laneOps(F32X4);

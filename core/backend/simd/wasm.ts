@@ -103,6 +103,8 @@ export const F32X4 = {
   lt: simd(0x43),
   ge: simd(0x46),
   abs: simd(0xe0),
+  neg: simd(0xe1),
+  sqrt: simd(0xe3),
   add: simd(0xe4),
   sub: simd(0xe5),
   mul: simd(0xe6),
