@@ -20,7 +20,14 @@ import { Config } from "../core/autograd/config.ts";
 import type { DType } from "../core/array/dtype.ts";
 import { type NDArray, zeros } from "../core/array/ndarray.ts";
 import { Function, VariableRef } from "../core/autograd/function.ts";
-import { backprop, type GradStore, INNER, Parameter, Variable } from "../core/autograd/variable.ts";
+import {
+  backprop,
+  type GradStore,
+  INNER,
+  LentGradient,
+  Parameter,
+  Variable,
+} from "../core/autograd/variable.ts";
 import { tracer } from "../core/hooks.ts";
 import type { Graph, Source } from "./ir.ts";
 import { compileTape, type Linker, type Tape } from "./tape.ts";
@@ -338,11 +345,16 @@ class Call {
     return this.#grads[k];
   }
 
-  /** Copies the lent gradients backprop has not taken yet: their tape is about to run again. */
+  /**
+   * Swaps the lent gradients backprop has not taken yet for copies (no longer
+   * lent): their tape is about to run again.
+   */
   detach(): void {
     this.#grads?.forEach((gs, k) => {
       if (!this.#unread[k]) return;
-      for (const g of gs) if (g !== null && g !== INNER) g.data = g.data.copy();
+      gs.forEach((g, i) => {
+        if (g instanceof LentGradient) gs[i] = new Variable(g.data.copy());
+      });
     });
   }
 }

@@ -227,7 +227,7 @@ Deno.test("simdLoop: unrolled f64x2 statements, constants, check flag; uleb enco
 });
 
 Deno.test("simdLoop in f32x4 lanes: float64 elements demoted, computed in float32, promoted", () => {
-  // y = x * 3 + 0.5 in float32 over n elements; check fails when some x < 0
+  // y = x * 3 + 0.1 in float32 over n elements; the check fails when some x is 0
   const f = simdLoop("f", 1, (b) => {
     const x = b.let(b.load(0, X * 8));
     b.check(op2(F32X4.lt)(b.c(0), op1(F32X4.abs)(x)));

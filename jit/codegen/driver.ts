@@ -152,6 +152,7 @@ export function driverText(
   };
   const products = fused.steps.filter((s) => s.kind === "matmul");
   const keep = keptOperands(g, products);
+  const keepOf = new Map(products.map((s, i) => [s, keep[i]]));
   // a tape whose products keep packs starts and ends (even by an exception) a gemm epoch: a
   // replay run inside it (by a host step) then leaves no pack that its later products, naming
   // the same index, would read
@@ -159,7 +160,7 @@ export function driverText(
   for (const step of fused.steps) {
     if (step.kind === "loop") kernel(loopSource(g, step, name, wasm ? declareWasm : null), step);
     else if (step.kind === "matmul") {
-      kernel(matmulSource(g, step, name, keep[products.indexOf(step)]), step);
+      kernel(matmulSource(g, step, name, keepOf.get(step)), step);
     } else {
       const n = step.node;
       const k = gatherSource(g, n, name) ?? checkSource(g, n, name) ?? argmaxSource(g, n, name);

@@ -41,7 +41,6 @@ export interface Stmt {
   heavy: boolean;
   /** The vector function (vecmath) that computes it over a tile, and its operand. */
   vector?: { fn: string; operand: string };
-  /** Its f64x2 form, for a WebAssembly loop. */
   /**
    * Its lane form, for a WebAssembly loop: `round`, rounded to float32 (f64x2
    * lanes); `f32`, its operands and result all float32, so that f32x4 lanes

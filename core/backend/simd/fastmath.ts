@@ -260,7 +260,7 @@ export function sigmoid32(x: number): number {
 /**
  * The constants (float32 values) of `exp32`, `log32`, the sin/cos reduction and polynomials
  * and `tanh32`, for the vector kernels of core/backend/simd/vecmath.ts,
- * which run the same operations (polynomials as `c0 + x (c1 + x (c2 + ...))`).
+ * which run the same operations (each polynomial in the form its function states).
  */
 export const FASTMATH_CONSTANTS = {
   round: ROUND,

@@ -251,10 +251,7 @@ export const VEC: Float64Array = MEMORY
 /** First element of `VEC` free for operands (all of it: the kernels keep no tables there). */
 export const VEC_BASE = 0;
 
-/**
- * The part of `n` the kernels take (a multiple of SIMD_STEP32, so of log's
- * SIMD_STEP too); the rest runs scalar.
- */
+/** The part of `n` the kernels take (a multiple of SIMD_STEP32); the rest runs scalar. */
 const bulk = (n: number) => (K ? n - n % SIMD_STEP32 : 0);
 
 /**

@@ -2,8 +2,9 @@
  * A small WebAssembly assembler: the binary encoding of the few instructions
  * the vector kernels of core/backend/simd/vecmath.ts and the JIT's WebAssembly loops use,
  * of a module of functions over one memory, and `simdLoop`, a builder of
- * unrolled f64x2 (or, over the same float64 memory, f32x4) loops. Code is a plain array of bytes; every helper returns
- * one, so kernels are written as concatenations.
+ * unrolled f64x2 (or, over the same float64 memory, f32x4) loops. Code is a
+ * plain array of bytes; every helper returns one, so kernels are written as
+ * concatenations.
  * @module
  */
 
